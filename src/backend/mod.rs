@@ -1,0 +1,404 @@
+//! Storage backends: the [`CommonsStoreBackend`] contract, the atomic
+//! [`WriteBatch`], and the compile-time choice of engine, [`CommonsBackend`].
+//!
+//! **Invariant:** this module tree is the only place in the crate that names a
+//! concrete engine (sled, fjall). Everything above it is generic over
+//! [`CommonsStoreBackend`] and uses the [`CommonsBackend`] alias by default, so
+//! switching engine changes no line outside `src/backend/`.
+//!
+//! Engine precedence (features are additive): `fjall-store` > `sled-store` >
+//! in-memory. [`BACKEND_NAME`] says which one this build chose.
+
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+mod group_sync;
+mod memory;
+#[cfg(feature = "sled-store")]
+mod sled;
+#[cfg(feature = "fjall-store")]
+mod fjall;
+
+pub use group_sync::GroupSync;
+pub use memory::InMemoryCommonsStore;
+#[cfg(feature = "sled-store")]
+pub use self::sled::SledCommonsStore;
+#[cfg(feature = "fjall-store")]
+pub use self::fjall::FjallCommonsStore;
+
+cfg_if::cfg_if! {
+    if #[cfg(feature = "fjall-store")] {
+        /// The engine this build stores the commons in (chosen by Cargo features,
+        /// precedence `fjall-store` > `sled-store` > in-memory).
+        pub type CommonsBackend = FjallCommonsStore;
+    } else if #[cfg(feature = "sled-store")] {
+        /// The engine this build stores the commons in (chosen by Cargo features,
+        /// precedence `fjall-store` > `sled-store` > in-memory).
+        pub type CommonsBackend = SledCommonsStore;
+    } else {
+        /// The engine this build stores the commons in (chosen by Cargo features,
+        /// precedence `fjall-store` > `sled-store` > in-memory).
+        pub type CommonsBackend = InMemoryCommonsStore;
+    }
+}
+
+/// Short name of the engine behind [`CommonsBackend`]: `"memory"`, `"sled"` or
+/// `"fjall"`. Logged at start, reported by `/v1/health` and `commons-gateway info`.
+pub const BACKEND_NAME: &str = <CommonsBackend as OpenBackend>::NAME;
+
+/// Every persistent engine this crate knows, as `(engine name, store folder
+/// name)`, whether or not it is compiled into this build. The server uses it to
+/// refuse a data directory that holds another engine's store.
+pub const KNOWN_STORE_FOLDERS: &[(&str, &str)] = &[("sled", "commons.sled"), ("fjall", "commons.fjall")];
+
+/// Longest key a backend accepts, in bytes. The store's own keys are well under
+/// 300 bytes; fjall panics on keys over 65,535 bytes, so every backend refuses
+/// long keys up front with [`BackendError::InvalidKey`].
+pub const MAX_KEY_LEN: usize = 4096;
+
+/// Errors of the storage layer. Each variant says what the caller should do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackendError {
+    /// Another process (or another handle in this process) holds the store.
+    /// Stop the other process, or point this one at another data directory.
+    #[error("store at {} is locked by another process (or another open handle); stop it or use another data directory", path.display())]
+    Locked {
+        /// The store's folder.
+        path: PathBuf,
+    },
+    /// A stored value could not be read back as what it should be.
+    /// Do not retry; inspect the store (`commons-gateway verify`) and restore
+    /// from an export or backup.
+    #[error("corrupt value at key {key:?}: {reason}")]
+    Corrupt {
+        /// The key whose value is corrupt, lossily decoded as UTF-8.
+        key: String,
+        /// What was wrong with it.
+        reason: String,
+    },
+    /// The key is empty or longer than [`MAX_KEY_LEN`]. Nothing was written;
+    /// this is a bug in the caller's key construction.
+    #[error("invalid key {key:?}: {reason}")]
+    InvalidKey {
+        /// The first 64 bytes of the key, lossily decoded.
+        key: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// An operating-system I/O error on the store's files. Check disk space and
+    /// permissions of `path`.
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        /// The file or folder involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The engine reported an error of its own (the message is the engine's).
+    /// The write, if any, did not happen; a persistent failure needs an operator.
+    #[error("{engine} engine error: {message}")]
+    Engine {
+        /// `"sled"`, `"fjall"` or `"memory"`.
+        engine: &'static str,
+        /// The engine's own description.
+        message: String,
+    },
+    /// The store cannot be reached right now (a networked engine, or an engine
+    /// that refuses writes after an earlier failure). Retry later; gateways
+    /// answer 503.
+    #[error("store unavailable: {reason}")]
+    Unavailable {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Result type of the backend layer.
+pub type BackendResult<T> = Result<T, BackendError>;
+
+/// Checks a key against the rules every backend shares: not empty, at most
+/// [`MAX_KEY_LEN`] bytes.
+///
+/// # Errors
+/// [`BackendError::InvalidKey`] naming the key.
+pub fn validate_key(key: &[u8]) -> BackendResult<()> {
+    if key.is_empty() {
+        return Err(BackendError::InvalidKey { key: String::new(), reason: "key is empty" });
+    }
+    if key.len() > MAX_KEY_LEN {
+        let shown = String::from_utf8_lossy(&key[..64]).into_owned();
+        return Err(BackendError::InvalidKey { key: shown, reason: "key is longer than 4096 bytes" });
+    }
+    Ok(())
+}
+
+/// One operation of a [`WriteBatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOp {
+    /// Set `key` to `value`.
+    Put(Vec<u8>, Vec<u8>),
+    /// Remove `key` (removing a missing key is not an error).
+    Delete(Vec<u8>),
+}
+
+/// An ordered list of puts and deletes applied all-or-nothing by
+/// [`CommonsStoreBackend::apply`]. Later operations on the same key win.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteBatch {
+    ops: Vec<BatchOp>,
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Adds a put.
+    pub fn put(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.ops.push(BatchOp::Put(key.into(), value.into()));
+    }
+    /// Adds a delete.
+    pub fn delete(&mut self, key: impl Into<Vec<u8>>) {
+        self.ops.push(BatchOp::Delete(key.into()));
+    }
+    /// The operations, in order.
+    pub fn ops(&self) -> &[BatchOp] {
+        &self.ops
+    }
+    /// Consumes the batch, giving its operations in order.
+    pub fn into_ops(self) -> Vec<BatchOp> {
+        self.ops
+    }
+    /// Number of operations.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+    /// True when the batch holds no operation.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+    /// Checks every key of the batch with [`validate_key`]; backends call it
+    /// before touching the engine so that a bad key changes nothing.
+    ///
+    /// # Errors
+    /// [`BackendError::InvalidKey`] for the first bad key.
+    pub fn validate(&self) -> BackendResult<()> {
+        for op in &self.ops {
+            match op {
+                BatchOp::Put(k, _) | BatchOp::Delete(k) => validate_key(k)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// When a write is durable. Part of [`StoreConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// A write call that returns `Ok` has reached stable storage (fsync): it
+    /// survives `kill -9` and power loss. Concurrent writers share one sync
+    /// (group commit). The server's default.
+    #[default]
+    Sync,
+    /// Writes are durable after a clean shutdown or an explicit
+    /// [`CommonsStoreBackend::flush`]; a crash may lose the last moments,
+    /// never half a batch.
+    Buffered,
+}
+
+impl Durability {
+    /// `"sync"` or `"buffered"`, as the CLI and `/v1/health` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Durability::Sync => "sync",
+            Durability::Buffered => "buffered",
+        }
+    }
+}
+
+/// How to open a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// When writes become durable.
+    pub durability: Durability,
+    /// Capacity of each per-entity record cache, in records (0 turns caching off).
+    pub cache_records: usize,
+    /// Engine block cache, in bytes (used by fjall; sled uses it as its page cache).
+    pub engine_cache_bytes: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { durability: Durability::Sync, cache_records: 10_000, engine_cache_bytes: 64 * 1024 * 1024 }
+    }
+}
+
+/// A key-value store the commons can live in.
+///
+/// Keys are byte strings of 1..=[`MAX_KEY_LEN`] bytes, ordered bytewise.
+/// Every method is safe to call from many threads. Writes follow the
+/// [`Durability`] the store was opened with.
+pub trait CommonsStoreBackend: Send + Sync {
+    /// The value at `key`, if any.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Io`, `Engine`, `Unavailable`.
+    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>>;
+
+    /// Sets one key. Equivalent to a one-put batch.
+    ///
+    /// # Errors
+    /// `InvalidKey` (nothing written), `Io`, `Engine`, `Unavailable`.
+    fn put(&self, key: &[u8], value: &[u8]) -> BackendResult<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(key, value);
+        self.apply(batch)
+    }
+
+    /// Removes one key; removing a missing key succeeds.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Io`, `Engine`, `Unavailable`.
+    fn delete(&self, key: &[u8]) -> BackendResult<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(key);
+        self.apply(batch)
+    }
+
+    /// True when `key` holds a value.
+    ///
+    /// # Errors
+    /// As [`CommonsStoreBackend::get`].
+    fn exists(&self, key: &[u8]) -> BackendResult<bool> {
+        Ok(self.get(key)?.is_some())
+    }
+
+    /// Every `(key, value)` whose key starts with `prefix`, in key order.
+    /// Loads the whole range: use [`CommonsStoreBackend::scan_from`] for lists.
+    ///
+    /// # Errors
+    /// `Io`, `Engine`, `Unavailable`.
+    fn scan(&self, prefix: &[u8]) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan_from(prefix, None, usize::MAX)
+    }
+
+    /// At most `limit` `(key, value)` pairs whose key starts with `prefix` and
+    /// sorts strictly after `start_after` (from the start of the prefix when
+    /// `None`), in key order, all from one consistent view of the store.
+    ///
+    /// # Errors
+    /// `Io`, `Engine`, `Unavailable`.
+    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>>;
+
+    /// Applies every operation of `batch`, all or nothing, also across a crash;
+    /// readers never observe part of it. With [`Durability::Sync`] the batch is
+    /// on stable storage when this returns `Ok`.
+    ///
+    /// # Errors
+    /// `InvalidKey` (checked first; nothing written), `Io`, `Engine`,
+    /// `Unavailable`. On any error the store is as it was before the call.
+    fn apply(&self, batch: WriteBatch) -> BackendResult<()>;
+
+    /// Makes every write that returned so far durable (fsync).
+    ///
+    /// # Errors
+    /// `Io`, `Engine`.
+    fn flush(&self) -> BackendResult<()>;
+
+    /// Bytes the store occupies on disk (0 for the in-memory store).
+    ///
+    /// # Errors
+    /// `Io`, `Engine`.
+    fn size_on_disk(&self) -> BackendResult<u64>;
+}
+
+/// How to create a backend, by type: its name, whether it persists, its folder.
+pub trait OpenBackend: CommonsStoreBackend + Sized {
+    /// `"memory"`, `"sled"` or `"fjall"`.
+    const NAME: &'static str;
+    /// Whether data survives the process.
+    const PERSISTENT: bool;
+    /// The folder this engine keeps its store in, under the data directory
+    /// (`commons.sled`, `commons.fjall`; the in-memory store has none and uses
+    /// `commons.memory` only in messages).
+    const FOLDER: &'static str;
+
+    /// Opens (or creates) the store in `dir` (the store folder itself, e.g.
+    /// `<data_dir>/commons.fjall`).
+    ///
+    /// # Errors
+    /// [`BackendError::Locked`] when another handle or process holds it;
+    /// `Io` when the folder cannot be created or read; `Engine`/`Corrupt` when
+    /// the engine cannot recover it (the files are left untouched).
+    fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self>;
+
+    /// A store in a fresh temporary directory, removed when the store drops.
+    ///
+    /// # Errors
+    /// As [`OpenBackend::open`].
+    fn temporary(config: &StoreConfig) -> BackendResult<Self>;
+}
+
+/// Runtime choice of engine, for tools and the static-vs-dyn benchmark. The
+/// gateway never uses it: handlers get [`CommonsBackend`] statically.
+impl CommonsStoreBackend for Arc<dyn CommonsStoreBackend> {
+    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
+        self.deref().get(key)
+    }
+    fn put(&self, key: &[u8], value: &[u8]) -> BackendResult<()> {
+        self.deref().put(key, value)
+    }
+    fn delete(&self, key: &[u8]) -> BackendResult<()> {
+        self.deref().delete(key)
+    }
+    fn exists(&self, key: &[u8]) -> BackendResult<bool> {
+        self.deref().exists(key)
+    }
+    fn scan(&self, prefix: &[u8]) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.deref().scan(prefix)
+    }
+    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.deref().scan_from(prefix, start_after, limit)
+    }
+    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
+        self.deref().apply(batch)
+    }
+    fn flush(&self) -> BackendResult<()> {
+        self.deref().flush()
+    }
+    fn size_on_disk(&self) -> BackendResult<u64> {
+        self.deref().size_on_disk()
+    }
+}
+
+/// The first key after every key that starts with `prefix` (for range ends),
+/// or `None` when no such key exists (prefix of all `0xff`).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Total size in bytes of the regular files under `dir` (recursively).
+pub(crate) fn dir_size(dir: &Path) -> BackendResult<u64> {
+    let io = |source| BackendError::Io { path: dir.to_path_buf(), source };
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let meta = entry.metadata().map_err(io)?;
+        if meta.is_dir() {
+            total += dir_size(&entry.path())?;
+        } else {
+            total += meta.len();
+        }
+    }
+    Ok(total)
+}
