@@ -4,3 +4,6 @@
 //! (identity anchors, membership records, charters, stewards, enrollment
 //! sessions), with an HTTP gateway in front of it.
 pub mod backend;
+pub mod manager;
+pub mod model;
+pub mod store;

@@ -106,6 +106,20 @@ pub enum BackendError {
         /// The engine's own description.
         message: String,
     },
+    /// The data directory holds another engine's store (a build with another
+    /// engine wrote it). Run the build that wrote it, or move the data with
+    /// `export` from that build and `import` into this one.
+    #[error("data directory {} holds a {found} store ({}), but this build uses the {built} engine; run a {found} build, or export with it and import into this one", data_dir.display(), data_dir.join(folder).display())]
+    ForeignStore {
+        /// The data directory.
+        data_dir: PathBuf,
+        /// The engine whose store was found.
+        found: &'static str,
+        /// Its folder name.
+        folder: &'static str,
+        /// The engine of this build.
+        built: &'static str,
+    },
     /// The store cannot be reached right now (a networked engine, or an engine
     /// that refuses writes after an earlier failure). Retry later; gateways
     /// answer 503.
@@ -388,17 +402,44 @@ pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Total size in bytes of the regular files under `dir` (recursively).
+///
+/// Engines delete files in the background (compaction, blob GC): an entry
+/// that disappears while it is being measured counts as 0 bytes, not an error.
+#[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(dead_code))]
 pub(crate) fn dir_size(dir: &Path) -> BackendResult<u64> {
     let io = |source| BackendError::Io { path: dir.to_path_buf(), source };
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let mut total = 0;
     for entry in std::fs::read_dir(dir).map_err(io)? {
         let entry = entry.map_err(io)?;
-        let meta = entry.metadata().map_err(io)?;
+        let meta = match entry.metadata() {
+            Ok(meta) => meta,
+            Err(e) if gone(&e) => continue,
+            Err(e) => return Err(io(e)),
+        };
         if meta.is_dir() {
-            total += dir_size(&entry.path())?;
+            match dir_size(&entry.path()) {
+                Ok(size) => total += size,
+                Err(BackendError::Io { source, .. }) if gone(&source) => {}
+                Err(e) => return Err(e),
+            }
         } else {
             total += meta.len();
         }
     }
     Ok(total)
+}
+
+/// The store folder of engine `S` under `data_dir`, after checking that no
+/// other engine's store lives there.
+///
+/// # Errors
+/// [`BackendError::ForeignStore`] naming both engines and the path.
+pub fn store_folder<S: OpenBackend>(data_dir: &Path) -> BackendResult<PathBuf> {
+    for &(engine, folder) in KNOWN_STORE_FOLDERS {
+        if engine != S::NAME && data_dir.join(folder).exists() {
+            return Err(BackendError::ForeignStore { data_dir: data_dir.to_path_buf(), found: engine, folder, built: S::NAME });
+        }
+    }
+    Ok(data_dir.join(S::FOLDER))
 }

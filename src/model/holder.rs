@@ -1,0 +1,332 @@
+//! [`CommonsHolderRecord`]: layer 1, a principal's membership state in the
+//! commons and its affiliations with cooperatives.
+//!
+//! **Invariant:** at most one [`Affiliation`] per jurisdiction; affiliation
+//! status moves only along the table of `DOMAIN.md`; capabilities exist only on
+//! Provisional or Member affiliations (a ban clears them and the roles).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::did::Did;
+use super::error::{CommonsError, CommonsResult};
+
+/// Longest display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+
+/// Membership state in the commons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum HolderStatus {
+    /// Full baseline rights.
+    Active,
+    /// Only due process and exit.
+    Suspended {
+        /// Why.
+        reason: String,
+        /// Last moment to appeal (Unix seconds).
+        appeal_deadline: u64,
+    },
+    /// Left the commons.
+    Exited {
+        /// Why.
+        reason: String,
+        /// When (Unix seconds).
+        at: u64,
+    },
+    /// Removed from the commons.
+    Revoked {
+        /// Why.
+        reason: String,
+        /// When (Unix seconds).
+        at: u64,
+    },
+}
+
+impl HolderStatus {
+    /// The variant name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            HolderStatus::Active => "Active",
+            HolderStatus::Suspended { .. } => "Suspended",
+            HolderStatus::Exited { .. } => "Exited",
+            HolderStatus::Revoked { .. } => "Revoked",
+        }
+    }
+}
+
+/// A right every holder has by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineRight {
+    /// Vote in commons-wide decisions.
+    VoteInCommons,
+    /// Petition.
+    Petition,
+    /// Due process (appeals).
+    DueProcess,
+    /// Leave freely.
+    ExitFreely,
+}
+
+/// Status of an affiliation with one jurisdiction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AffiliationStatus {
+    /// Applied.
+    Candidate,
+    /// Approved, on probation.
+    Provisional,
+    /// Full member.
+    Member,
+    /// Suspended member.
+    Suspended,
+    /// Left.
+    Exited,
+    /// Banned (cannot apply again).
+    Banned,
+}
+
+/// What an affiliated holder may do in its jurisdiction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Capability {
+    /// Vote on amendments.
+    Vote,
+    /// Propose amendments.
+    Propose,
+    /// Transact.
+    Transact,
+    /// Hold office.
+    HoldOffice,
+    /// Sponsor others.
+    Sponsor,
+}
+
+/// A holder's membership in one jurisdiction (a charter's `domain_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Affiliation {
+    /// The charter's domain id.
+    pub jurisdiction: String,
+    /// Status.
+    pub status: AffiliationStatus,
+    /// Granted capabilities.
+    pub capabilities: BTreeSet<Capability>,
+    /// Free-form roles.
+    pub roles: BTreeSet<String>,
+    /// Unix seconds.
+    pub joined_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
+}
+
+/// A principal's membership record; `holder_id` equals its `anchor_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommonsHolderRecord {
+    /// Equals the anchor id.
+    pub holder_id: String,
+    /// Canonical DID.
+    pub did: Did,
+    /// Up to 100 characters.
+    pub display_name: Option<String>,
+    /// Status in the commons.
+    pub status: HolderStatus,
+    /// At most one per jurisdiction.
+    pub affiliations: Vec<Affiliation>,
+    /// Unix seconds.
+    pub created_at: u64,
+    /// Unix seconds.
+    pub updated_at: u64,
+}
+
+/// A holder plus its derived rights, as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HolderView {
+    /// The record.
+    #[serde(flatten)]
+    pub holder: CommonsHolderRecord,
+    /// Rights that follow from the status.
+    pub baseline_rights: Vec<BaselineRight>,
+}
+
+/// Checks a display name: at most 100 characters, no control characters.
+///
+/// # Errors
+/// `InvalidInput` on `display_name`.
+pub fn check_display_name(name: &str) -> CommonsResult<()> {
+    if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+        return Err(CommonsError::invalid("display_name", "at most 100 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(CommonsError::invalid("display_name", "no control characters"));
+    }
+    Ok(())
+}
+
+impl CommonsHolderRecord {
+    /// A new Active holder with no affiliation.
+    pub fn new(holder_id: String, did: Did, display_name: Option<String>, now: u64) -> Self {
+        Self { holder_id, did, display_name, status: HolderStatus::Active, affiliations: Vec::new(), created_at: now, updated_at: now }
+    }
+
+    /// Rights that follow from the status.
+    pub fn baseline_rights(&self) -> Vec<BaselineRight> {
+        use BaselineRight::*;
+        match self.status {
+            HolderStatus::Active => vec![VoteInCommons, Petition, DueProcess, ExitFreely],
+            HolderStatus::Suspended { .. } => vec![DueProcess, ExitFreely],
+            HolderStatus::Exited { .. } | HolderStatus::Revoked { .. } => Vec::new(),
+        }
+    }
+
+    /// The record with its derived fields.
+    pub fn view(&self) -> HolderView {
+        HolderView { baseline_rights: self.baseline_rights(), holder: self.clone() }
+    }
+
+    /// The affiliation with `jurisdiction`, if any.
+    pub fn affiliation(&self, jurisdiction: &str) -> Option<&Affiliation> {
+        self.affiliations.iter().find(|a| a.jurisdiction == jurisdiction)
+    }
+
+    /// True when Active.
+    pub fn is_active(&self) -> bool {
+        self.status == HolderStatus::Active
+    }
+
+    /// Sets the display name.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a bad name.
+    pub fn set_display_name(&mut self, name: Option<String>, now: u64) -> CommonsResult<()> {
+        if let Some(n) = &name {
+            check_display_name(n)?;
+        }
+        self.display_name = name;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn refuse(&self, jurisdiction: &str, from: &str, action: &'static str) -> CommonsError {
+        CommonsError::InvalidTransition {
+            entity: "affiliation",
+            id: format!("{}/{}", self.holder_id, jurisdiction),
+            from: from.to_string(),
+            action,
+        }
+    }
+
+    /// Creates (or re-opens an Exited) affiliation with the given status and
+    /// capabilities. Used by apply (Candidate, no capabilities) and by
+    /// enrollment completion.
+    ///
+    /// # Errors
+    /// `InvalidTransition` when a live or Banned affiliation exists;
+    /// `InvalidInput` when capabilities are given to a Candidate.
+    pub fn join(&mut self, jurisdiction: &str, status: AffiliationStatus, capabilities: BTreeSet<Capability>, now: u64) -> CommonsResult<()> {
+        if !capabilities.is_empty() && !matches!(status, AffiliationStatus::Provisional | AffiliationStatus::Member) {
+            return Err(CommonsError::invalid("capabilities", "only Provisional or Member affiliations hold capabilities"));
+        }
+        let fresh = Affiliation {
+            jurisdiction: jurisdiction.to_string(),
+            status,
+            capabilities,
+            roles: BTreeSet::new(),
+            joined_at: now,
+            updated_at: now,
+        };
+        match self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) {
+            Some(i) if self.affiliations[i].status == AffiliationStatus::Exited => self.affiliations[i] = fresh,
+            Some(i) => {
+                let from = format!("{:?}", self.affiliations[i].status);
+                return Err(self.refuse(jurisdiction, &from, "apply"));
+            }
+            None => self.affiliations.push(fresh),
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Applies one affiliation transition: `approve` Candidate->Provisional,
+    /// `promote` Provisional->Member, `suspend` Provisional|Member->Suspended,
+    /// `reinstate` Suspended->Member, `leave` any live state->Exited, `ban`
+    /// any->Banned (clears capabilities and roles).
+    ///
+    /// # Errors
+    /// `NotFound` without an affiliation there; `InvalidTransition` otherwise.
+    pub fn transition_affiliation(&mut self, jurisdiction: &str, action: AffiliationAction, now: u64) -> CommonsResult<()> {
+        use AffiliationStatus::*;
+        let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
+            return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
+        };
+        let from = self.affiliations[i].status;
+        let to = match (action, from) {
+            (AffiliationAction::Approve, Candidate) => Provisional,
+            (AffiliationAction::Promote, Provisional) => Member,
+            (AffiliationAction::Suspend, Provisional | Member) => Suspended,
+            (AffiliationAction::Reinstate, Suspended) => Member,
+            (AffiliationAction::Leave, Candidate | Provisional | Member | Suspended) => Exited,
+            (AffiliationAction::Ban, Candidate | Provisional | Member | Suspended | Exited) => Banned,
+            _ => return Err(self.refuse(jurisdiction, &format!("{from:?}"), action.verb())),
+        };
+        let a = &mut self.affiliations[i];
+        a.status = to;
+        if matches!(to, Banned | Exited) {
+            a.capabilities.clear();
+        }
+        if to == Banned {
+            a.roles.clear();
+        }
+        a.updated_at = now;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Replaces the capabilities of an affiliation.
+    ///
+    /// # Errors
+    /// `NotFound`; `InvalidTransition` unless Provisional or Member.
+    pub fn set_capabilities(&mut self, jurisdiction: &str, capabilities: BTreeSet<Capability>, now: u64) -> CommonsResult<()> {
+        let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
+            return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
+        };
+        let from = self.affiliations[i].status;
+        if !matches!(from, AffiliationStatus::Provisional | AffiliationStatus::Member) {
+            return Err(self.refuse(jurisdiction, &format!("{from:?}"), "grant capabilities"));
+        }
+        self.affiliations[i].capabilities = capabilities;
+        self.affiliations[i].updated_at = now;
+        self.updated_at = now;
+        Ok(())
+    }
+}
+
+/// An affiliation transition (see [`CommonsHolderRecord::transition_affiliation`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AffiliationAction {
+    /// Candidate -> Provisional.
+    Approve,
+    /// Provisional -> Member.
+    Promote,
+    /// Provisional|Member -> Suspended.
+    Suspend,
+    /// Suspended -> Member.
+    Reinstate,
+    /// live -> Exited.
+    Leave,
+    /// any -> Banned.
+    Ban,
+}
+
+impl AffiliationAction {
+    /// The route word (`approve`, ...).
+    pub fn verb(self) -> &'static str {
+        match self {
+            AffiliationAction::Approve => "approve",
+            AffiliationAction::Promote => "promote",
+            AffiliationAction::Suspend => "suspend",
+            AffiliationAction::Reinstate => "reinstate",
+            AffiliationAction::Leave => "leave",
+            AffiliationAction::Ban => "ban",
+        }
+    }
+}
