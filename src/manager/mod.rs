@@ -10,9 +10,9 @@
 //! rule runs.
 
 pub mod actions;
-mod charters;
-mod enrollment;
-mod identity;
+pub mod charters;
+pub mod enrollment;
+pub mod identity;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

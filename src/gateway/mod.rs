@@ -1,0 +1,114 @@
+//! The HTTP gateway (actix-web): routes of `DOMAIN.md` under `/v1`, the
+//! signed-envelope rule, the operator token, JSON errors.
+//!
+//! **Invariants:** handlers are thin (parse, authorise, call one manager
+//! method, map the result) and take the manager with its default type
+//! parameter, `web::Data<CommonsManager>`, so the engine is fixed at compile
+//! time with no dynamic dispatch. Store calls run off the async workers
+//! (`web::block`). One manager per process, shared by every worker. Request
+//! bodies are limited to 64 KiB.
+
+mod anchors;
+mod auth;
+mod charters;
+mod enrollments;
+pub mod error;
+pub mod server;
+mod stewards;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+pub use auth::AdminToken;
+use error::ApiError;
+
+use crate::manager::CommonsManager;
+use crate::model::error::CommonsResult;
+
+/// Largest accepted request body, in bytes (64 KiB); larger is a 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Runs a manager call on the blocking pool and maps its error.
+async fn run<T, F>(manager: &web::Data<CommonsManager>, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&CommonsManager) -> CommonsResult<T> + Send + 'static,
+{
+    let m = manager.clone();
+    match web::block(move || f(&m)).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(e) => Err(ApiError::internal(&e)),
+    }
+}
+
+fn ok<T: Serialize>(value: &T) -> HttpResponse {
+    HttpResponse::Ok().json(value)
+}
+
+fn created<T: Serialize>(value: &T) -> HttpResponse {
+    HttpResponse::Created().json(value)
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request body is over {MAX_BODY_BYTES} bytes"))
+        }
+        JsonPayloadError::ContentType => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json"),
+        JsonPayloadError::Deserialize(e) => ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}")),
+        JsonPayloadError::Serialize(e) => ApiError::internal(e),
+        _ => ApiError::bad_request("invalid_body", err.to_string()),
+    };
+    api.into()
+}
+
+fn path_error(err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_path", err.to_string()).into()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::bad_request("invalid_query", err.to_string()).into()
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route {} {}", req.method(), req.path())))
+}
+
+/// Registers every route and the extractor settings on an app. Use with
+/// `App::new().app_data(manager).app_data(token).configure(configure)`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
+        .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .service(
+            web::scope("/v1")
+                .route("/health", web::get().to(health))
+                .configure(enrollments::routes)
+                .configure(anchors::routes)
+                .configure(charters::routes)
+                .configure(stewards::routes),
+        )
+        .default_service(web::to(not_found));
+}
+
+#[derive(Serialize)]
+struct Health<'a> {
+    status: &'static str,
+    #[serde(flatten)]
+    info: &'a crate::manager::StoreInfo,
+}
+
+async fn health(manager: web::Data<CommonsManager>) -> HttpResponse {
+    ok(&Health { status: "ok", info: manager.info() })
+}
+
+/// Parses a list `limit` query value (default 50).
+fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::bad_request("invalid_input", "invalid limit: 1..=100")),
+    }
+}

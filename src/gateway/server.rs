@@ -1,0 +1,158 @@
+//! Server wiring: which store to open for `serve`, the HTTP server, the
+//! periodic sweep of expired enrollments, graceful shutdown.
+//!
+//! Data-directory rules (`DESIGN.md`, "Server wiring"):
+//! - persistent engine + data dir: open `<dir>/commons.<engine>`;
+//! - persistent engine, no data dir: a temporary store, with a WARN that state
+//!   will not survive a restart;
+//! - in-memory build + data dir: refused ([`ServeError::NoPersistentEngine`], exit 2);
+//! - store locked by another process, another engine's store in the data dir,
+//!   a corrupt or unreadable store: refused with the engine's reason; files
+//!   are never deleted, truncated or "repaired".
+//!
+//! SIGTERM and SIGINT stop accepting connections, let requests in flight
+//! finish (up to 30 s), flush the store and return `Ok`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::{web, App, HttpServer};
+
+use super::{configure, AdminToken};
+use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
+use crate::backend::CommonsBackend;
+use crate::manager::CommonsManager;
+use crate::model::error::CommonsError;
+
+/// How to run the gateway.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where the store lives; `None`: a temporary store.
+    pub data_dir: Option<PathBuf>,
+    /// `host:port` to listen on.
+    pub bind: String,
+    /// Write durability.
+    pub durability: Durability,
+    /// Operator token; `None`: operator routes answer 403.
+    pub admin_token: Option<String>,
+    /// Seconds between sweeps of expired enrollment sessions.
+    pub sweep_interval_secs: u64,
+    /// HTTP worker threads (0: one per core).
+    pub workers: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self { data_dir: None, bind: "127.0.0.1:8080".into(), durability: Durability::Sync, admin_token: None, sweep_interval_secs: 60, workers: 0 }
+    }
+}
+
+/// Why the server did not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// This build has no persistent engine but a data directory was given.
+    /// Rebuild with `--features sled-store` or `--features fjall-store`.
+    #[error("this build has no persistent engine (backend: memory), so --data-dir {} cannot be used; rebuild with `cargo build --release --features fjall-store` (or sled-store)", data_dir.display())]
+    NoPersistentEngine {
+        /// The refused directory.
+        data_dir: PathBuf,
+    },
+    /// The store could not be opened or flushed.
+    #[error("{0}")]
+    Store(#[from] CommonsError),
+    /// The address could not be bound or the server failed.
+    #[error("cannot serve on {bind}: {source}")]
+    Io {
+        /// The address.
+        bind: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ServeError {
+    /// Process exit code: 2 for a configuration the build cannot serve, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ServeError::NoPersistentEngine { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Opens the store the options ask for, following the module's rules.
+///
+/// # Errors
+/// See [`ServeError`].
+pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
+    let config = StoreConfig { durability: opts.durability, ..StoreConfig::default() };
+    let persistent = <CommonsBackend as OpenBackend>::PERSISTENT;
+    match (&opts.data_dir, persistent) {
+        (Some(dir), false) => Err(ServeError::NoPersistentEngine { data_dir: dir.clone() }),
+        (Some(dir), true) => {
+            let m = CommonsManager::open(dir, &config)?;
+            tracing::info!(engine = BACKEND_NAME, path = %dir.join(<CommonsBackend as OpenBackend>::FOLDER).display(), durability = opts.durability.as_str(), "store opened");
+            Ok(m)
+        }
+        (None, true) => {
+            tracing::warn!(engine = BACKEND_NAME, "no --data-dir: using a temporary store; state will NOT survive a restart");
+            Ok(CommonsManager::temporary(&config)?)
+        }
+        (None, false) => {
+            tracing::warn!("in-memory build: state will NOT survive a restart (rebuild with --features fjall-store or sled-store)");
+            Ok(CommonsManager::temporary(&config)?)
+        }
+    }
+}
+
+/// Runs the gateway until SIGTERM/SIGINT, then flushes the store.
+///
+/// # Errors
+/// See [`ServeError`].
+pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
+    let manager = web::Data::new(open_manager(&opts)?);
+    let token = web::Data::new(AdminToken::new(opts.admin_token.clone()));
+    if !token.is_set() {
+        tracing::warn!("no operator token configured: operator routes answer 403 admin_disabled");
+    }
+    let bind = opts.bind.clone();
+    let io = |source| ServeError::Io { bind: bind.clone(), source };
+    let system = actix_web::rt::System::new();
+    let result = system.block_on(async {
+        let app_manager = manager.clone();
+        let app_token = token.clone();
+        let mut server = HttpServer::new(move || App::new().app_data(app_manager.clone()).app_data(app_token.clone()).configure(configure))
+            .shutdown_timeout(30)
+            .bind(&opts.bind)
+            .map_err(io)?;
+        if opts.workers > 0 {
+            server = server.workers(opts.workers);
+        }
+        let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
+        tracing::info!(engine = BACKEND_NAME, addrs = ?addrs, "listening");
+        let sweeper = actix_web::rt::spawn(sweep_loop(manager.clone(), opts.sweep_interval_secs.max(1)));
+        let r = server.run().await.map_err(io);
+        sweeper.abort();
+        r
+    });
+    tracing::info!("server stopped; flushing the store");
+    manager.flush()?;
+    tracing::info!("store flushed; bye");
+    result
+}
+
+async fn sweep_loop(manager: web::Data<CommonsManager>, every_secs: u64) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(every_secs));
+    loop {
+        tick.tick().await;
+        let m = manager.clone();
+        match web::block(move || m.sweep_expired_enrollments()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(deleted = n, "swept expired enrollment sessions"),
+            Ok(Err(e)) => tracing::error!(error = %e, "enrollment sweep failed"),
+            Err(e) => tracing::error!(error = %e, "enrollment sweep did not run"),
+        }
+    }
+}
