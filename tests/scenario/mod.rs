@@ -1,0 +1,111 @@
+//! A small commons built through `CommonsManager` with real keys and real
+//! signatures, shared by the manager and persistence tests.
+
+#![allow(dead_code)]
+
+use anyhow::Result;
+use commons_gateway::manager::actions::*;
+use commons_gateway::manager::{Clock, CommonsManager};
+use commons_gateway::model::signing::{Action, Signed, SignedEnvelope};
+use commons_gateway::{CommonsStoreBackend, Did, StoreConfig};
+use ed25519_dalek::SigningKey;
+
+/// A fixed start time (2026-11-01T00:00:00Z), Unix seconds.
+pub const T0: u64 = 1_793_491_200;
+
+/// A principal: key and DID.
+pub struct Person {
+    pub key: SigningKey,
+    pub did: Did,
+}
+
+impl Person {
+    /// A fresh random principal.
+    pub fn new() -> Self {
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        let did = Did::from_verifying_key(&key.verifying_key());
+        Self { key, did }
+    }
+
+    /// Signs `payload` for action `A` on `target` and opens it, as the
+    /// gateway does.
+    pub fn sign<A: Action>(&self, target: &str, payload: serde_json::Value) -> Signed<A> {
+        SignedEnvelope::sign(&self.key, A::ACTION, target, payload.to_string()).open::<A>(target).expect("own signature verifies")
+    }
+}
+
+/// A manager over `backend` with a manual clock at [`T0`].
+pub fn manager_on<S: CommonsStoreBackend>(backend: S, name: &'static str, persistent: bool) -> Result<CommonsManager<S>> {
+    Ok(CommonsManager::with_backend(backend, &StoreConfig::default(), None, name, persistent, Clock::manual(T0))?)
+}
+
+/// The commons after bootstrap: genesis members, two stewards, an Active
+/// cooperative charter `coop:<slug>` signed by three founders.
+pub struct World {
+    pub genesis: Vec<Person>,
+    pub stewards: Vec<Person>,
+    pub charter_id: String,
+    pub domain: String,
+}
+
+impl World {
+    /// Builds it: 5 genesis members (the first two also stewards), charter
+    /// created by genesis 0, signed by 0, 1, 2 and activated.
+    pub fn build<S: CommonsStoreBackend>(m: &CommonsManager<S>, slug: &str, open_enrollment: bool) -> Result<Self> {
+        let genesis: Vec<Person> = (0..5).map(|_| Person::new()).collect();
+        for (i, p) in genesis.iter().enumerate() {
+            m.bootstrap_anchor(p.did.as_str(), Some(format!("Genesis {i}")))?;
+        }
+        for p in &genesis[..2] {
+            m.register_steward(p.did.as_str(), 365, None)?;
+        }
+        let domain = format!("coop:{slug}");
+        let created = m.create_charter(&genesis[0].sign::<CharterCreate>(
+            "-",
+            serde_json::json!({
+                "domain_id": domain, "org_type": "Cooperative", "name": format!("The {slug} cooperative"),
+                "description": "Bakes bread together.",
+                "membership_policy": {"min_founders": 3, "open_enrollment": open_enrollment, "required_pop_level": if open_enrollment { "Weak" } else { "Strong" }}
+            }),
+        ))?;
+        let charter_id = created.charter.charter_id.clone();
+        for p in &genesis[..3] {
+            m.sign_charter(&p.sign::<CharterSign>(&charter_id, serde_json::json!({"digest": created.digest, "role": "founder"})))?;
+        }
+        m.activate_charter(&genesis[0].sign::<CharterActivate>(&charter_id, serde_json::json!({})))?;
+        let stewards = Vec::new();
+        let mut world = Self { genesis, stewards, charter_id, domain };
+        // Stewards are genesis 0 and 1; keep clones of their keys for clarity.
+        for i in 0..2 {
+            let key = world.genesis[i].key.clone();
+            world.stewards.push(Person { did: world.genesis[i].did.clone(), key });
+        }
+        Ok(world)
+    }
+
+    /// Starts an enrollment for `person` into the world's coop and brings it
+    /// to `level` (0, 1 or 2, vouched by steward `steward`). Returns its id.
+    pub fn enroll_to_level<S: CommonsStoreBackend>(&self, m: &CommonsManager<S>, person: &Person, level: u8, steward: usize) -> Result<String> {
+        let started = m.start_enrollment("A. Person".into(), Some(self.domain.clone()))?;
+        let id = started.enrollment_id.clone();
+        if level >= 1 {
+            m.verify_enrollment(&person.sign::<EnrollVerify>(&id, serde_json::json!({"verification_code": started.verification_code})))?;
+        }
+        if level >= 2 {
+            m.vouch_enrollment(&self.stewards[steward].sign::<EnrollVouch>(&id, serde_json::json!({"person_did": person.did.as_str()})))?;
+        }
+        Ok(id)
+    }
+
+    /// A full enrollment: start, verify, vouch, complete. Returns the anchor id.
+    pub fn enroll<S: CommonsStoreBackend>(&self, m: &CommonsManager<S>, person: &Person, steward: usize) -> Result<String> {
+        let id = self.enroll_to_level(m, person, 2, steward)?;
+        let anchor = m.complete_enrollment(&person.sign::<EnrollComplete>(&id, serde_json::json!({})))?;
+        Ok(anchor.anchor.anchor_id)
+    }
+}
+
+/// Every `(key, value)` in the store, for "nothing changed" checks.
+pub fn snapshot<S: CommonsStoreBackend>(m: &CommonsManager<S>) -> Vec<(Vec<u8>, Vec<u8>)> {
+    m.store().backend().scan(b"").expect("scan whole store")
+}
