@@ -1,5 +1,5 @@
 //! The `commons-gateway` binary: `serve` the HTTP gateway, `info` about the
-//! build. Exit codes: 0 success, 1 runtime failure (store locked, corrupt,
+//! build, `export` / `import` a store as JSON Lines. Exit codes: 0 success, 1 runtime failure (store locked, corrupt,
 //! address in use), 2 a configuration this build cannot serve (bad flags, a
 //! data dir given to an in-memory build).
 
@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use commons_gateway::backend::{Durability, OpenBackend, BACKEND_NAME};
-use commons_gateway::gateway::server::{serve, ServeOptions};
-use commons_gateway::CommonsBackend;
+use commons_gateway::gateway::server::{open_manager, serve, ServeError, ServeOptions};
+use commons_gateway::{CommonsBackend, CommonsManager};
 
 #[derive(Parser)]
 #[command(name = "commons-gateway", version, about = "Persistent store and HTTP gateway of a cooperative network's commons")]
@@ -54,6 +54,25 @@ enum Command {
     },
     /// Print version, engine and persistence of this build.
     Info,
+    /// Write every row of the store in DIR to FILE (JSON Lines), e.g. to move
+    /// data to a build with another engine. The server must be stopped.
+    Export {
+        /// Directory holding the store.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// File to write (`-` for standard output).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Load a file written by `export` into a fresh store in DIR.
+    Import {
+        /// Directory for the new store (its store must be empty or absent).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// File to read (`-` for standard input).
+        #[arg(long = "in")]
+        input: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -66,6 +85,8 @@ fn main() -> ExitCode {
             println!("persistent: {}", <CommonsBackend as OpenBackend>::PERSISTENT);
             ExitCode::SUCCESS
         }
+        Command::Export { data_dir, out } => report(export(&data_dir, &out)),
+        Command::Import { data_dir, input } => report(import(&data_dir, &input)),
         Command::Serve { data_dir, bind, durability, admin_token_file, sweep_interval_secs, workers } => {
             let admin_token = match read_token(admin_token_file) {
                 Ok(t) => t,
@@ -89,6 +110,54 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// Prints an error and picks the exit code: 2 for a build that cannot open
+/// a data dir, 1 otherwise.
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let code = match e.downcast_ref::<ServeError>() {
+                Some(s) => s.exit_code(),
+                None => 1,
+            };
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+    }
+}
+
+fn open_store(data_dir: &std::path::Path) -> anyhow::Result<CommonsManager> {
+    let opts = ServeOptions { data_dir: Some(data_dir.to_path_buf()), ..ServeOptions::default() };
+    Ok(open_manager(&opts)?)
+}
+
+fn export(data_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let manager = open_store(data_dir)?;
+    let rows = if out == std::path::Path::new("-") {
+        manager.store().export_to(BACKEND_NAME, std::io::stdout().lock())?
+    } else {
+        let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let mut writer = std::io::BufWriter::new(file);
+        let rows = manager.store().export_to(BACKEND_NAME, &mut writer)?;
+        writer.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        rows
+    };
+    eprintln!("exported {rows} rows from {} ({BACKEND_NAME})", data_dir.display());
+    Ok(())
+}
+
+fn import(data_dir: &std::path::Path, input: &std::path::Path) -> anyhow::Result<()> {
+    let manager = open_store(data_dir)?;
+    let rows = if input == std::path::Path::new("-") {
+        manager.store().import_from(std::io::stdin().lock())?
+    } else {
+        let file = std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+        manager.store().import_from(std::io::BufReader::new(file))?
+    };
+    eprintln!("imported {rows} rows into {} ({BACKEND_NAME})", data_dir.display());
+    Ok(())
 }
 
 fn read_token(file: Option<PathBuf>) -> anyhow::Result<Option<String>> {

@@ -102,7 +102,7 @@ mod tests {
             t.join().unwrap();
         }
         let n = syncs.load(Ordering::SeqCst);
-        assert!(n >= 1 && n <= 400, "{n} syncs for 400 writes");
+        assert!((1..=400).contains(&n), "{n} syncs for 400 writes");
     }
 
     #[test]

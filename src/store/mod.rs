@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod keys;
+pub mod transfer;
 
 use std::collections::BTreeSet;
 
