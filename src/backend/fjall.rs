@@ -1,0 +1,275 @@
+//! [`FjallCommonsStore`]: the commons in a fjall 3.1 database, all keys in one
+//! keyspace named `commons`.
+//!
+//! **Invariants:**
+//! - Every read (`get`, `exists`, `scan_from`) goes through `db.snapshot()`.
+//!   fjall applies a batch to the memtable key by key and publishes its
+//!   sequence number only at the end; a plain `Keyspace::get`/`prefix` can see
+//!   the keys already applied (half a batch), a snapshot cannot.
+//! - No key or range bound reaches fjall unless it is 1..=[`MAX_KEY_LEN`]
+//!   bytes long: fjall panics on an empty key or one over 65,535 bytes, and a
+//!   panic during a write poisons the database for every later write.
+//! - A batch is one fjall batch (crash-atomic: one journal entry). With
+//!   [`Durability::Sync`] the batch is committed to the OS and then the journal
+//!   is fsynced (`PersistMode::SyncAll`) through [`GroupSync`], so concurrent
+//!   writers share one fsync instead of each holding the journal lock for its
+//!   own.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
+use tempfile::TempDir;
+
+use super::{
+    dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
+    Durability, GroupSync, OpenBackend, StoreConfig, WriteBatch, MAX_KEY_LEN,
+};
+
+const ENGINE: &str = "fjall";
+
+/// Name of the one keyspace the commons lives in.
+const KEYSPACE: &str = "commons";
+
+/// A persistent store on fjall 3.1, in one folder (`commons.fjall`).
+///
+/// Opening takes fjall's lock file; it is released when the store is dropped.
+/// Reads see whole batches only; writes follow the [`Durability`] given at
+/// open (see the module docs).
+pub struct FjallCommonsStore {
+    // Field order is drop order: the keyspace handle and the database close
+    // (joining fjall's workers and releasing the lock) before the temporary
+    // directory that may hold them is removed.
+    keyspace: Keyspace,
+    db: Database,
+    group: GroupSync,
+    durability: Durability,
+    dir: PathBuf,
+    _tempdir: Option<TempDir>,
+}
+
+impl std::fmt::Debug for FjallCommonsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FjallCommonsStore")
+            .field("dir", &self.dir)
+            .field("durability", &self.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FjallCommonsStore {
+    /// The store's folder (the `dir` given to [`OpenBackend::open`], or the
+    /// folder inside the temporary directory).
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn open_in(dir: &Path, config: &StoreConfig, tempdir: Option<TempDir>) -> BackendResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| BackendError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let db = Database::builder(dir)
+            .cache_size(config.engine_cache_bytes)
+            .open()
+            .map_err(|e| engine_error(dir, e, None))?;
+        let keyspace = db
+            .keyspace(KEYSPACE, KeyspaceCreateOptions::default)
+            .map_err(|e| engine_error(dir, e, None))?;
+        Ok(Self {
+            keyspace,
+            db,
+            group: GroupSync::new(),
+            durability: config.durability,
+            dir: dir.to_path_buf(),
+            _tempdir: tempdir,
+        })
+    }
+
+    fn sync_journal(&self) -> BackendResult<()> {
+        self.db
+            .persist(PersistMode::SyncAll)
+            .map_err(|e| engine_error(&self.dir, e, None))
+    }
+}
+
+impl CommonsStoreBackend for FjallCommonsStore {
+    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
+        validate_key(key)?;
+        let value = self
+            .db
+            .snapshot()
+            .get(&self.keyspace, key)
+            .map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn exists(&self, key: &[u8]) -> BackendResult<bool> {
+        validate_key(key)?;
+        self.db
+            .snapshot()
+            .contains_key(&self.keyspace, key)
+            .map_err(|e| engine_error(&self.dir, e, Some(key)))
+    }
+
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let Some(range) = scan_bounds(prefix, start_after) else {
+            return Ok(Vec::new());
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let snapshot = self.db.snapshot();
+        let mut rows = Vec::new();
+        for guard in snapshot.range::<Vec<u8>, _>(&self.keyspace, range) {
+            let (key, value) = guard
+                .into_inner()
+                .map_err(|e| engine_error(&self.dir, e, None))?;
+            rows.push((key.to_vec(), value.to_vec()));
+            if rows.len() == limit {
+                break;
+            }
+        }
+        Ok(rows)
+    }
+
+    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
+        batch.validate()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // fjall gives every item of a batch the same sequence number, so two
+        // items on one key would tie; keep only the last operation per key,
+        // which is what `WriteBatch` promises.
+        let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for op in batch.into_ops() {
+            match op {
+                BatchOp::Put(key, value) => last.insert(key, Some(value)),
+                BatchOp::Delete(key) => last.insert(key, None),
+            };
+        }
+        let mut fjall_batch = self.db.batch().durability(Some(PersistMode::Buffer));
+        for (key, value) in last {
+            match value {
+                Some(value) => fjall_batch.insert(&self.keyspace, key, value),
+                None => fjall_batch.remove(&self.keyspace, key),
+            }
+        }
+        fjall_batch
+            .commit()
+            .map_err(|e| engine_error(&self.dir, e, None))?;
+        match self.durability {
+            Durability::Sync => self.group.sync_after_write(|| self.sync_journal()),
+            Durability::Buffered => Ok(()),
+        }
+    }
+
+    fn flush(&self) -> BackendResult<()> {
+        self.group.sync_after_write(|| self.sync_journal())
+    }
+
+    fn size_on_disk(&self) -> BackendResult<u64> {
+        // Every file in the store folder: journals, tables, metadata.
+        dir_size(&self.dir)
+    }
+}
+
+impl OpenBackend for FjallCommonsStore {
+    const NAME: &'static str = ENGINE;
+    const PERSISTENT: bool = true;
+    const FOLDER: &'static str = "commons.fjall";
+
+    /// Opens (or creates) the fjall store in `dir`, creating missing parent
+    /// folders. `config.engine_cache_bytes` becomes fjall's block cache size.
+    ///
+    /// # Errors
+    /// [`BackendError::Locked`] (with `path` = `dir`, after fjall's ~200 ms of
+    /// retries) when another handle, in this process or another, has it open;
+    /// `Io` when the folder or its files cannot be created or read; `Corrupt`
+    /// when the journal or a table fails its checks; `Engine` for fjall's other
+    /// refusals (for example an unknown format version). Files are never
+    /// removed or repaired.
+    fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
+        Self::open_in(dir, config, None)
+    }
+
+    /// A store in a fresh [`TempDir`] under the system temporary directory,
+    /// removed after the store closes.
+    fn temporary(config: &StoreConfig) -> BackendResult<Self> {
+        let tempdir = TempDir::new().map_err(|source| BackendError::Io {
+            path: std::env::temp_dir(),
+            source,
+        })?;
+        let dir = tempdir.path().join(Self::FOLDER);
+        Self::open_in(&dir, config, Some(tempdir))
+    }
+}
+
+/// Lower and upper bound of a scan.
+type ScanRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The range `scan_from` walks: from just after `start_after` (or the start of
+/// `prefix`) to the end of `prefix`. `None` when that range is empty.
+///
+/// Bounds are kept within [`MAX_KEY_LEN`] bytes because fjall panics on a
+/// range bound over 65,535 bytes: a longer prefix matches no stored key, and
+/// a longer `start_after` is cut to its first [`MAX_KEY_LEN`] bytes, which
+/// selects the same stored keys (every stored key is at most that long, so it
+/// sorts after the cut bound exactly when it sorts after the full one).
+fn scan_bounds(prefix: &[u8], start_after: Option<&[u8]>) -> Option<ScanRange> {
+    if prefix.len() > MAX_KEY_LEN {
+        return None;
+    }
+    let end = prefix_end(prefix);
+    let lower = match start_after {
+        Some(after) if after >= prefix => {
+            let after = &after[..after.len().min(MAX_KEY_LEN)];
+            if end.as_deref().is_some_and(|end| after >= end) {
+                return None;
+            }
+            Bound::Excluded(after.to_vec())
+        }
+        _ => Bound::Included(prefix.to_vec()),
+    };
+    Some((lower, end.map_or(Bound::Unbounded, Bound::Excluded)))
+}
+
+/// Maps a fjall error; `key` names the key being read, when there is one.
+fn engine_error(dir: &Path, error: fjall::Error, key: Option<&[u8]>) -> BackendError {
+    let corrupt = |what: String| BackendError::Corrupt {
+        key: key
+            .map(|k| String::from_utf8_lossy(k).into_owned())
+            .unwrap_or_default(),
+        reason: format!("fjall found {what} in {}", dir.display()),
+    };
+    match error {
+        fjall::Error::Locked => BackendError::Locked { path: dir.to_path_buf() },
+        fjall::Error::Io(source) | fjall::Error::Storage(fjall::LsmError::Io(source)) => {
+            BackendError::Io { path: dir.to_path_buf(), source }
+        }
+        fjall::Error::Poisoned => BackendError::Unavailable {
+            reason: format!(
+                "fjall store at {} refuses writes after an earlier failed write or fsync; restart the process",
+                dir.display()
+            ),
+        },
+        fjall::Error::Storage(inner) => match inner {
+            fjall::LsmError::InvalidVersion(_) => {
+                BackendError::Engine { engine: ENGINE, message: fjall::Error::Storage(inner).to_string() }
+            }
+            other => corrupt(format!("corrupt data ({other:?})")),
+        },
+        fjall::Error::JournalRecovery(e) => corrupt(format!("an unrecoverable journal ({e:?})")),
+        fjall::Error::Decompress(_)
+        | fjall::Error::InvalidTrailer
+        | fjall::Error::InvalidTag(_)
+        | fjall::Error::Unrecoverable => corrupt(format!("corrupt data ({error:?})")),
+        other => BackendError::Engine { engine: ENGINE, message: other.to_string() },
+    }
+}

@@ -1,0 +1,363 @@
+//! [`SledCommonsStore`]: the commons in a sled 0.34.7 database, all keys in
+//! sled's default tree.
+//!
+//! **Invariants:**
+//! - A batch goes through one `apply_batch` (crash-atomic: sled recovers all
+//!   of it or none of it) under this store's write gate, and every scan holds
+//!   the read gate for its whole length. sled alone only makes each *step* of
+//!   an iterator atomic, so without the gate a scan running beside a batch
+//!   could return some keys from before it and some from after it.
+//! - With [`Durability::Sync`] a write returns only after sled's log buffers
+//!   were written out (`Db::flush`, which on Linux stops at `sync_file_range`)
+//!   *and* the data file and any new blob file were fsynced by this module.
+//!   Concurrent writers share those syncs through [`GroupSync`].
+//! - The store never writes to `/dev/shm`: [`OpenBackend::temporary`] opens
+//!   sled in a [`TempDir`] that lives exactly as long as the store.
+
+use std::fs::{File, OpenOptions};
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+use super::{
+    dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
+    Durability, GroupSync, OpenBackend, StoreConfig, WriteBatch,
+};
+
+const ENGINE: &str = "sled";
+
+/// A persistent store on sled 0.34.7, in one folder (`commons.sled`).
+///
+/// Opening takes sled's exclusive file lock on `<folder>/db`. Dropping the
+/// store releases it, though sled's background threads may keep it a moment
+/// longer; [`OpenBackend::open`] waits that moment out. Reads never observe
+/// part of a batch; writes follow the [`Durability`] given at open (see the
+/// module docs).
+pub struct SledCommonsStore {
+    // Field order is drop order: sled is closed (and its last buffers written)
+    // before the directory that may hold it is removed.
+    db: sled::Db,
+    /// Write side: `apply`. Read side: `scan_from`. See the module docs.
+    gate: RwLock<()>,
+    group: GroupSync,
+    /// `<dir>/db`, sled's data file, kept open so that a sync can fsync it
+    /// (fsync acts on the file, whichever descriptor it goes through).
+    data_file: File,
+    /// Highest blob number already fsynced (blob files are named by the log
+    /// sequence number they were written at).
+    synced_blob: Mutex<u64>,
+    durability: Durability,
+    dir: PathBuf,
+    _tempdir: Option<TempDir>,
+}
+
+impl std::fmt::Debug for SledCommonsStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledCommonsStore")
+            .field("dir", &self.dir)
+            .field("durability", &self.durability)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SledCommonsStore {
+    /// The store's folder (the `dir` given to [`OpenBackend::open`], or the
+    /// folder inside the temporary directory).
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn open_in(dir: &Path, config: &StoreConfig, tempdir: Option<TempDir>) -> BackendResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
+        let db = open_db(dir, config)?;
+        let data_path = dir.join("db");
+        let data_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&data_path)
+            .map_err(|source| io_error(&data_path, source))?;
+        // sled creates `db`, `conf` and `blobs/` on first open without syncing
+        // them; make the files and their directory entries durable once here.
+        let conf_path = dir.join("conf");
+        File::open(&conf_path)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| io_error(&conf_path, source))?;
+        data_file
+            .sync_all()
+            .map_err(|source| io_error(&data_path, source))?;
+        sync_dir(&dir.join("blobs"))?;
+        sync_dir(dir)?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        Ok(Self {
+            db,
+            gate: RwLock::new(()),
+            group: GroupSync::new(),
+            data_file,
+            synced_blob: Mutex::new(0),
+            durability: config.durability,
+            dir: dir.to_path_buf(),
+            _tempdir: tempdir,
+        })
+    }
+
+    /// Writes out sled's buffers and fsyncs everything they went to. Runs
+    /// under [`GroupSync`], so never twice at the same time.
+    fn sync_files(&self) -> BackendResult<()> {
+        self.db
+            .flush()
+            .map_err(|e| engine_error(&self.dir, e, None))?;
+        self.data_file
+            .sync_all()
+            .map_err(|source| io_error(&self.dir.join("db"), source))?;
+        self.sync_new_blobs()
+    }
+
+    /// sled writes values (and nodes) over 128 KiB to `blobs/<lsn>` files and
+    /// never fsyncs them: fsync every blob newer than the last sync, then the
+    /// folder that names them.
+    fn sync_new_blobs(&self) -> BackendResult<()> {
+        let blobs = self.dir.join("blobs");
+        let mut synced = self
+            .synced_blob
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut newest = *synced;
+        for entry in std::fs::read_dir(&blobs).map_err(|source| io_error(&blobs, source))? {
+            let entry = entry.map_err(|source| io_error(&blobs, source))?;
+            let Some(lsn) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            if lsn <= *synced {
+                continue;
+            }
+            match File::open(entry.path()).and_then(|f| f.sync_all()) {
+                Ok(()) => newest = newest.max(lsn),
+                // sled removes blobs it no longer needs in the background.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(io_error(&entry.path(), source)),
+            }
+        }
+        if newest > *synced {
+            sync_dir(&blobs)?;
+            *synced = newest;
+        }
+        Ok(())
+    }
+}
+
+impl CommonsStoreBackend for SledCommonsStore {
+    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
+        validate_key(key)?;
+        // A single `get` cannot interleave with `apply_batch`: sled runs a
+        // batch under its global write lock and a point read under its read
+        // lock, so the gate is not needed here.
+        let value = self
+            .db
+            .get(key)
+            .map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn exists(&self, key: &[u8]) -> BackendResult<bool> {
+        validate_key(key)?;
+        self.db
+            .contains_key(key)
+            .map_err(|e| engine_error(&self.dir, e, Some(key)))
+    }
+
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let Some((lower, upper)) = scan_bounds(prefix, start_after) else {
+            return Ok(Vec::new());
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let _view = self.gate.read().unwrap_or_else(PoisonError::into_inner);
+        let mut rows = Vec::new();
+        for item in self.db.range::<Vec<u8>, _>((lower, upper)) {
+            let (key, value) = item.map_err(|e| engine_error(&self.dir, e, None))?;
+            rows.push((key.to_vec(), value.to_vec()));
+            if rows.len() == limit {
+                break;
+            }
+        }
+        Ok(rows)
+    }
+
+    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
+        batch.validate()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // `sled::Batch` keeps one entry per key, the last one set: later
+        // operations on the same key win, as `WriteBatch` promises.
+        let mut sled_batch = sled::Batch::default();
+        for op in batch.into_ops() {
+            match op {
+                BatchOp::Put(key, value) => sled_batch.insert(key, value),
+                BatchOp::Delete(key) => sled_batch.remove(key),
+            }
+        }
+        {
+            // The gate guards no data (sled does), only the scans' view; a
+            // panic inside sled cannot leave it inconsistent.
+            let _writing = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+            self.db
+                .apply_batch(sled_batch)
+                .map_err(|e| engine_error(&self.dir, e, None))?;
+        }
+        match self.durability {
+            Durability::Sync => self.group.sync_after_write(|| self.sync_files()),
+            Durability::Buffered => Ok(()),
+        }
+    }
+
+    fn flush(&self) -> BackendResult<()> {
+        self.group.sync_after_write(|| self.sync_files())
+    }
+
+    fn size_on_disk(&self) -> BackendResult<u64> {
+        // Every file in the store folder (for sled this includes its
+        // snapshot and config files, which `Db::size_on_disk` leaves out).
+        dir_size(&self.dir)
+    }
+}
+
+impl OpenBackend for SledCommonsStore {
+    const NAME: &'static str = ENGINE;
+    const PERSISTENT: bool = true;
+    const FOLDER: &'static str = "commons.sled";
+
+    /// Opens (or creates) the sled store in `dir`, creating missing parent
+    /// folders. `config.engine_cache_bytes` becomes sled's page cache size.
+    ///
+    /// # Errors
+    /// [`BackendError::Locked`] (with `path` = `dir`) when another handle, in
+    /// this process or another, still has it open after about one second of
+    /// retries; `Io` when the folder or its files cannot be created, read or
+    /// synced; `Corrupt` when sled detects corruption while recovering;
+    /// `Engine` for sled's other refusals (for example a store written by an
+    /// incompatible sled version). Files are never removed or repaired.
+    fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
+        Self::open_in(dir, config, None)
+    }
+
+    /// A store in a fresh [`TempDir`] under the system temporary directory
+    /// (never sled's `/dev/shm` default), removed after the store closes.
+    fn temporary(config: &StoreConfig) -> BackendResult<Self> {
+        let tempdir = TempDir::new().map_err(|source| io_error(&std::env::temp_dir(), source))?;
+        let dir = tempdir.path().join(Self::FOLDER);
+        Self::open_in(&dir, config, Some(tempdir))
+    }
+}
+
+/// How long [`open_db`] keeps retrying a held lock before reporting
+/// [`BackendError::Locked`].
+const LOCK_WAIT: Duration = Duration::from_secs(1);
+
+/// Opens sled in `dir`, waiting up to [`LOCK_WAIT`] for a held lock.
+///
+/// Dropping a sled `Db` does not release its file lock at once: sled's
+/// background threads still hold the locked file for a moment. Seen here
+/// with the conformance tests running in parallel: without the wait, an
+/// immediate reopen in the same process failed in about a third of the runs
+/// of the suite; with it, the retry succeeded within a millisecond. A lock
+/// that is really held (another live handle or process) is reported after
+/// [`LOCK_WAIT`].
+fn open_db(dir: &Path, config: &StoreConfig) -> BackendResult<sled::Db> {
+    let sled_config = sled::Config::new()
+        .path(dir)
+        .cache_capacity(config.engine_cache_bytes);
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match sled_config.open().map_err(|e| engine_error(dir, e, None)) {
+            Err(BackendError::Locked { .. }) if started.elapsed() < LOCK_WAIT => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Lower and upper bound of a scan.
+type ScanRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The range `scan_from` walks: from just after `start_after` (or the start of
+/// `prefix`) to the end of `prefix`. `None` when that range is empty.
+fn scan_bounds(prefix: &[u8], start_after: Option<&[u8]>) -> Option<ScanRange> {
+    let end = prefix_end(prefix);
+    let lower = match start_after {
+        Some(after) if after >= prefix => {
+            if end.as_deref().is_some_and(|end| after >= end) {
+                return None;
+            }
+            Bound::Excluded(after.to_vec())
+        }
+        _ => Bound::Included(prefix.to_vec()),
+    };
+    Some((lower, end.map_or(Bound::Unbounded, Bound::Excluded)))
+}
+
+fn io_error(path: &Path, source: std::io::Error) -> BackendError {
+    BackendError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Maps a sled error; `key` names the key being read, when there is one.
+fn engine_error(dir: &Path, error: sled::Error, key: Option<&[u8]>) -> BackendError {
+    match error {
+        // sled reports a held lock as a plain `Other` I/O error; only the
+        // message tells it apart (sled 0.34.7, config.rs `try_lock`).
+        sled::Error::Io(source) if source.to_string().contains("could not acquire lock") => {
+            BackendError::Locked {
+                path: dir.to_path_buf(),
+            }
+        }
+        sled::Error::Io(source) => io_error(dir, source),
+        sled::Error::Corruption { at, .. } => BackendError::Corrupt {
+            key: key
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .unwrap_or_default(),
+            reason: format!("sled found corrupt data in {} (at {at:?})", dir.display()),
+        },
+        other => BackendError::Engine {
+            engine: ENGINE,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// Makes the entries of folder `dir` durable (new or renamed files in it).
+fn sync_dir(dir: &Path) -> BackendResult<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| io_error(dir, source))
+    }
+    // Elsewhere a folder cannot be opened for syncing; its entries become
+    // durable with the files' own metadata.
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
