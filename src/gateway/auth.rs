@@ -62,16 +62,42 @@ impl actix_web::FromRequest for Operator {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let result = match req.app_data::<actix_web::web::Data<AdminToken>>() {
-            Some(token) => token.check(req).map(|()| Operator),
-            None => AdminToken::default().check(req).map(|()| Operator),
-        };
-        std::future::ready(result)
+        std::future::ready(check_operator(req).map(|()| Operator))
     }
 }
 
-/// True when the request carries an `Authorization` header (operator path of
-/// routes a steward may also take by signing).
-pub fn has_authorization(req: &HttpRequest) -> bool {
-    req.headers().contains_key(actix_web::http::header::AUTHORIZATION)
+/// Checks the operator token against the app's [`AdminToken`] (an app that
+/// registered none has operator routes disabled).
+///
+/// # Errors
+/// As [`AdminToken::check`].
+pub fn check_operator(req: &HttpRequest) -> Result<(), ApiError> {
+    match req.app_data::<actix_web::web::Data<AdminToken>>() {
+        Some(token) => token.check(req),
+        None => AdminToken::default().check(req),
+    }
+}
+
+/// Who takes an action that a steward may sign and the operator may take with
+/// the token: `Operator` when the request has an `Authorization` header (the
+/// token is checked before the body is read), `Signer` otherwise.
+pub enum Caller {
+    /// The token was checked.
+    Operator,
+    /// The body must be a signed envelope.
+    Signer,
+}
+
+impl actix_web::FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let result = if req.headers().contains_key(actix_web::http::header::AUTHORIZATION) {
+            check_operator(req).map(|()| Caller::Operator)
+        } else {
+            Ok(Caller::Signer)
+        };
+        std::future::ready(result)
+    }
 }

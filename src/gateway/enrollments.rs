@@ -1,10 +1,10 @@
 //! `/v1/enrollments`: start (public), read, verify / vouch / complete /
 //! reject (signed; reject also by the operator).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::{has_authorization, AdminToken};
+use super::auth::Caller;
 use super::error::ApiError;
 use super::{created, ok, run};
 use crate::manager::actions::{EnrollComplete, EnrollReject, EnrollVerify, EnrollVouch};
@@ -60,28 +60,17 @@ struct OperatorReason {
 }
 
 /// With an `Authorization` header: the operator path, body `{reason?}`.
-/// Without: a steward's signed `enroll-reject` envelope.
-async fn reject(m: web::Data<CommonsManager>, token: web::Data<AdminToken>, req: HttpRequest, id: web::Path<String>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    if has_authorization(&req) {
-        token.check(&req)?;
-        let r: OperatorReason = parse_body(&req, &body)?;
+/// Without: a steward's signed `enroll-reject` envelope. The body is read as
+/// JSON first (so size, content-type and syntax errors are the usual JSON
+/// errors), then parsed as the shape the header selects.
+async fn reject(m: web::Data<CommonsManager>, caller: Caller, id: web::Path<String>, body: web::Json<serde_json::Value>) -> Result<HttpResponse, ApiError> {
+    let shape = |e: serde_json::Error| ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}"));
+    if let Caller::Operator = caller {
+        let r: OperatorReason = serde_json::from_value(body.into_inner()).map_err(shape)?;
         let reason = r.reason.unwrap_or_default();
         return Ok(ok(&run(&m, move |m| m.reject_enrollment_by_operator(&id, reason)).await?));
     }
-    let env: SignedEnvelope = parse_body(&req, &body)?;
+    let env: SignedEnvelope = serde_json::from_value(body.into_inner()).map_err(shape)?;
     let signed = env.open::<EnrollReject>(&id)?;
     Ok(ok(&run(&m, move |m| m.reject_enrollment(&signed)).await?))
-}
-
-/// Parses a JSON body read as bytes (for routes with two body shapes).
-pub(super) fn parse_body<T: serde::de::DeserializeOwned>(req: &HttpRequest, body: &[u8]) -> Result<T, ApiError> {
-    let is_json = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
-    if !is_json {
-        return Err(ApiError::new(actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json"));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}")))
 }
