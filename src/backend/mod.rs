@@ -9,7 +9,6 @@
 //! Engine precedence (features are additive): `fjall-store` > `sled-store` >
 //! in-memory. [`BACKEND_NAME`] says which one this build chose.
 
-use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -356,36 +355,50 @@ pub trait OpenBackend: CommonsStoreBackend + Sized {
     fn temporary(config: &StoreConfig) -> BackendResult<Self>;
 }
 
-/// Runtime choice of engine, for tools and the static-vs-dyn benchmark. The
+/// Forwards every method of [`CommonsStoreBackend`] through a pointer type.
+macro_rules! forward_backend {
+    () => {
+        fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
+            (**self).get(key)
+        }
+        fn put(&self, key: &[u8], value: &[u8]) -> BackendResult<()> {
+            (**self).put(key, value)
+        }
+        fn delete(&self, key: &[u8]) -> BackendResult<()> {
+            (**self).delete(key)
+        }
+        fn exists(&self, key: &[u8]) -> BackendResult<bool> {
+            (**self).exists(key)
+        }
+        fn scan(&self, prefix: &[u8]) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+            (**self).scan(prefix)
+        }
+        fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+            (**self).scan_from(prefix, start_after, limit)
+        }
+        fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
+            (**self).apply(batch)
+        }
+        fn flush(&self) -> BackendResult<()> {
+            (**self).flush()
+        }
+        fn size_on_disk(&self) -> BackendResult<u64> {
+            (**self).size_on_disk()
+        }
+    };
+}
+
+/// Runtime choice of engine (`Arc<dyn CommonsStoreBackend>`), for tools and
+/// the static-vs-dyn benchmark, and sharing one backend between stores. The
 /// gateway never uses it: handlers get [`CommonsBackend`] statically.
-impl CommonsStoreBackend for Arc<dyn CommonsStoreBackend> {
-    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
-        self.deref().get(key)
-    }
-    fn put(&self, key: &[u8], value: &[u8]) -> BackendResult<()> {
-        self.deref().put(key, value)
-    }
-    fn delete(&self, key: &[u8]) -> BackendResult<()> {
-        self.deref().delete(key)
-    }
-    fn exists(&self, key: &[u8]) -> BackendResult<bool> {
-        self.deref().exists(key)
-    }
-    fn scan(&self, prefix: &[u8]) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.deref().scan(prefix)
-    }
-    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.deref().scan_from(prefix, start_after, limit)
-    }
-    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
-        self.deref().apply(batch)
-    }
-    fn flush(&self) -> BackendResult<()> {
-        self.deref().flush()
-    }
-    fn size_on_disk(&self) -> BackendResult<u64> {
-        self.deref().size_on_disk()
-    }
+impl<T: CommonsStoreBackend + ?Sized> CommonsStoreBackend for Arc<T> {
+    forward_backend!();
+}
+
+/// A borrowed backend (e.g. a second `CommonsStore` view over the same
+/// engine, or a wrapper in tests).
+impl<T: CommonsStoreBackend + ?Sized> CommonsStoreBackend for &T {
+    forward_backend!();
 }
 
 /// The first key after every key that starts with `prefix` (for range ends),

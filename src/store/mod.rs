@@ -306,23 +306,28 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         }
     }
 
+    /// Walks `prefix` like [`Self::walk`], turning each row into a record with
+    /// `load` and keeping those `filter` accepts.
+    fn collect<E>(&self, prefix: &str, cursor: Option<&str>, limit: usize, load: impl Fn(&[u8], &[u8]) -> StoreResult<E>, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
+        let mut items = Vec::new();
+        let next_cursor = self.walk(prefix, cursor, limit, |k, v| {
+            let record = load(k, v)?;
+            let keep = filter(&record);
+            if keep {
+                items.push(record);
+            }
+            Ok(keep)
+        })?;
+        Ok(Page { items, next_cursor })
+    }
+
     /// A page of records of `E` in id order, keeping those `filter` accepts.
     ///
     /// # Errors
     /// `InvalidCursor`; `Corrupt` naming the key of a record that does not
     /// decode (never skipped); backend errors.
     pub fn list<E: Entity>(&self, cursor: Option<&str>, limit: usize, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
-        let mut items = Vec::new();
-        let next_cursor = self.walk(E::PREFIX, cursor, limit, |k, v| {
-            let r: E = decode(k, v)?;
-            Ok(if filter(&r) {
-                items.push(r);
-                true
-            } else {
-                false
-            })
-        })?;
-        Ok(Page { items, next_cursor })
+        self.collect(E::PREFIX, cursor, limit, |k, v| decode(k, v), filter)
     }
 
     /// A page of the records that the index rows under `index_prefix` point
@@ -332,21 +337,12 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// `InvalidCursor`; `Corrupt` naming an index row that points to nothing or
     /// a record that does not decode; backend errors.
     pub fn list_by_index<E: Entity>(&self, index_prefix: &str, cursor: Option<&str>, limit: usize, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
-        let mut items = Vec::new();
-        let next_cursor = self.walk(index_prefix, cursor, limit, |k, v| {
+        let load = |k: &[u8], v: &[u8]| {
             let key = String::from_utf8_lossy(k);
             let id = std::str::from_utf8(v).map_err(|_| StoreError::Corrupt { key: key.to_string(), reason: "index value is not UTF-8".into() })?;
-            let r: E = self
-                .get(id)?
-                .ok_or_else(|| StoreError::Corrupt { key: key.to_string(), reason: format!("index row points to missing {} {id}", E::NAME) })?;
-            Ok(if filter(&r) {
-                items.push(r);
-                true
-            } else {
-                false
-            })
-        })?;
-        Ok(Page { items, next_cursor })
+            self.get(id)?.ok_or_else(|| StoreError::Corrupt { key: key.to_string(), reason: format!("index row points to missing {} {id}", E::NAME) })
+        };
+        self.collect(index_prefix, cursor, limit, load, filter)
     }
 
     /// Raw index rows `(key, value)` under `prefix` whose key sorts before
