@@ -13,7 +13,11 @@ use commons_gateway::gateway::server::{open_manager, serve, ServeError, ServeOpt
 use commons_gateway::{CommonsBackend, CommonsManager};
 
 #[derive(Parser)]
-#[command(name = "commons-gateway", version, about = "Persistent store and HTTP gateway of a cooperative network's commons")]
+#[command(
+    name = "commons-gateway",
+    version,
+    about = "Persistent store and HTTP gateway of a cooperative network's commons"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -76,7 +80,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     match cli.command {
         Command::Info => {
@@ -163,7 +170,8 @@ fn import(data_dir: &std::path::Path, input: &std::path::Path) -> anyhow::Result
 fn read_token(file: Option<PathBuf>) -> anyhow::Result<Option<String>> {
     match file {
         Some(path) => {
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read --admin-token-file {}", path.display()))?;
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read --admin-token-file {}", path.display()))?;
             let token = text.trim().to_string();
             anyhow::ensure!(!token.is_empty(), "--admin-token-file {} is empty", path.display());
             Ok(Some(token))

@@ -15,18 +15,15 @@ use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context, Result};
 use commons_gateway::backend::{
-    BackendError, CommonsStoreBackend, Durability, OpenBackend, StoreConfig, WriteBatch,
-    KNOWN_STORE_FOLDERS, MAX_KEY_LEN,
+    BackendError, CommonsStoreBackend, Durability, OpenBackend, StoreConfig, WriteBatch, KNOWN_STORE_FOLDERS,
+    MAX_KEY_LEN,
 };
 use rstest::rstest;
 
 type Rows = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn config(durability: Durability) -> StoreConfig {
-    StoreConfig {
-        durability,
-        ..StoreConfig::default()
-    }
+    StoreConfig { durability, ..StoreConfig::default() }
 }
 
 /// Where an engine keeps its store under the data directory `root`.
@@ -36,21 +33,15 @@ fn store_dir<S: OpenBackend>(root: &Path) -> PathBuf {
 
 fn open_at<S: OpenBackend>(root: &Path, durability: Durability) -> Result<S> {
     let dir = store_dir::<S>(root);
-    S::open(&dir, &config(durability))
-        .with_context(|| format!("opening {} store at {}", S::NAME, dir.display()))
+    S::open(&dir, &config(durability)).with_context(|| format!("opening {} store at {}", S::NAME, dir.display()))
 }
 
 fn rows(pairs: &[(&str, &str)]) -> Rows {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()))
-        .collect()
+    pairs.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec())).collect()
 }
 
 fn keys_of(rows: &Rows) -> Vec<String> {
-    rows.iter()
-        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
-        .collect()
+    rows.iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect()
 }
 
 fn is_invalid_key<T: std::fmt::Debug>(result: Result<T, BackendError>) -> bool {
@@ -94,18 +85,9 @@ fn check_exists<S: OpenBackend>() -> Result<()> {
     let store = open_at::<S>(root.path(), Durability::Sync)?;
     assert!(!store.exists(b"steward/1")?);
     store.put(b"steward/1", b"")?;
-    assert!(
-        store.exists(b"steward/1")?,
-        "a key holding an empty value exists"
-    );
-    assert!(
-        !store.exists(b"steward/")?,
-        "a prefix of a key is not a key"
-    );
-    assert!(
-        !store.exists(b"steward/10")?,
-        "a key extending a key is not that key"
-    );
+    assert!(store.exists(b"steward/1")?, "a key holding an empty value exists");
+    assert!(!store.exists(b"steward/")?, "a prefix of a key is not a key");
+    assert!(!store.exists(b"steward/10")?, "a key extending a key is not that key");
     store.delete(b"steward/1")?;
     assert!(!store.exists(b"steward/1")?);
     Ok(())
@@ -135,24 +117,12 @@ fn check_prefix_scan_is_exact<S: OpenBackend>() -> Result<()> {
     store.put(b"\xff\xff/top", b"t")?;
 
     assert_eq!(store.scan(b"ab/")?, rows(&[("ab/1", "2"), ("ab/2", "3")]));
-    assert_eq!(
-        store.scan(b"anchor/")?,
-        rows(&[("anchor/1", "6"), ("anchor/2", "7")])
-    );
-    assert_eq!(
-        store.scan(b"anchor_did/")?,
-        rows(&[("anchor_did/did:key:z6Mk", "9")])
-    );
-    assert_eq!(
-        keys_of(&store.scan(b"ab")?),
-        ["ab", "ab/1", "ab/2", "ab0", "abc/x"]
-    );
+    assert_eq!(store.scan(b"anchor/")?, rows(&[("anchor/1", "6"), ("anchor/2", "7")]));
+    assert_eq!(store.scan(b"anchor_did/")?, rows(&[("anchor_did/did:key:z6Mk", "9")]));
+    assert_eq!(keys_of(&store.scan(b"ab")?), ["ab", "ab/1", "ab/2", "ab0", "abc/x"]);
     assert_eq!(store.scan(b"zz/")?, Vec::new());
     // A prefix with no upper bound (all 0xff) still ends the scan correctly.
-    assert_eq!(
-        store.scan(b"\xff")?,
-        vec![(b"\xff\xff/top".to_vec(), b"t".to_vec())]
-    );
+    assert_eq!(store.scan(b"\xff")?, vec![(b"\xff\xff/top".to_vec(), b"t".to_vec())]);
     // The empty prefix is the whole store, in key order.
     let mut expected = rows(&all);
     expected.push((b"\xff\xff/top".to_vec(), b"t".to_vec()));
@@ -179,11 +149,7 @@ fn check_paged_scan_walks_every_key_once<S: OpenBackend>(page: usize) -> Result<
     loop {
         let after = walked.last().map(|(k, _)| k.clone());
         let rows = store.scan_from(b"page/", after.as_deref(), page)?;
-        ensure!(
-            rows.len() <= page,
-            "page of {} rows for limit {page}",
-            rows.len()
-        );
+        ensure!(rows.len() <= page, "page of {} rows for limit {page}", rows.len());
         if rows.is_empty() {
             break;
         }
@@ -202,15 +168,9 @@ fn check_paged_scan_walks_every_key_once<S: OpenBackend>(page: usize) -> Result<
     let from_gap = store.scan_from(b"page/", Some(b"page/0105"), 2)?;
     assert_eq!(keys_of(&from_gap), ["page/011", "page/012"]);
     // Before the prefix: starts at the prefix. After it: nothing.
-    assert_eq!(
-        keys_of(&store.scan_from(b"page/", Some(b"a"), 1)?),
-        ["page/000"]
-    );
+    assert_eq!(keys_of(&store.scan_from(b"page/", Some(b"a"), 1)?), ["page/000"]);
     assert_eq!(store.scan_from(b"page/", Some(b"pagf"), 10)?, Vec::new());
-    assert_eq!(
-        store.scan_from(b"page/", Some(b"page/024"), 10)?,
-        Vec::new()
-    );
+    assert_eq!(store.scan_from(b"page/", Some(b"page/024"), 10)?, Vec::new());
     assert_eq!(store.scan_from(b"page/", None, 0)?, Vec::new());
     Ok(())
 }
@@ -222,10 +182,7 @@ fn check_oversized_scan_bounds_match_nothing_longer<S: OpenBackend>() -> Result<
     store.put(b"b/1", b"y")?;
     let long = vec![b'a'; 70_000];
     assert_eq!(store.scan(&long)?, Vec::new(), "no stored key is that long");
-    assert_eq!(
-        store.scan_from(b"", Some(&long), 10)?,
-        rows(&[("b/1", "y")])
-    );
+    assert_eq!(store.scan_from(b"", Some(&long), 10)?, rows(&[("b/1", "y")]));
     // The store is still fine afterwards.
     store.put(b"c/1", b"z")?;
     assert_eq!(keys_of(&store.scan(b"")?), ["a/1", "b/1", "c/1"]);
@@ -242,17 +199,11 @@ fn check_batch_applies_every_operation<S: OpenBackend>() -> Result<()> {
     batch.delete("anchor/old");
     store.apply(batch)?;
     assert_eq!(store.get(b"anchor/new")?, Some(b"n".to_vec()));
-    assert_eq!(
-        store.get(b"anchor_did/did:key:z1")?,
-        Some(b"anchor/new".to_vec())
-    );
+    assert_eq!(store.get(b"anchor_did/did:key:z1")?, Some(b"anchor/new".to_vec()));
     assert_eq!(store.get(b"anchor/old")?, None);
     // The empty batch is a no-op.
     store.apply(WriteBatch::new())?;
-    assert_eq!(
-        keys_of(&store.scan(b"")?),
-        ["anchor/new", "anchor_did/did:key:z1"]
-    );
+    assert_eq!(keys_of(&store.scan(b"")?), ["anchor/new", "anchor_did/did:key:z1"]);
     Ok(())
 }
 
@@ -287,10 +238,7 @@ fn check_batch_with_invalid_key_changes_nothing<S: OpenBackend>(bad_key: Vec<u8>
     batch.put(bad_key, "bad");
     batch.delete("old");
     let result = store.apply(batch);
-    ensure!(
-        is_invalid_key(result),
-        "a batch with a bad key must fail with InvalidKey"
-    );
+    ensure!(is_invalid_key(result), "a batch with a bad key must fail with InvalidKey");
 
     assert_eq!(store.scan(b"")?, before);
     assert_eq!(store.get(b"keep")?, Some(b"v1".to_vec()));
@@ -315,10 +263,7 @@ fn check_invalid_key_is_refused_and_store_stays_usable<S: OpenBackend>(key: Vec<
     let mut batch = WriteBatch::new();
     batch.put("after/2", "ok2");
     store.apply(batch)?;
-    assert_eq!(
-        store.scan(b"")?,
-        rows(&[("after", "ok"), ("after/2", "ok2")])
-    );
+    assert_eq!(store.scan(b"")?, rows(&[("after", "ok"), ("after/2", "ok2")]));
     store.flush()?;
     Ok(())
 }
@@ -369,33 +314,18 @@ fn check_readers_never_see_half_a_batch<S: OpenBackend>() -> Result<()> {
                 scope.spawn(move || -> Result<(u64, usize)> {
                     let mut seen = 0;
                     let mut reads = 0;
-                    while reads < MAX_READS
-                        && (reads < MIN_READS || !writer_done.load(Ordering::Acquire))
-                    {
+                    while reads < MAX_READS && (reads < MIN_READS || !writer_done.load(Ordering::Acquire)) {
                         reads += 1;
                         let rows = store.scan(b"gen/")?;
-                        ensure!(
-                            rows.len() == GEN_KEYS,
-                            "scan returned {} of {GEN_KEYS} keys",
-                            rows.len()
-                        );
-                        let generations = rows
-                            .iter()
-                            .map(|(_, v)| parse_generation(v))
-                            .collect::<Result<Vec<_>>>()?;
+                        ensure!(rows.len() == GEN_KEYS, "scan returned {} of {GEN_KEYS} keys", rows.len());
+                        let generations = rows.iter().map(|(_, v)| parse_generation(v)).collect::<Result<Vec<_>>>()?;
                         let first = generations[0];
-                        ensure!(
-                            generations.iter().all(|g| *g == first),
-                            "torn read: {generations:?}"
-                        );
+                        ensure!(generations.iter().all(|g| *g == first), "torn read: {generations:?}");
                         ensure!(first >= seen, "generation went back from {seen} to {first}");
                         seen = first;
                         // A point read after the scan is never older than it.
                         let single = store.get(b"gen/k9")?.context("gen/k9 vanished")?;
-                        ensure!(
-                            parse_generation(&single)? >= seen,
-                            "get older than the scan before it"
-                        );
+                        ensure!(parse_generation(&single)? >= seen, "get older than the scan before it");
                     }
                     Ok((seen, reads))
                 })
@@ -406,14 +336,10 @@ fn check_readers_never_see_half_a_batch<S: OpenBackend>() -> Result<()> {
             writer_done.store(true, Ordering::Release);
             result
         });
-        writer
-            .join()
-            .map_err(|_| anyhow::anyhow!("writer panicked"))??;
+        writer.join().map_err(|_| anyhow::anyhow!("writer panicked"))??;
         let mut last = (0, 0);
         for reader in readers {
-            let (seen, reads) = reader
-                .join()
-                .map_err(|_| anyhow::anyhow!("reader panicked"))??;
+            let (seen, reads) = reader.join().map_err(|_| anyhow::anyhow!("reader panicked"))??;
             last = (last.0.max(seen), last.1 + reads);
         }
         Ok(last)
@@ -422,10 +348,7 @@ fn check_readers_never_see_half_a_batch<S: OpenBackend>() -> Result<()> {
     ensure!(last_seen <= GEN_BATCHES);
     let final_rows = store.scan(b"gen/")?;
     let expected = GEN_BATCHES.to_string();
-    ensure!(
-        final_rows.iter().all(|(_, v)| v == expected.as_bytes()),
-        "final state is the last batch"
-    );
+    ensure!(final_rows.iter().all(|(_, v)| v == expected.as_bytes()), "final state is the last batch");
     Ok(())
 }
 
@@ -438,11 +361,7 @@ fn check_flush_and_size_on_disk<S: OpenBackend>() -> Result<()> {
     store.flush()?;
     let size = store.size_on_disk()?;
     if S::PERSISTENT {
-        ensure!(
-            size > 0,
-            "{} reports {size} bytes after 100 writes and a flush",
-            S::NAME
-        );
+        ensure!(size > 0, "{} reports {size} bytes after 100 writes and a flush", S::NAME);
     } else {
         assert_eq!(size, 0, "the in-memory store occupies no disk");
     }
@@ -461,14 +380,8 @@ fn exercise<B: CommonsStoreBackend>(store: &B) -> Result<()> {
     assert_eq!(store.get(b"appeal/1")?, Some(b"open".to_vec()));
     assert!(store.exists(b"appeal/2")?);
     assert!(!store.exists(b"appeal/3")?);
-    assert_eq!(
-        store.scan(b"appeal/")?,
-        rows(&[("appeal/1", "open"), ("appeal/2", "open")])
-    );
-    assert_eq!(
-        store.scan_from(b"appeal/", Some(b"appeal/1"), 5)?,
-        rows(&[("appeal/2", "open")])
-    );
+    assert_eq!(store.scan(b"appeal/")?, rows(&[("appeal/1", "open"), ("appeal/2", "open")]));
+    assert_eq!(store.scan_from(b"appeal/", Some(b"appeal/1"), 5)?, rows(&[("appeal/2", "open")]));
     store.flush()?;
     store.size_on_disk()?;
     Ok(())
@@ -476,8 +389,7 @@ fn exercise<B: CommonsStoreBackend>(store: &B) -> Result<()> {
 
 fn check_dyn_arc_store_works<S: OpenBackend + 'static>() -> Result<()> {
     let root = tempfile::tempdir()?;
-    let store: Arc<dyn CommonsStoreBackend> =
-        Arc::new(open_at::<S>(root.path(), Durability::Sync)?);
+    let store: Arc<dyn CommonsStoreBackend> = Arc::new(open_at::<S>(root.path(), Durability::Sync)?);
     exercise(&store)?;
     // A clone shares the same store.
     let other = Arc::clone(&store);
@@ -489,20 +401,13 @@ fn check_temporary_store_works<S: OpenBackend>() -> Result<()> {
     let first = S::temporary(&StoreConfig::default())?;
     let second = S::temporary(&StoreConfig::default())?;
     exercise(&first)?;
-    assert_eq!(
-        second.get(b"appeal/1")?,
-        None,
-        "two temporary stores are distinct"
-    );
+    assert_eq!(second.get(b"appeal/1")?, None, "two temporary stores are distinct");
     Ok(())
 }
 
 fn check_engine_names_its_folder<S: OpenBackend>() -> Result<()> {
     assert_eq!(S::FOLDER, format!("commons.{}", S::NAME));
-    assert_eq!(
-        KNOWN_STORE_FOLDERS.contains(&(S::NAME, S::FOLDER)),
-        S::PERSISTENT
-    );
+    assert_eq!(KNOWN_STORE_FOLDERS.contains(&(S::NAME, S::FOLDER)), S::PERSISTENT);
     Ok(())
 }
 
@@ -511,10 +416,7 @@ fn check_engine_names_its_folder<S: OpenBackend>() -> Result<()> {
 // ---------------------------------------------------------------------------
 
 /// What only a persistent engine promises. Unused in a build without one.
-#[cfg_attr(
-    not(any(feature = "sled-store", feature = "fjall-store")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(dead_code))]
 mod persistent {
     use super::*;
 
@@ -533,14 +435,8 @@ mod persistent {
             store.delete(b"charter/3")?;
         }
         let store = open_at::<S>(root.path(), Durability::Sync)?;
-        assert_eq!(
-            store.scan(b"charter/")?,
-            rows(&[("charter/1", "amended"), ("charter/2", "draft")])
-        );
-        assert_eq!(
-            store.get(b"charter_by_steward/s1")?,
-            Some(b"charter/2".to_vec())
-        );
+        assert_eq!(store.scan(b"charter/")?, rows(&[("charter/1", "amended"), ("charter/2", "draft")]));
+        assert_eq!(store.get(b"charter_by_steward/s1")?, Some(b"charter/2".to_vec()));
         assert_eq!(store.get(b"charter/3")?, None);
         Ok(())
     }
@@ -552,61 +448,35 @@ mod persistent {
         first.put(b"holder/1", b"a")?;
 
         match S::open(&dir, &StoreConfig::default()) {
-            Ok(_) => bail!(
-                "a second open of {} succeeded while the first is alive",
-                dir.display()
-            ),
+            Ok(_) => bail!("a second open of {} succeeded while the first is alive", dir.display()),
             Err(BackendError::Locked { path }) => {
                 assert_eq!(path, dir);
                 let message = BackendError::Locked { path }.to_string();
-                ensure!(
-                    message.contains(&dir.display().to_string()),
-                    "message does not name the path: {message}"
-                );
+                ensure!(message.contains(&dir.display().to_string()), "message does not name the path: {message}");
             }
             Err(other) => bail!("expected Locked, got {other:?}"),
         }
 
         // The first handle is unharmed.
         first.put(b"holder/2", b"b")?;
-        assert_eq!(
-            first.scan(b"holder/")?,
-            rows(&[("holder/1", "a"), ("holder/2", "b")])
-        );
+        assert_eq!(first.scan(b"holder/")?, rows(&[("holder/1", "a"), ("holder/2", "b")]));
         drop(first);
 
         // Closing releases the lock.
         let again = open_at::<S>(root.path(), Durability::Sync)?;
-        assert_eq!(
-            again.scan(b"holder/")?,
-            rows(&[("holder/1", "a"), ("holder/2", "b")])
-        );
+        assert_eq!(again.scan(b"holder/")?, rows(&[("holder/1", "a"), ("holder/2", "b")]));
         Ok(())
     }
 
     pub(super) fn check_fifty_reopen_cycles<S: OpenBackend>() -> Result<()> {
         let root = tempfile::tempdir()?;
         for cycle in 0..50 {
-            let store = open_at::<S>(root.path(), Durability::Sync)
-                .with_context(|| format!("cycle {cycle}"))?;
-            store.put(
-                format!("cycle/{cycle:02}").as_bytes(),
-                cycle.to_string().as_bytes(),
-            )?;
+            let store = open_at::<S>(root.path(), Durability::Sync).with_context(|| format!("cycle {cycle}"))?;
+            store.put(format!("cycle/{cycle:02}").as_bytes(), cycle.to_string().as_bytes())?;
             let found = store.scan(b"cycle/")?;
-            let expected: Rows = (0..=cycle)
-                .map(|i| {
-                    (
-                        format!("cycle/{i:02}").into_bytes(),
-                        i.to_string().into_bytes(),
-                    )
-                })
-                .collect();
-            ensure!(
-                found == expected,
-                "cycle {cycle}: found {:?}",
-                keys_of(&found)
-            );
+            let expected: Rows =
+                (0..=cycle).map(|i| (format!("cycle/{i:02}").into_bytes(), i.to_string().into_bytes())).collect();
+            ensure!(found == expected, "cycle {cycle}: found {:?}", keys_of(&found));
         }
         Ok(())
     }
@@ -631,9 +501,7 @@ mod persistent {
                     })
                     .collect();
                 for writer in writers {
-                    writer
-                        .join()
-                        .map_err(|_| anyhow::anyhow!("writer panicked"))??;
+                    writer.join().map_err(|_| anyhow::anyhow!("writer panicked"))??;
                 }
                 Ok(())
             })?;
@@ -645,17 +513,12 @@ mod persistent {
         Ok(())
     }
 
-    pub(super) fn check_durability_mode_survives_reopen<S: OpenBackend>(
-        durability: Durability,
-    ) -> Result<()> {
+    pub(super) fn check_durability_mode_survives_reopen<S: OpenBackend>(durability: Durability) -> Result<()> {
         let root = tempfile::tempdir()?;
         {
             let store = open_at::<S>(root.path(), durability)?;
             for i in 0..20 {
-                store.put(
-                    format!("revocation/{i:02}").as_bytes(),
-                    durability.as_str().as_bytes(),
-                )?;
+                store.put(format!("revocation/{i:02}").as_bytes(), durability.as_str().as_bytes())?;
             }
             let mut batch = WriteBatch::new();
             batch.put("revocation/batch", "whole");
@@ -665,12 +528,7 @@ mod persistent {
         let store = open_at::<S>(root.path(), durability)?;
         let found = store.scan(b"revocation/")?;
         let mut expected: Rows = (1..20)
-            .map(|i| {
-                (
-                    format!("revocation/{i:02}").into_bytes(),
-                    durability.as_str().as_bytes().to_vec(),
-                )
-            })
+            .map(|i| (format!("revocation/{i:02}").into_bytes(), durability.as_str().as_bytes().to_vec()))
             .collect();
         expected.push((b"revocation/batch".to_vec(), b"whole".to_vec()));
         assert_eq!(found, expected);
@@ -772,10 +630,7 @@ macro_rules! conformance {
     };
 }
 
-#[cfg_attr(
-    not(any(feature = "sled-store", feature = "fjall-store")),
-    allow(unused_macros)
-)]
+#[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(unused_macros))]
 macro_rules! persistence {
     ($store:ty) => {
         #[test]
@@ -818,11 +673,7 @@ mod memory {
         let root = tempfile::tempdir()?;
         open_at::<InMemoryCommonsStore>(root.path(), Durability::Sync)?.put(b"k", b"v")?;
         let store = open_at::<InMemoryCommonsStore>(root.path(), Durability::Sync)?;
-        assert_eq!(
-            store.scan(b"")?,
-            Vec::new(),
-            "the in-memory store keeps nothing"
-        );
+        assert_eq!(store.scan(b"")?, Vec::new(), "the in-memory store keeps nothing");
         Ok(())
     }
 }

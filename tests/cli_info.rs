@@ -31,32 +31,15 @@ fn line_value<'a>(text: &'a str, name: &str) -> Result<&'a str> {
 #[test]
 fn info_prints_the_engine_chosen_by_the_features_and_its_persistence() -> Result<()> {
     let logs = tempfile::tempdir()?;
-    let (status, stdout, stderr) =
-        common::run_to_exit(["info"], logs.path(), "info", Duration::from_secs(30))?;
-    ensure!(
-        status.success(),
-        "info exited with {status}; stderr:\n{stderr}"
-    );
+    let (status, stdout, stderr) = common::run_to_exit(["info"], logs.path(), "info", Duration::from_secs(30))?;
+    ensure!(status.success(), "info exited with {status}; stderr:\n{stderr}");
     let engine = expected_engine();
-    ensure!(
-        line_value(&stdout, "engine")? == engine,
-        "expected engine {engine}:\n{stdout}"
-    );
+    ensure!(line_value(&stdout, "engine")? == engine, "expected engine {engine}:\n{stdout}");
     let persistent = if engine == "memory" { "false" } else { "true" };
-    ensure!(
-        line_value(&stdout, "persistent")? == persistent,
-        "expected persistent {persistent}:\n{stdout}"
-    );
+    ensure!(line_value(&stdout, "persistent")? == persistent, "expected persistent {persistent}:\n{stdout}");
     let first = stdout.lines().next().unwrap_or("");
-    ensure!(
-        first == format!("commons-gateway {}", env!("CARGO_PKG_VERSION")),
-        "first line {first:?}"
-    );
+    ensure!(first == format!("commons-gateway {}", env!("CARGO_PKG_VERSION")), "first line {first:?}");
     // The library linked into this test agrees with the binary.
-    ensure!(
-        commons_gateway::BACKEND_NAME == engine,
-        "library BACKEND_NAME {}",
-        commons_gateway::BACKEND_NAME
-    );
+    ensure!(commons_gateway::BACKEND_NAME == engine, "library BACKEND_NAME {}", commons_gateway::BACKEND_NAME);
     Ok(())
 }

@@ -32,9 +32,7 @@ use ed25519_dalek::SigningKey;
 use rstest::rstest;
 use serde_json::{json, Value};
 
-use common::{
-    did_of, envelope, flip_hex_char, new_key, non_canonical_dids, unknown_hex_id, unknown_uuid,
-};
+use common::{did_of, envelope, flip_hex_char, new_key, non_canonical_dids, unknown_hex_id, unknown_uuid};
 
 const TOKEN: &str = "secret-operator-token";
 /// 100 KiB: over the gateway's 64 KiB body limit.
@@ -68,10 +66,7 @@ impl std::fmt::Debug for Call {
             "{} {} headers={:?} body={:?}",
             self.method,
             self.uri,
-            self.headers
-                .iter()
-                .map(|(k, v)| (k, String::from_utf8_lossy(v)))
-                .collect::<Vec<_>>(),
+            self.headers.iter().map(|(k, v)| (k, String::from_utf8_lossy(v))).collect::<Vec<_>>(),
             body
         )
     }
@@ -79,12 +74,7 @@ impl std::fmt::Debug for Call {
 
 impl Call {
     fn new(method: Method, uri: impl Into<String>) -> Self {
-        Self {
-            method,
-            uri: uri.into(),
-            headers: Vec::new(),
-            body: None,
-        }
+        Self { method, uri: uri.into(), headers: Vec::new(), body: None }
     }
     fn get(uri: impl Into<String>) -> Self {
         Self::new(Method::GET, uri)
@@ -114,12 +104,9 @@ impl Call {
         self.header("content-type", content_type)
     }
     fn to_request(&self) -> TestRequest {
-        let mut r = TestRequest::default()
-            .method(self.method.clone())
-            .uri(&self.uri);
+        let mut r = TestRequest::default().method(self.method.clone()).uri(&self.uri);
         for (k, v) in &self.headers {
-            let value =
-                HeaderValue::from_bytes(v).unwrap_or_else(|e| panic!("bad test header {k}: {e}"));
+            let value = HeaderValue::from_bytes(v).unwrap_or_else(|e| panic!("bad test header {k}: {e}"));
             r = r.insert_header((HeaderName::from_static(k), value));
         }
         if let Some(b) = &self.body {
@@ -160,13 +147,7 @@ impl Gateway {
     async fn new(manager: &web::Data<CommonsManager>, token: Option<&str>) -> Self {
         let token = web::Data::new(AdminToken::new(token.map(str::to_string)));
         let app = Rc::new(
-            test::init_service(
-                App::new()
-                    .app_data(manager.clone())
-                    .app_data(token)
-                    .configure(configure),
-            )
-            .await,
+            test::init_service(App::new().app_data(manager.clone()).app_data(token).configure(configure)).await,
         );
         Gateway(Rc::new(move |req: TestRequest| {
             let app = app.clone();
@@ -176,23 +157,12 @@ impl Gateway {
                     Err(e) => e.error_response(),
                 };
                 let status = resp.status().as_u16();
-                let content_type = resp
-                    .headers()
-                    .get(CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                let bytes = actix_web::body::to_bytes(resp.into_body())
-                    .await
-                    .unwrap_or_default();
+                let content_type =
+                    resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let bytes = actix_web::body::to_bytes(resp.into_body()).await.unwrap_or_default();
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                Reply {
-                    status,
-                    content_type,
-                    json,
-                    text,
-                }
+                Reply { status, content_type, json, text }
             }) as Pin<Box<dyn Future<Output = Reply>>>
         }))
     }
@@ -210,26 +180,15 @@ fn check_error_body(reply: &Reply, code: &str, what: &str) -> Result<()> {
         reply.content_type,
         reply.text
     );
-    let obj = reply
-        .json
-        .as_object()
-        .with_context(|| format!("{what}: body is not a JSON object: {:?}", reply.text))?;
+    let obj = reply.json.as_object().with_context(|| format!("{what}: body is not a JSON object: {:?}", reply.text))?;
     ensure!(
         obj.get("error").and_then(Value::as_str) == Some(code),
         "{what}: expected error {code:?}, got {}",
         reply.text
     );
     let message = obj.get("message").and_then(Value::as_str).unwrap_or("");
-    ensure!(
-        !message.trim().is_empty(),
-        "{what}: empty message in {}",
-        reply.text
-    );
-    ensure!(
-        obj.len() == 2,
-        "{what}: error body has other fields than error and message: {}",
-        reply.text
-    );
+    ensure!(!message.trim().is_empty(), "{what}: empty message in {}", reply.text);
+    ensure!(obj.len() == 2, "{what}: error body has other fields than error and message: {}", reply.text);
     Ok(())
 }
 
@@ -281,9 +240,7 @@ impl World {
         for (key, name) in [(&a, "Ada"), (&b, "Bo"), (&c, "Cy")] {
             let r = expect(
                 &gw,
-                &Call::post("/v1/anchors")
-                    .bearer(TOKEN)
-                    .json(&json!({"did": did_of(key), "display_name": name})),
+                &Call::post("/v1/anchors").bearer(TOKEN).json(&json!({"did": did_of(key), "display_name": name})),
                 201,
             )
             .await?;
@@ -291,9 +248,7 @@ impl World {
         }
         let steward = expect(
             &gw,
-            &Call::post("/v1/stewards")
-                .bearer(TOKEN)
-                .json(&json!({"did": did_of(&a), "term_days": 365})),
+            &Call::post("/v1/stewards").bearer(TOKEN).json(&json!({"did": did_of(&a), "term_days": 365})),
             201,
         )
         .await?;
@@ -305,32 +260,14 @@ impl World {
         });
         let r = expect(
             &gw,
-            &signed_call(
-                Method::POST,
-                "/v1/charters",
-                &envelope(&a, "charter-create", "-", &create.to_string()),
-            ),
+            &signed_call(Method::POST, "/v1/charters", &envelope(&a, "charter-create", "-", &create.to_string())),
             201,
         )
         .await?;
         let (charter, digest) = (r.field("charter_id")?, r.field("digest")?);
         for key in [&a, &b, &c] {
-            let env = envelope(
-                key,
-                "charter-sign",
-                &charter,
-                &json!({"digest": digest}).to_string(),
-            );
-            expect(
-                &gw,
-                &signed_call(
-                    Method::POST,
-                    &format!("/v1/charters/{charter}/signatures"),
-                    &env,
-                ),
-                200,
-            )
-            .await?;
+            let env = envelope(key, "charter-sign", &charter, &json!({"digest": digest}).to_string());
+            expect(&gw, &signed_call(Method::POST, &format!("/v1/charters/{charter}/signatures"), &env), 200).await?;
         }
         let r = expect(
             &gw,
@@ -342,11 +279,7 @@ impl World {
             200,
         )
         .await?;
-        ensure!(
-            r.json["status"]["kind"] == "Active",
-            "charter not active: {}",
-            r.text
-        );
+        ensure!(r.json["status"]["kind"] == "Active", "charter not active: {}", r.text);
 
         let draft_body = json!({
             "domain_id": "coop:draft", "org_type": "Cooperative", "name": "Draft",
@@ -354,84 +287,34 @@ impl World {
         });
         let r = expect(
             &gw,
-            &signed_call(
-                Method::POST,
-                "/v1/charters",
-                &envelope(&b, "charter-create", "-", &draft_body.to_string()),
-            ),
+            &signed_call(Method::POST, "/v1/charters", &envelope(&b, "charter-create", "-", &draft_body.to_string())),
             201,
         )
         .await?;
         let (draft, draft_digest) = (r.field("charter_id")?, r.field("digest")?);
-        let env = envelope(
-            &b,
-            "charter-sign",
-            &draft,
-            &json!({"digest": draft_digest}).to_string(),
-        );
-        expect(
-            &gw,
-            &signed_call(
-                Method::POST,
-                &format!("/v1/charters/{draft}/signatures"),
-                &env,
-            ),
-            200,
-        )
-        .await?;
+        let env = envelope(&b, "charter-sign", &draft, &json!({"digest": draft_digest}).to_string());
+        expect(&gw, &signed_call(Method::POST, &format!("/v1/charters/{draft}/signatures"), &env), 200).await?;
 
         let (p0, p1, p2, x) = (new_key(), new_key(), new_key(), new_key());
         let start = |name: &str| {
-            Call::post("/v1/enrollments")
-                .json(&json!({"identity_name": name, "domain_id": "coop:bakers"}))
+            Call::post("/v1/enrollments").json(&json!({"identity_name": name, "domain_id": "coop:bakers"}))
         };
         let r = expect(&gw, &start("Noor"), 201).await?;
         let (e0, code0) = (r.field("enrollment_id")?, r.field("verification_code")?);
         let r = expect(&gw, &start("Olu"), 201).await?;
         let (e1, code1) = (r.field("enrollment_id")?, r.field("verification_code")?);
-        let env = envelope(
-            &p1,
-            "enroll-verify",
-            &e1,
-            &json!({"verification_code": code1}).to_string(),
-        );
-        expect(
-            &gw,
-            &signed_call(Method::POST, &format!("/v1/enrollments/{e1}/verify"), &env),
-            200,
-        )
-        .await?;
+        let env = envelope(&p1, "enroll-verify", &e1, &json!({"verification_code": code1}).to_string());
+        expect(&gw, &signed_call(Method::POST, &format!("/v1/enrollments/{e1}/verify"), &env), 200).await?;
         let r = expect(&gw, &start("Pia"), 201).await?;
         let (e2, code2) = (r.field("enrollment_id")?, r.field("verification_code")?);
-        let env = envelope(
-            &p2,
-            "enroll-verify",
-            &e2,
-            &json!({"verification_code": code2}).to_string(),
-        );
-        expect(
-            &gw,
-            &signed_call(Method::POST, &format!("/v1/enrollments/{e2}/verify"), &env),
-            200,
-        )
-        .await?;
-        let env = envelope(
-            &a,
-            "enroll-vouch",
-            &e2,
-            &json!({"person_did": did_of(&p2)}).to_string(),
-        );
-        let r = expect(
-            &gw,
-            &signed_call(Method::POST, &format!("/v1/enrollments/{e2}/vouch"), &env),
-            200,
-        )
-        .await?;
+        let env = envelope(&p2, "enroll-verify", &e2, &json!({"verification_code": code2}).to_string());
+        expect(&gw, &signed_call(Method::POST, &format!("/v1/enrollments/{e2}/verify"), &env), 200).await?;
+        let env = envelope(&a, "enroll-vouch", &e2, &json!({"person_did": did_of(&p2)}).to_string());
+        let r = expect(&gw, &signed_call(Method::POST, &format!("/v1/enrollments/{e2}/vouch"), &env), 200).await?;
         ensure!(r.json["level"] == 2, "e2 not at level 2: {}", r.text);
 
-        let [anchor_a, anchor_b, anchor_c]: [String; 3] = anchors
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("three anchors"))?;
+        let [anchor_a, anchor_b, anchor_c]: [String; 3] =
+            anchors.try_into().map_err(|_| anyhow::anyhow!("three anchors"))?;
         Ok(Self {
             manager,
             gw,
@@ -464,22 +347,11 @@ impl World {
 
     /// Sends `call` to `gw`; checks that it is refused with `status` and
     /// `code`, and that no row of the store changed.
-    async fn refused_by(
-        &self,
-        gw: &Gateway,
-        call: &Call,
-        status: u16,
-        code: &str,
-    ) -> Result<Reply> {
+    async fn refused_by(&self, gw: &Gateway, call: &Call, status: u16, code: &str) -> Result<Reply> {
         let before = self.snapshot()?;
         let reply = gw.send(call).await;
         let what = format!("{call:?}");
-        ensure!(
-            reply.status == status,
-            "{what}: expected {status} {code}, got {} {}",
-            reply.status,
-            reply.text
-        );
+        ensure!(reply.status == status, "{what}: expected {status} {code}, got {} {}", reply.status, reply.text);
         check_error_body(&reply, code, &what)?;
         let after = self.snapshot()?;
         ensure!(
@@ -499,12 +371,7 @@ impl World {
 /// Sends `call` and checks the status.
 async fn expect(gw: &Gateway, call: &Call, status: u16) -> Result<Reply> {
     let reply = gw.send(call).await;
-    ensure!(
-        reply.status == status,
-        "{call:?}: expected {status}, got {} {}",
-        reply.status,
-        reply.text
-    );
+    ensure!(reply.status == status, "{call:?}: expected {status}, got {} {}", reply.status, reply.text);
     Ok(reply)
 }
 
@@ -601,9 +468,7 @@ impl Signed {
             Signed::Verify | Signed::Complete => w.e1.clone(),
             Signed::Vouch | Signed::Reject => w.e0.clone(),
             Signed::Attest | Signed::HolderUpdate => w.anchor_c.clone(),
-            Signed::CharterCreate | Signed::CharterSign | Signed::CharterActivate => {
-                w.charter.clone()
-            }
+            Signed::CharterCreate | Signed::CharterSign | Signed::CharterActivate => w.charter.clone(),
         }
     }
 
@@ -684,12 +549,7 @@ impl Signed {
 
     /// The good envelope of this route.
     fn good_envelope(self, w: &World) -> SignedEnvelope {
-        envelope(
-            self.signer(w),
-            self.action(),
-            &self.target(w),
-            &self.payload(w).to_string(),
-        )
+        envelope(self.signer(w), self.action(), &self.target(w), &self.payload(w).to_string())
     }
 
     /// The request carrying `env` to this route's good target.
@@ -729,8 +589,7 @@ async fn flipped_signature_char_is_401_bad_signature_and_changes_nothing(
     let w = World::new().await?;
     let mut env = route.good_envelope(&w);
     env.signature = flip_hex_char(&env.signature);
-    w.refused(&route.call(&w, &env), 401, "bad_signature")
-        .await?;
+    w.refused(&route.call(&w, &env), 401, "bad_signature").await?;
     Ok(())
 }
 
@@ -752,15 +611,9 @@ async fn signature_by_another_key_than_the_actor_is_401_and_changes_nothing(
 ) -> Result<()> {
     let w = World::new().await?;
     // Signed by x, claiming to be the allowed signer.
-    let mut env = envelope(
-        &w.x,
-        route.action(),
-        &route.target(&w),
-        &route.payload(&w).to_string(),
-    );
+    let mut env = envelope(&w.x, route.action(), &route.target(&w), &route.payload(&w).to_string());
     env.actor = did_of(route.signer(&w));
-    w.refused(&route.call(&w, &env), 401, "bad_signature")
-        .await?;
+    w.refused(&route.call(&w, &env), 401, "bad_signature").await?;
     Ok(())
 }
 
@@ -781,14 +634,8 @@ async fn signature_for_another_target_is_401_and_changes_nothing(
     route: Signed,
 ) -> Result<()> {
     let w = World::new().await?;
-    let env = envelope(
-        route.signer(&w),
-        route.action(),
-        &route.other_target(&w),
-        &route.payload(&w).to_string(),
-    );
-    w.refused(&route.call(&w, &env), 401, "bad_signature")
-        .await?;
+    let env = envelope(route.signer(&w), route.action(), &route.other_target(&w), &route.payload(&w).to_string());
+    w.refused(&route.call(&w, &env), 401, "bad_signature").await?;
     Ok(())
 }
 
@@ -809,14 +656,8 @@ async fn signature_for_another_action_is_401_and_changes_nothing(
     route: Signed,
 ) -> Result<()> {
     let w = World::new().await?;
-    let env = envelope(
-        route.signer(&w),
-        route.other_action(),
-        &route.target(&w),
-        &route.payload(&w).to_string(),
-    );
-    w.refused(&route.call(&w, &env), 401, "bad_signature")
-        .await?;
+    let env = envelope(route.signer(&w), route.other_action(), &route.target(&w), &route.payload(&w).to_string());
+    w.refused(&route.call(&w, &env), 401, "bad_signature").await?;
     Ok(())
 }
 
@@ -849,8 +690,7 @@ async fn malformed_signature_is_401_bad_signature_and_changes_nothing(
         "SHORT" => env.signature[..126].to_string(),
         _ => format!("{}zz", &env.signature[..126]),
     };
-    w.refused(&route.call(&w, &env), 401, "bad_signature")
-        .await?;
+    w.refused(&route.call(&w, &env), 401, "bad_signature").await?;
     Ok(())
 }
 
@@ -899,18 +739,9 @@ async fn unknown_field_in_signed_payload_is_400_invalid_payload_and_changes_noth
 ) -> Result<()> {
     let w = World::new().await?;
     let mut payload = route.payload(&w);
-    payload
-        .as_object_mut()
-        .context("object payload")?
-        .insert("unexpected".into(), json!(true));
-    let env = envelope(
-        route.signer(&w),
-        route.action(),
-        &route.target(&w),
-        &payload.to_string(),
-    );
-    w.refused(&route.call(&w, &env), 400, "invalid_payload")
-        .await?;
+    payload.as_object_mut().context("object payload")?.insert("unexpected".into(), json!(true));
+    let env = envelope(route.signer(&w), route.action(), &route.target(&w), &payload.to_string());
+    w.refused(&route.call(&w, &env), 400, "invalid_payload").await?;
     Ok(())
 }
 
@@ -931,23 +762,12 @@ async fn wrong_types_in_signed_payload_are_400_invalid_payload_and_change_nothin
     route: Signed,
 ) -> Result<()> {
     let w = World::new().await?;
-    let env = envelope(
-        route.signer(&w),
-        route.action(),
-        &route.target(&w),
-        &route.payload_with_wrong_types().to_string(),
-    );
-    w.refused(&route.call(&w, &env), 400, "invalid_payload")
-        .await?;
+    let env =
+        envelope(route.signer(&w), route.action(), &route.target(&w), &route.payload_with_wrong_types().to_string());
+    w.refused(&route.call(&w, &env), 400, "invalid_payload").await?;
     // Signed payload text that is not JSON at all.
-    let env = envelope(
-        route.signer(&w),
-        route.action(),
-        &route.target(&w),
-        "not json",
-    );
-    w.refused(&route.call(&w, &env), 400, "invalid_payload")
-        .await?;
+    let env = envelope(route.signer(&w), route.action(), &route.target(&w), "not json");
+    w.refused(&route.call(&w, &env), 400, "invalid_payload").await?;
     Ok(())
 }
 
@@ -994,18 +814,8 @@ async fn signed_action_on_unknown_id_is_404_not_found_and_changes_nothing(
         Signed::Verify | Signed::Vouch | Signed::Complete | Signed::Reject => unknown_uuid(),
         _ => unknown_hex_id(),
     };
-    let env = envelope(
-        route.signer(&w),
-        route.action(),
-        &id,
-        &route.payload(&w).to_string(),
-    );
-    w.refused(
-        &signed_call(route.method(), &route.path(&id), &env),
-        404,
-        "not_found",
-    )
-    .await?;
+    let env = envelope(route.signer(&w), route.action(), &id, &route.payload(&w).to_string());
+    w.refused(&signed_call(route.method(), &route.path(&id), &env), 404, "not_found").await?;
     Ok(())
 }
 
@@ -1027,18 +837,8 @@ async fn signed_action_on_id_like_by_did_slash_x_is_400_invalid_id_never_a_key(
     let w = World::new().await?;
     // The route segment `by_did%2Fx` reaches the handler decoded as `by_did/x`;
     // the envelope is signed for exactly that target, so only the id is wrong.
-    let env = envelope(
-        route.signer(&w),
-        route.action(),
-        "by_did/x",
-        &route.payload(&w).to_string(),
-    );
-    w.refused(
-        &signed_call(route.method(), &route.path("by_did%2Fx"), &env),
-        400,
-        "invalid_id",
-    )
-    .await?;
+    let env = envelope(route.signer(&w), route.action(), "by_did/x", &route.payload(&w).to_string());
+    w.refused(&signed_call(route.method(), &route.path("by_did%2Fx"), &env), 400, "invalid_id").await?;
     Ok(())
 }
 
@@ -1065,29 +865,23 @@ impl Body {
     /// The good request: route (with headers) and JSON body.
     fn good(self, w: &World) -> (Call, Value) {
         match self {
-            Body::Start => (
-                Call::post("/v1/enrollments"),
-                json!({"identity_name": "Quinn", "domain_id": "coop:bakers"}),
-            ),
+            Body::Start => {
+                (Call::post("/v1/enrollments"), json!({"identity_name": "Quinn", "domain_id": "coop:bakers"}))
+            }
             Body::Signed(s) => {
                 let env = s.good_envelope(w);
-                (
-                    Call::new(s.method(), s.path(&s.target(w))),
-                    serde_json::to_value(&env).unwrap_or(Value::Null),
-                )
+                (Call::new(s.method(), s.path(&s.target(w))), serde_json::to_value(&env).unwrap_or(Value::Null))
             }
-            Body::Bootstrap => (
-                Call::post("/v1/anchors").bearer(TOKEN),
-                json!({"did": did_of(&w.x), "display_name": "Xena"}),
-            ),
+            Body::Bootstrap => {
+                (Call::post("/v1/anchors").bearer(TOKEN), json!({"did": did_of(&w.x), "display_name": "Xena"}))
+            }
             Body::RegisterSteward => (
                 Call::post("/v1/stewards").bearer(TOKEN),
                 json!({"did": did_of(&w.b), "term_days": 365, "jurisdiction": "coop:bakers"}),
             ),
-            Body::OperatorReject => (
-                Call::post(format!("/v1/enrollments/{}/reject", w.e1)).bearer(TOKEN),
-                json!({"reason": "duplicate"}),
-            ),
+            Body::OperatorReject => {
+                (Call::post(format!("/v1/enrollments/{}/reject", w.e1)).bearer(TOKEN), json!({"reason": "duplicate"}))
+            }
         }
     }
 
@@ -1150,15 +944,8 @@ async fn good_request_on_every_body_route_succeeds(
     let before = w.snapshot()?;
     let (call, body) = route.good(&w);
     let reply = expect(&w.gw, &call.json(&body), route.success()).await?;
-    ensure!(
-        reply.json.is_object(),
-        "{route:?}: answer is not a JSON object: {}",
-        reply.text
-    );
-    ensure!(
-        w.snapshot()? != before,
-        "{route:?}: a successful write changed no row"
-    );
+    ensure!(reply.json.is_object(), "{route:?}: answer is not a JSON object: {}", reply.text);
+    ensure!(w.snapshot()? != before, "{route:?}: a successful write changed no row");
     Ok(())
 }
 
@@ -1218,15 +1005,11 @@ async fn spoilt_body_is_refused_with_a_json_error_and_changes_nothing(
         Spoil::WrongTypes => call.json(&route.wrong_types(&w)),
         Spoil::UnknownField => {
             let mut body = good;
-            body.as_object_mut()
-                .context("object body")?
-                .insert("unexpected".into(), json!(true));
+            body.as_object_mut().context("object body")?.insert("unexpected".into(), json!(true));
             call.json(&body)
         }
         Spoil::TextPlain => call.raw("text/plain", good.to_string()),
-        Spoil::NoContentType => call
-            .raw("text/plain", good.to_string())
-            .without_header("content-type"),
+        Spoil::NoContentType => call.raw("text/plain", good.to_string()).without_header("content-type"),
         Spoil::TooLarge => call.json(&route.too_large(&w)),
     };
     w.refused(&call, status, code).await?;
@@ -1284,22 +1067,12 @@ async fn operator_route_checks_the_token_before_reading_the_body(
 ) -> Result<()> {
     let w = World::new().await?;
     let (call, _) = route.good(&w);
-    w.refused(
-        &call.bearer("wrong").raw("application/json", "{\"did\": "),
-        401,
-        "unauthorized",
-    )
-    .await?;
+    w.refused(&call.bearer("wrong").raw("application/json", "{\"did\": "), 401, "unauthorized").await?;
     // The operator reject route reads the body (for its two shapes) before it
     // looks at the token, so an oversized body is a 413 there; elsewhere the
     // token comes first.
     if route != Body::OperatorReject {
-        w.refused(
-            &route.good(&w).0.bearer("wrong").json(&route.too_large(&w)),
-            401,
-            "unauthorized",
-        )
-        .await?;
+        w.refused(&route.good(&w).0.bearer("wrong").json(&route.too_large(&w)), 401, "unauthorized").await?;
     }
     Ok(())
 }
@@ -1313,23 +1086,11 @@ async fn operator_route_on_a_server_without_token_is_403_admin_disabled_and_chan
     let no_token = Gateway::new(&w.manager, None).await;
     let (call, body) = route.good(&w);
     // Even the token the other server accepts.
-    w.refused_by(&no_token, &call.clone().json(&body), 403, "admin_disabled")
-        .await?;
-    w.refused_by(
-        &no_token,
-        &call.bearer("").json(&body),
-        403,
-        "admin_disabled",
-    )
-    .await?;
+    w.refused_by(&no_token, &call.clone().json(&body), 403, "admin_disabled").await?;
+    w.refused_by(&no_token, &call.bearer("").json(&body), 403, "admin_disabled").await?;
     if route != Body::OperatorReject {
-        w.refused_by(
-            &no_token,
-            &route.good(&w).0.without_header("authorization").json(&body),
-            403,
-            "admin_disabled",
-        )
-        .await?;
+        w.refused_by(&no_token, &route.good(&w).0.without_header("authorization").json(&body), 403, "admin_disabled")
+            .await?;
     }
     Ok(())
 }
@@ -1357,8 +1118,7 @@ async fn bad_enrollment_start_is_refused_and_creates_no_session(
     #[case] code: &str,
 ) -> Result<()> {
     let w = World::new().await?;
-    w.refused(&Call::post("/v1/enrollments").json(&body), status, code)
-        .await?;
+    w.refused(&Call::post("/v1/enrollments").json(&body), status, code).await?;
     Ok(())
 }
 
@@ -1392,12 +1152,7 @@ async fn bad_bootstrap_is_refused_and_creates_no_anchor(
     #[case] code: &str,
 ) -> Result<()> {
     let w = World::new().await?;
-    w.refused(
-        &Call::post("/v1/anchors").bearer(TOKEN).json(&body(&w)),
-        status,
-        code,
-    )
-    .await?;
+    w.refused(&Call::post("/v1/anchors").bearer(TOKEN).json(&body(&w)), status, code).await?;
     Ok(())
 }
 
@@ -1418,12 +1173,7 @@ async fn bad_steward_registration_is_refused_and_creates_no_steward(
     #[case] code: &str,
 ) -> Result<()> {
     let w = World::new().await?;
-    w.refused(
-        &Call::post("/v1/stewards").bearer(TOKEN).json(&body(&w)),
-        status,
-        code,
-    )
-    .await?;
+    w.refused(&Call::post("/v1/stewards").bearer(TOKEN).json(&body(&w)), status, code).await?;
     Ok(())
 }
 
@@ -1440,14 +1190,7 @@ async fn bad_operator_reject_is_refused_and_changes_nothing(
 ) -> Result<()> {
     let w = World::new().await?;
     let (id, body) = input(&w);
-    w.refused(
-        &Call::post(format!("/v1/enrollments/{id}/reject"))
-            .bearer(TOKEN)
-            .json(&body),
-        status,
-        code,
-    )
-    .await?;
+    w.refused(&Call::post(format!("/v1/enrollments/{id}/reject")).bearer(TOKEN).json(&body), status, code).await?;
     Ok(())
 }
 
@@ -1476,12 +1219,7 @@ async fn signed_payload_breaking_a_rule_is_refused_and_changes_nothing(
     #[case] code: &str,
 ) -> Result<()> {
     let w = World::new().await?;
-    let env = envelope(
-        route.signer(&w),
-        route.action(),
-        &route.target(&w),
-        &payload(&w).to_string(),
-    );
+    let env = envelope(route.signer(&w), route.action(), &route.target(&w), &payload(&w).to_string());
     w.refused(&route.call(&w, &env), status, code).await?;
     Ok(())
 }
@@ -1490,153 +1228,52 @@ async fn signed_payload_breaking_a_rule_is_refused_and_changes_nothing(
 async fn signed_steps_out_of_order_are_409_and_change_nothing() -> Result<()> {
     let w = World::new().await?;
     // Verify again on a verified session.
-    let env = envelope(
-        &w.p1,
-        "enroll-verify",
-        &w.e1,
-        &json!({"verification_code": w.code1}).to_string(),
-    );
-    w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/enrollments/{}/verify", w.e1),
-            &env,
-        ),
-        409,
-        "invalid_transition",
-    )
-    .await?;
+    let env = envelope(&w.p1, "enroll-verify", &w.e1, &json!({"verification_code": w.code1}).to_string());
+    w.refused(&signed_call(Method::POST, &format!("/v1/enrollments/{}/verify", w.e1), &env), 409, "invalid_transition")
+        .await?;
     // Complete at level 1 although the charter has no open enrollment.
     let env = envelope(&w.p1, "enroll-complete", &w.e1, "{}");
     w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/enrollments/{}/complete", w.e1),
-            &env,
-        ),
+        &signed_call(Method::POST, &format!("/v1/enrollments/{}/complete", w.e1), &env),
         409,
         "invalid_transition",
     )
     .await?;
     // Vouch at level 0.
-    let env = envelope(
-        &w.a,
-        "enroll-vouch",
-        &w.e0,
-        &json!({"person_did": did_of(&w.p0)}).to_string(),
-    );
-    w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/enrollments/{}/vouch", w.e0),
-            &env,
-        ),
-        409,
-        "invalid_transition",
-    )
-    .await?;
+    let env = envelope(&w.a, "enroll-vouch", &w.e0, &json!({"person_did": did_of(&w.p0)}).to_string());
+    w.refused(&signed_call(Method::POST, &format!("/v1/enrollments/{}/vouch", w.e0), &env), 409, "invalid_transition")
+        .await?;
     // Reject at level 2.
-    let env = envelope(
-        &w.a,
-        "enroll-reject",
-        &w.e2,
-        &json!({"reason": "late"}).to_string(),
-    );
-    w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/enrollments/{}/reject", w.e2),
-            &env,
-        ),
-        409,
-        "invalid_transition",
-    )
-    .await?;
+    let env = envelope(&w.a, "enroll-reject", &w.e2, &json!({"reason": "late"}).to_string());
+    w.refused(&signed_call(Method::POST, &format!("/v1/enrollments/{}/reject", w.e2), &env), 409, "invalid_transition")
+        .await?;
     // A member of the commons verifies a new session: already enrolled.
-    let env = envelope(
-        &w.b,
-        "enroll-verify",
-        &w.e0,
-        &json!({"verification_code": w.code0}).to_string(),
-    );
-    w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/enrollments/{}/verify", w.e0),
-            &env,
-        ),
-        409,
-        "already_enrolled",
-    )
-    .await?;
+    let env = envelope(&w.b, "enroll-verify", &w.e0, &json!({"verification_code": w.code0}).to_string());
+    w.refused(&signed_call(Method::POST, &format!("/v1/enrollments/{}/verify", w.e0), &env), 409, "already_enrolled")
+        .await?;
     // Sign or activate an Active charter.
-    let digest = expect(
-        &w.gw,
-        &Call::get(format!("/v1/charters/{}", w.charter)),
-        200,
-    )
-    .await?
-    .field("digest")?;
-    let env = envelope(
-        &w.x,
-        "charter-sign",
-        &w.charter,
-        &json!({"digest": digest}).to_string(),
-    );
+    let digest = expect(&w.gw, &Call::get(format!("/v1/charters/{}", w.charter)), 200).await?.field("digest")?;
+    let env = envelope(&w.x, "charter-sign", &w.charter, &json!({"digest": digest}).to_string());
+    w.refused(&signed_call(Method::POST, &format!("/v1/charters/{}/signatures", w.charter), &env), 403, "forbidden")
+        .await?;
+    let env = envelope(&w.b, "charter-sign", &w.charter, &json!({"digest": digest}).to_string());
     w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/charters/{}/signatures", w.charter),
-            &env,
-        ),
-        403,
-        "forbidden",
-    )
-    .await?;
-    let env = envelope(
-        &w.b,
-        "charter-sign",
-        &w.charter,
-        &json!({"digest": digest}).to_string(),
-    );
-    w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/charters/{}/signatures", w.charter),
-            &env,
-        ),
+        &signed_call(Method::POST, &format!("/v1/charters/{}/signatures", w.charter), &env),
         409,
         "invalid_transition",
     )
     .await?;
     let env = envelope(&w.a, "charter-activate", &w.charter, "{}");
     w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/charters/{}/activate", w.charter),
-            &env,
-        ),
+        &signed_call(Method::POST, &format!("/v1/charters/{}/activate", w.charter), &env),
         409,
         "invalid_transition",
     )
     .await?;
     // A founder signs the draft twice.
-    let env = envelope(
-        &w.b,
-        "charter-sign",
-        &w.draft,
-        &json!({"digest": w.draft_digest}).to_string(),
-    );
-    w.refused(
-        &signed_call(
-            Method::POST,
-            &format!("/v1/charters/{}/signatures", w.draft),
-            &env,
-        ),
-        409,
-        "already_signed",
-    )
-    .await?;
+    let env = envelope(&w.b, "charter-sign", &w.draft, &json!({"digest": w.draft_digest}).to_string());
+    w.refused(&signed_call(Method::POST, &format!("/v1/charters/{}/signatures", w.draft), &env), 409, "already_signed")
+        .await?;
     Ok(())
 }
 
@@ -1644,32 +1281,17 @@ async fn signed_steps_out_of_order_are_409_and_change_nothing() -> Result<()> {
 async fn replayed_steps_of_a_finished_enrollment_are_4xx_and_change_nothing() -> Result<()> {
     let w = World::new().await?;
     let person = new_key();
-    let r = expect(
-        &w.gw,
-        &Call::post("/v1/enrollments").json(&json!({"identity_name": "Rae"})),
-        201,
-    )
-    .await?;
+    let r = expect(&w.gw, &Call::post("/v1/enrollments").json(&json!({"identity_name": "Rae"})), 201).await?;
     let (id, code) = (r.field("enrollment_id")?, r.field("verification_code")?);
     let verify = signed_call(
         Method::POST,
         &format!("/v1/enrollments/{id}/verify"),
-        &envelope(
-            &person,
-            "enroll-verify",
-            &id,
-            &json!({"verification_code": code}).to_string(),
-        ),
+        &envelope(&person, "enroll-verify", &id, &json!({"verification_code": code}).to_string()),
     );
     let vouch = signed_call(
         Method::POST,
         &format!("/v1/enrollments/{id}/vouch"),
-        &envelope(
-            &w.a,
-            "enroll-vouch",
-            &id,
-            &json!({"person_did": did_of(&person)}).to_string(),
-        ),
+        &envelope(&w.a, "enroll-vouch", &id, &json!({"person_did": did_of(&person)}).to_string()),
     );
     let complete = signed_call(
         Method::POST,
@@ -1680,12 +1302,7 @@ async fn replayed_steps_of_a_finished_enrollment_are_4xx_and_change_nothing() ->
     expect(&w.gw, &vouch, 200).await?;
     let anchor = expect(&w.gw, &complete, 201).await?;
     let anchor_id = anchor.field("anchor_id")?;
-    let steward_before = expect(
-        &w.gw,
-        &Call::get(format!("/v1/stewards/{}", w.steward_a)),
-        200,
-    )
-    .await?;
+    let steward_before = expect(&w.gw, &Call::get(format!("/v1/stewards/{}", w.steward_a)), 200).await?;
     ensure!(
         steward_before.json["attestations_issued"] == 1,
         "steward counted {}",
@@ -1695,42 +1312,18 @@ async fn replayed_steps_of_a_finished_enrollment_are_4xx_and_change_nothing() ->
     for replay in [&verify, &vouch, &complete, &complete, &vouch, &verify] {
         let before = w.snapshot()?;
         let reply = w.gw.send(replay).await;
+        ensure!((400..500).contains(&reply.status), "{replay:?}: replay answered {} {}", reply.status, reply.text);
+        let code = reply.json.get("error").and_then(Value::as_str).unwrap_or("").to_string();
         ensure!(
-            (400..500).contains(&reply.status),
-            "{replay:?}: replay answered {} {}",
-            reply.status,
-            reply.text
-        );
-        let code = reply
-            .json
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        ensure!(
-            [
-                "not_found",
-                "already_enrolled",
-                "invalid_transition",
-                "expired"
-            ]
-            .contains(&code.as_str()),
+            ["not_found", "already_enrolled", "invalid_transition", "expired"].contains(&code.as_str()),
             "{replay:?}: replay answered {}",
             reply.text
         );
         check_error_body(&reply, &code, &format!("{replay:?}"))?;
-        ensure!(
-            before == w.snapshot()?,
-            "{replay:?}: replay changed the store"
-        );
+        ensure!(before == w.snapshot()?, "{replay:?}: replay changed the store");
     }
     // Still one anchor, unchanged, and one attestation counted.
-    let again = expect(
-        &w.gw,
-        &Call::get(format!("/v1/anchors/by-did/{}", did_of(&person))),
-        200,
-    )
-    .await?;
+    let again = expect(&w.gw, &Call::get(format!("/v1/anchors/by-did/{}", did_of(&person))), 200).await?;
     ensure!(again.field("anchor_id")? == anchor_id);
     ensure!(
         again.json["attestations"] == anchor.json["attestations"],
@@ -1738,17 +1331,8 @@ async fn replayed_steps_of_a_finished_enrollment_are_4xx_and_change_nothing() ->
         again.json["attestations"],
         anchor.json["attestations"]
     );
-    let steward_after = expect(
-        &w.gw,
-        &Call::get(format!("/v1/stewards/{}", w.steward_a)),
-        200,
-    )
-    .await?;
-    ensure!(
-        steward_after.json == steward_before.json,
-        "steward changed by replays: {}",
-        steward_after.text
-    );
+    let steward_after = expect(&w.gw, &Call::get(format!("/v1/stewards/{}", w.steward_a)), 200).await?;
+    ensure!(steward_after.json == steward_before.json, "steward changed by replays: {}", steward_after.text);
     Ok(())
 }
 
@@ -1761,9 +1345,7 @@ fn escape(segment: &str) -> String {
     segment
         .bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => {
-                char::from(b).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b':' => char::from(b).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -1862,8 +1444,7 @@ async fn bad_list_query_is_400(
     #[values("/v1/charters", "/v1/stewards")] list: &str,
 ) -> Result<()> {
     let w = World::new().await?;
-    w.refused(&Call::get(format!("{list}?{query}")), 400, code)
-        .await?;
+    w.refused(&Call::get(format!("{list}?{query}")), 400, code).await?;
     Ok(())
 }
 
@@ -1941,10 +1522,7 @@ fn sweep(w: &World) -> Vec<(Call, Expect)> {
     // Every signed route with an empty JSON object.
     for route in ALL_SIGNED {
         let target = route.target(w);
-        calls.push((
-            Call::new(route.method(), route.path(&target)).json(&json!({})),
-            Some((400, "invalid_json")),
-        ));
+        calls.push((Call::new(route.method(), route.path(&target)).json(&json!({})), Some((400, "invalid_json"))));
     }
     calls
 }
@@ -1953,11 +1531,8 @@ impl Call {
     /// True for requests an operator route handles (`POST /v1/anchors`,
     /// `POST /v1/stewards`, or any request carrying a token).
     fn is_operator(&self) -> bool {
-        self.headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-            || (self.method == Method::POST
-                && ["/v1/anchors", "/v1/stewards"].contains(&self.uri.as_str()))
+        self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+            || (self.method == Method::POST && ["/v1/anchors", "/v1/stewards"].contains(&self.uri.as_str()))
     }
 }
 
@@ -1969,26 +1544,12 @@ impl World {
             None => {
                 let before = self.snapshot()?;
                 let reply = gw.send(call).await;
-                ensure!(
-                    reply.status < 500,
-                    "{call:?}: answered {} {}",
-                    reply.status,
-                    reply.text
-                );
+                ensure!(reply.status < 500, "{call:?}: answered {} {}", reply.status, reply.text);
                 if reply.status >= 400 {
-                    let code = reply
-                        .json
-                        .get("error")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .to_string();
+                    let code = reply.json.get("error").and_then(Value::as_str).unwrap_or("").to_string();
                     check_error_body(&reply, &code, &format!("{call:?}"))?;
                 }
-                ensure!(
-                    before == self.snapshot()?,
-                    "{call:?}: answered {} but changed the store",
-                    reply.status
-                );
+                ensure!(before == self.snapshot()?, "{call:?}: answered {} but changed the store", reply.status);
                 Ok(())
             }
         }
@@ -2005,11 +1566,7 @@ async fn no_request_in_the_sweep_gets_a_500_and_none_changes_the_store() -> Resu
             failures.push(format!("[token] {e:#}"));
         }
         // On a server without a token, operator requests are 403 whatever they carry.
-        let expect = if call.is_operator() {
-            Some((403, "admin_disabled"))
-        } else {
-            expect
-        };
+        let expect = if call.is_operator() { Some((403, "admin_disabled")) } else { expect };
         if let Err(e) = w.swept(&no_token, &call, expect).await {
             failures.push(format!("[no token] {e:#}"));
         }
@@ -2017,23 +1574,15 @@ async fn no_request_in_the_sweep_gets_a_500_and_none_changes_the_store() -> Resu
     // Operator routes on the no-token server, whatever the body.
     for call in [
         Call::post("/v1/anchors").raw("application/json", "{"),
-        Call::post("/v1/stewards")
-            .bearer(TOKEN)
-            .raw("text/plain", "x"),
-        Call::post("/v1/stewards")
-            .bearer(TOKEN)
-            .json(&json!({"x": "y".repeat(BIG)})),
+        Call::post("/v1/stewards").bearer(TOKEN).raw("text/plain", "x"),
+        Call::post("/v1/stewards").bearer(TOKEN).json(&json!({"x": "y".repeat(BIG)})),
     ] {
         if let Err(e) = w.refused_by(&no_token, &call, 403, "admin_disabled").await {
             failures.push(format!("[no token] {e:#}"));
         }
     }
     if !failures.is_empty() {
-        bail!(
-            "{} request(s) misbehaved:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
+        bail!("{} request(s) misbehaved:\n{}", failures.len(), failures.join("\n"));
     }
     Ok(())
 }

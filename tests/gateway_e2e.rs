@@ -58,12 +58,7 @@ impl Dirs {
         std::fs::write(&token_file, format!("{TOKEN}\n"))?;
         let logs = root.path().join("logs");
         std::fs::create_dir_all(&logs)?;
-        Ok(Self {
-            data,
-            token_file,
-            logs,
-            _root: root,
-        })
+        Ok(Self { data, token_file, logs, _root: root })
     }
 
     /// `<data>/commons.<engine>`, where this build keeps its store.
@@ -99,11 +94,7 @@ impl Server {
         let mut last = None;
         for attempt in 0..3 {
             let port = free_port();
-            let mut process = ChildGuard::spawn(
-                dirs.serve_args(port),
-                &dirs.logs,
-                &format!("{name}-{attempt}"),
-            )?;
+            let mut process = ChildGuard::spawn(dirs.serve_args(port), &dirs.logs, &format!("{name}-{attempt}"))?;
             let base = format!("http://127.0.0.1:{port}");
             let health = format!("{base}/v1/health");
             match process.wait_until(BOUND, || http::get(&health).is_ok_and(|r| r.status == 200)) {
@@ -132,49 +123,27 @@ impl Server {
 
     /// POST that must answer `status`; returns the JSON.
     fn post(&self, path: &str, token: Option<&str>, body: &Value, status: u16) -> Result<Value> {
-        let r = http::send("POST", &self.url(path), token, body)
-            .map_err(|e| anyhow::anyhow!("POST {path}: {e}"))?;
-        ensure!(
-            r.status == status,
-            "POST {path}: expected {status}, got {} {}",
-            r.status,
-            r.text
-        );
+        let r = http::send("POST", &self.url(path), token, body).map_err(|e| anyhow::anyhow!("POST {path}: {e}"))?;
+        ensure!(r.status == status, "POST {path}: expected {status}, got {} {}", r.status, r.text);
         Ok(r.json)
     }
 
     /// Operator bootstrap of a genesis member; returns the anchor.
     fn bootstrap(&self, key: &SigningKey, name: &str) -> Result<Value> {
-        self.post(
-            "/v1/anchors",
-            Some(TOKEN),
-            &json!({"did": did_of(key), "display_name": name}),
-            201,
-        )
+        self.post("/v1/anchors", Some(TOKEN), &json!({"did": did_of(key), "display_name": name}), 201)
     }
 
     /// Checks `/v1/health` reports this build's engine and `dirs.data`.
     fn check_health(&self, dirs: &Dirs) -> Result<()> {
         let h = self.get_ok("/v1/health")?;
-        ensure!(
-            h["status"] == "ok" && h["backend"] == BACKEND_NAME && h["persistent"] == true,
-            "health: {h}"
-        );
-        ensure!(
-            h["data_dir"] == json!(dirs.data),
-            "health data_dir {} is not {}",
-            h["data_dir"],
-            dirs.data.display()
-        );
+        ensure!(h["status"] == "ok" && h["backend"] == BACKEND_NAME && h["persistent"] == true, "health: {h}");
+        ensure!(h["data_dir"] == json!(dirs.data), "health data_dir {} is not {}", h["data_dir"], dirs.data.display());
         Ok(())
     }
 }
 
 fn field(v: &Value, name: &str) -> Result<String> {
-    v[name]
-        .as_str()
-        .map(str::to_string)
-        .with_context(|| format!("no {name} in {v}"))
+    v[name].as_str().map(str::to_string).with_context(|| format!("no {name} in {v}"))
 }
 
 /// What a completed enrollment left behind, as the API shows it.
@@ -207,76 +176,29 @@ fn completed_enrollment_survives_sigkill_and_restart() -> Result<()> {
     let (a, b, person) = (common::new_key(), common::new_key(), common::new_key());
     let anchor_a = server.bootstrap(&a, "Ada")?;
     let anchor_b = server.bootstrap(&b, "Bo")?;
-    let steward = server.post(
-        "/v1/stewards",
-        Some(TOKEN),
-        &json!({"did": did_of(&a), "term_days": 365}),
-        201,
-    )?;
+    let steward = server.post("/v1/stewards", Some(TOKEN), &json!({"did": did_of(&a), "term_days": 365}), 201)?;
     let steward_id = field(&steward, "steward_id")?;
 
-    let started = server.post(
-        "/v1/enrollments",
-        None,
-        &json!({"identity_name": "Pat"}),
-        201,
-    )?;
-    let (id, code) = (
-        field(&started, "enrollment_id")?,
-        field(&started, "verification_code")?,
-    );
-    let verify = envelope(
-        &person,
-        "enroll-verify",
-        &id,
-        &json!({"verification_code": code}).to_string(),
-    );
-    server.post(
-        &format!("/v1/enrollments/{id}/verify"),
-        None,
-        &serde_json::to_value(&verify)?,
-        200,
-    )?;
-    let vouch = envelope(
-        &a,
-        "enroll-vouch",
-        &id,
-        &json!({"person_did": did_of(&person)}).to_string(),
-    );
-    let vouched = server.post(
-        &format!("/v1/enrollments/{id}/vouch"),
-        None,
-        &serde_json::to_value(&vouch)?,
-        200,
-    )?;
+    let started = server.post("/v1/enrollments", None, &json!({"identity_name": "Pat"}), 201)?;
+    let (id, code) = (field(&started, "enrollment_id")?, field(&started, "verification_code")?);
+    let verify = envelope(&person, "enroll-verify", &id, &json!({"verification_code": code}).to_string());
+    server.post(&format!("/v1/enrollments/{id}/verify"), None, &serde_json::to_value(&verify)?, 200)?;
+    let vouch = envelope(&a, "enroll-vouch", &id, &json!({"person_did": did_of(&person)}).to_string());
+    let vouched = server.post(&format!("/v1/enrollments/{id}/vouch"), None, &serde_json::to_value(&vouch)?, 200)?;
     ensure!(vouched["level"] == 2, "after vouch: {vouched}");
     let complete = envelope(&person, "enroll-complete", &id, "{}");
-    let created = server.post(
-        &format!("/v1/enrollments/{id}/complete"),
-        None,
-        &serde_json::to_value(&complete)?,
-        201,
-    )?;
+    let created =
+        server.post(&format!("/v1/enrollments/{id}/complete"), None, &serde_json::to_value(&complete)?, 201)?;
 
     let before = Enrolled::read(&server, &person, &steward_id)?;
-    ensure!(
-        before.anchor == created,
-        "GET differs from the creation answer:\n{}\n{created}",
-        before.anchor
-    );
+    ensure!(before.anchor == created, "GET differs from the creation answer:\n{}\n{created}", before.anchor);
     ensure!(
         before.anchor["pathway"] == json!({"kind": "StewardVouched", "steward_did": did_of(&a)}),
         "pathway: {}",
         before.anchor["pathway"]
     );
-    ensure!(
-        before.anchor["pop_level"] == "Strong",
-        "pop_level: {}",
-        before.anchor["pop_level"]
-    );
-    let attestations = before.anchor["attestations"]
-        .as_array()
-        .context("attestations")?;
+    ensure!(before.anchor["pop_level"] == "Strong", "pop_level: {}", before.anchor["pop_level"]);
+    let attestations = before.anchor["attestations"].as_array().context("attestations")?;
     ensure!(
         attestations.len() == 1
             && attestations[0]["method"] == "StewardVouch"
@@ -284,8 +206,7 @@ fn completed_enrollment_survives_sigkill_and_restart() -> Result<()> {
         "attestations: {attestations:?}"
     );
     ensure!(
-        before.holder["holder_id"] == before.anchor["anchor_id"]
-            && before.holder["status"]["kind"] == "Active",
+        before.holder["holder_id"] == before.anchor["anchor_id"] && before.holder["status"]["kind"] == "Active",
         "holder: {}",
         before.holder
     );
@@ -294,11 +215,7 @@ fn completed_enrollment_survives_sigkill_and_restart() -> Result<()> {
         "an enrollment without a domain made affiliations: {}",
         before.holder["affiliations"]
     );
-    ensure!(
-        before.steward["attestations_issued"] == 1,
-        "steward: {}",
-        before.steward
-    );
+    ensure!(before.steward["attestations_issued"] == 1, "steward: {}", before.steward);
 
     let status = server.process.kill()?;
     ensure!(!status.success(), "SIGKILL ended the server with {status}");
@@ -306,10 +223,7 @@ fn completed_enrollment_survives_sigkill_and_restart() -> Result<()> {
     let restarted = Server::start(&dirs, "restarted")?;
     restarted.check_health(&dirs)?;
     let after = Enrolled::read(&restarted, &person, &steward_id)?;
-    ensure!(
-        after == before,
-        "state changed across SIGKILL:\nbefore {before:?}\nafter  {after:?}"
-    );
+    ensure!(after == before, "state changed across SIGKILL:\nbefore {before:?}\nafter  {after:?}");
     ensure!(
         restarted.get_ok(&format!("/v1/anchors/by-did/{}", did_of(&a)))? == anchor_a,
         "genesis anchor of a changed"
@@ -319,19 +233,9 @@ fn completed_enrollment_survives_sigkill_and_restart() -> Result<()> {
         "genesis anchor of b changed"
     );
     let session = restarted.get(&format!("/v1/enrollments/{id}"))?;
-    ensure!(
-        session.status == 404,
-        "the completed session is back: {} {}",
-        session.status,
-        session.text
-    );
+    ensure!(session.status == 404, "the completed session is back: {} {}", session.status, session.text);
     // The restored steward can still vouch: the counter goes on from 1.
-    let again = restarted.post(
-        "/v1/enrollments",
-        None,
-        &json!({"identity_name": "Sam"}),
-        201,
-    )?;
+    let again = restarted.post("/v1/enrollments", None, &json!({"identity_name": "Sam"}), 201)?;
     let id2 = field(&again, "enrollment_id")?;
     let verify2 = envelope(
         &b,
@@ -368,25 +272,13 @@ fn second_server_on_the_same_data_dir_is_refused_and_the_first_keeps_serving() -
     let mut second = ChildGuard::spawn(dirs.serve_args(free_port()), &dirs.logs, "second")?;
     let status = second.wait_exit(BOUND)?;
     let stderr = second.stderr();
-    ensure!(
-        !status.success(),
-        "second server on a locked store exited with {status}; stderr:\n{stderr}"
-    );
+    ensure!(!status.success(), "second server on a locked store exited with {status}; stderr:\n{stderr}");
     let store = dirs.store_path().display().to_string();
-    ensure!(
-        stderr.contains(&store),
-        "stderr does not name the store {store}:\n{stderr}"
-    );
-    ensure!(
-        !stderr.contains("panicked"),
-        "second server panicked:\n{stderr}"
-    );
+    ensure!(stderr.contains(&store), "stderr does not name the store {store}:\n{stderr}");
+    ensure!(!stderr.contains("panicked"), "second server panicked:\n{stderr}");
 
     first.check_health(&dirs)?;
-    ensure!(
-        first.get_ok(&format!("/v1/anchors/by-did/{}", did_of(&a)))? == anchor,
-        "first server lost its data"
-    );
+    ensure!(first.get_ok(&format!("/v1/anchors/by-did/{}", did_of(&a)))? == anchor, "first server lost its data");
     // And it still writes.
     first.bootstrap(&common::new_key(), "Bo")?;
     Ok(())
@@ -404,17 +296,9 @@ fn sigterm_exits_zero_and_a_restart_keeps_the_data() -> Result<()> {
     let pid = i32::try_from(server.process.pid())?;
     // SAFETY: sending a signal to our own child process by its id.
     let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-    ensure!(
-        rc == 0,
-        "kill(SIGTERM) failed: {}",
-        std::io::Error::last_os_error()
-    );
+    ensure!(rc == 0, "kill(SIGTERM) failed: {}", std::io::Error::last_os_error());
     let status = server.process.wait_exit(BOUND)?;
-    ensure!(
-        status.code() == Some(0),
-        "SIGTERM ended the server with {status}; stderr:\n{}",
-        server.process.stderr()
-    );
+    ensure!(status.code() == Some(0), "SIGTERM ended the server with {status}; stderr:\n{}", server.process.stderr());
 
     let restarted = Server::start(&dirs, "restarted")?;
     ensure!(
@@ -439,32 +323,15 @@ fn data_dir_holding_the_other_engines_store_is_refused() -> Result<()> {
     let foreign = dirs.data.join(format!("commons.{other}"));
     std::fs::create_dir_all(&foreign)?;
     std::fs::write(foreign.join("keep-me"), b"not ours")?;
-    let (status, _, stderr) =
-        run_to_exit(dirs.serve_args(free_port()), &dirs.logs, "foreign", BOUND)?;
-    ensure!(
-        !status.success(),
-        "serve on a {other} store exited with {status}; stderr:\n{stderr}"
-    );
-    ensure!(
-        stderr.contains(BACKEND_NAME) && stderr.contains(other),
-        "stderr does not name both engines:\n{stderr}"
-    );
+    let (status, _, stderr) = run_to_exit(dirs.serve_args(free_port()), &dirs.logs, "foreign", BOUND)?;
+    ensure!(!status.success(), "serve on a {other} store exited with {status}; stderr:\n{stderr}");
+    ensure!(stderr.contains(BACKEND_NAME) && stderr.contains(other), "stderr does not name both engines:\n{stderr}");
     let path = foreign.display().to_string();
-    ensure!(
-        stderr.contains(&path),
-        "stderr does not name {path}:\n{stderr}"
-    );
+    ensure!(stderr.contains(&path), "stderr does not name {path}:\n{stderr}");
     ensure!(!stderr.contains("panicked"), "serve panicked:\n{stderr}");
     // Nothing was touched, and no store of ours was created beside it.
-    ensure!(
-        std::fs::read(foreign.join("keep-me"))? == b"not ours",
-        "the foreign store was modified"
-    );
-    ensure!(
-        !dirs.store_path().exists(),
-        "{} was created",
-        dirs.store_path().display()
-    );
+    ensure!(std::fs::read(foreign.join("keep-me"))? == b"not ours", "the foreign store was modified");
+    ensure!(!dirs.store_path().exists(), "{} was created", dirs.store_path().display());
     Ok(())
 }
 
@@ -474,20 +341,13 @@ fn in_memory_build_refuses_a_data_dir_with_exit_code_2() -> Result<()> {
         return skip("this build has a persistent engine");
     }
     let dirs = Dirs::new()?;
-    let (status, _, stderr) =
-        run_to_exit(dirs.serve_args(free_port()), &dirs.logs, "memory", BOUND)?;
+    let (status, _, stderr) = run_to_exit(dirs.serve_args(free_port()), &dirs.logs, "memory", BOUND)?;
     ensure!(
         status.code() == Some(2),
         "serve --data-dir on the in-memory build exited with {status}; stderr:\n{stderr}"
     );
-    ensure!(
-        stderr.contains("no persistent engine"),
-        "stderr does not say there is no persistent engine:\n{stderr}"
-    );
-    ensure!(
-        stderr.contains(&dirs.data.display().to_string()),
-        "stderr does not name the data dir:\n{stderr}"
-    );
+    ensure!(stderr.contains("no persistent engine"), "stderr does not say there is no persistent engine:\n{stderr}");
+    ensure!(stderr.contains(&dirs.data.display().to_string()), "stderr does not name the data dir:\n{stderr}");
     ensure!(!dirs.data.exists(), "the refused data dir was created");
     Ok(())
 }

@@ -58,7 +58,9 @@ fn completed_session_is_deleted_and_replays_are_refused_without_change() -> Resu
     // The same person cannot start over and verify: one anchor per principal.
     let again = m.start_enrollment("Again".into(), Some(w.domain.clone()))?;
     let before_verify = snapshot(&m);
-    let err = m.verify_enrollment(&person.sign::<EnrollVerify>(&again.enrollment_id, json!({"verification_code": again.verification_code})));
+    let err = m.verify_enrollment(
+        &person.sign::<EnrollVerify>(&again.enrollment_id, json!({"verification_code": again.verification_code})),
+    );
     assert!(matches!(err, Err(CommonsError::Conflict { code: "already_enrolled", .. })), "{err:?}");
     assert_eq!(snapshot(&m), before_verify);
     assert_ne!(before, before_verify, "starting a session writes it");
@@ -98,7 +100,8 @@ fn refused_steps_change_nothing() -> Result<()> {
     let r = m.complete_enrollment(&person.sign::<EnrollComplete>(&id, json!({})));
     assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
     // Verifying twice.
-    let r = m.verify_enrollment(&person.sign::<EnrollVerify>(&id, json!({"verification_code": started.verification_code})));
+    let r =
+        m.verify_enrollment(&person.sign::<EnrollVerify>(&id, json!({"verification_code": started.verification_code})));
     assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
     assert_eq!(snapshot(&m), before);
 

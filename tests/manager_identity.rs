@@ -96,15 +96,36 @@ fn charter_creation_checks_domain_type_and_duplicates() -> Result<()> {
     let (_, _) = draft(&m, &p, "federation:north", "Federation")?;
     assert_eq!(m.charter_by_domain("federation:north")?.charter.membership_policy.min_founders, 2);
     let before = snapshot(&m);
-    for (domain, org) in [("coop:North", "Cooperative"), ("coop:", "Cooperative"), ("guild:x", "Cooperative"), ("community:x", "Cooperative"), ("coop:a/b", "Cooperative")] {
+    for (domain, org) in [
+        ("coop:North", "Cooperative"),
+        ("coop:", "Cooperative"),
+        ("guild:x", "Cooperative"),
+        ("community:x", "Cooperative"),
+        ("coop:a/b", "Cooperative"),
+    ] {
         let r = draft(&m, &p, domain, org);
-        assert!(matches!(r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()), Err(Some(CommonsError::InvalidInput { .. }))), "{domain}: {r:?}");
+        assert!(
+            matches!(
+                r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()),
+                Err(Some(CommonsError::InvalidInput { .. }))
+            ),
+            "{domain}: {r:?}"
+        );
     }
     let r = draft(&m, &p, "federation:north", "Federation");
-    assert!(matches!(r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()), Err(Some(CommonsError::Conflict { code: "already_exists", .. }))), "{r:?}");
+    assert!(
+        matches!(
+            r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()),
+            Err(Some(CommonsError::Conflict { code: "already_exists", .. }))
+        ),
+        "{r:?}"
+    );
     let stranger = Person::new();
     let r = draft(&m, &stranger, "coop:new", "Cooperative");
-    assert!(matches!(r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()), Err(Some(CommonsError::Forbidden { .. }))), "{r:?}");
+    assert!(
+        matches!(r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()), Err(Some(CommonsError::Forbidden { .. }))),
+        "{r:?}"
+    );
     assert_eq!(snapshot(&m), before);
     Ok(())
 }
@@ -167,11 +188,17 @@ fn attestations_replace_per_issuer_and_expire_out_of_pop_level() -> Result<()> {
     let w = World::build(&m, "bakery", false)?;
     let person = Person::new();
     let anchor_id = w.enroll(&m, &person, 0)?;
-    let v = m.add_attestation(&w.stewards[1].sign::<Attest>(&anchor_id, json!({"level": "Verified", "method": "Document", "expires_at": T0 + 100})))?;
+    let v = m.add_attestation(
+        &w.stewards[1]
+            .sign::<Attest>(&anchor_id, json!({"level": "Verified", "method": "Document", "expires_at": T0 + 100})),
+    )?;
     assert_eq!(v.pop_level, Some(PopLevel::Verified));
     assert_eq!(v.anchor.attestations.len(), 2);
     // The same issuer again replaces its earlier attestation.
-    let v = m.add_attestation(&w.stewards[1].sign::<Attest>(&anchor_id, json!({"level": "Verified", "method": "InPerson", "expires_at": T0 + 100})))?;
+    let v = m.add_attestation(
+        &w.stewards[1]
+            .sign::<Attest>(&anchor_id, json!({"level": "Verified", "method": "InPerson", "expires_at": T0 + 100})),
+    )?;
     assert_eq!(v.anchor.attestations.len(), 2);
     assert_eq!(m.steward_by_did(w.stewards[1].did.as_str())?.steward.attestations_issued, 2);
     m.clock().advance(100);
@@ -179,7 +206,9 @@ fn attestations_replace_per_issuer_and_expire_out_of_pop_level() -> Result<()> {
     let before = snapshot(&m);
     let r = m.add_attestation(&person.sign::<Attest>(&anchor_id, json!({"level": "Strong", "method": "InPerson"})));
     assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
-    let r = m.add_attestation(&w.stewards[0].sign::<Attest>(&anchor_id, json!({"level": "Strong", "method": "InPerson", "expires_at": T0})));
+    let r = m.add_attestation(
+        &w.stewards[0].sign::<Attest>(&anchor_id, json!({"level": "Strong", "method": "InPerson", "expires_at": T0})),
+    );
     assert!(matches!(r, Err(CommonsError::InvalidInput { field: "expires_at", .. })), "{r:?}");
     assert_eq!(snapshot(&m), before);
     Ok(())
@@ -209,7 +238,8 @@ fn charters_list_newest_first_in_pages_with_filters() -> Result<()> {
     m.bootstrap_anchor(p.did.as_str(), None)?;
     let mut expected = Vec::new();
     for i in 0..7 {
-        let (org, domain) = if i % 2 == 0 { ("Cooperative", format!("coop:c{i}")) } else { ("Community", format!("community:c{i}")) };
+        let (org, domain) =
+            if i % 2 == 0 { ("Cooperative", format!("coop:c{i}")) } else { ("Community", format!("community:c{i}")) };
         expected.push(draft(&m, &p, &domain, org)?.0);
         m.clock().advance(10);
     }
@@ -226,12 +256,22 @@ fn charters_list_newest_first_in_pages_with_filters() -> Result<()> {
         }
     }
     assert_eq!(seen, expected);
-    let coops = m.list_charters(&CharterFilter { org_type: Some(OrgType::Cooperative), status: Some("Draft".into()) }, None, 100)?;
+    let coops = m.list_charters(
+        &CharterFilter { org_type: Some(OrgType::Cooperative), status: Some("Draft".into()) },
+        None,
+        100,
+    )?;
     assert_eq!(coops.items.len(), 4);
     assert!(coops.next_cursor.is_none());
-    assert_eq!(m.list_charters(&CharterFilter { org_type: None, status: Some("Active".into()) }, None, 100)?.items.len(), 0);
+    assert_eq!(
+        m.list_charters(&CharterFilter { org_type: None, status: Some("Active".into()) }, None, 100)?.items.len(),
+        0
+    );
     assert!(matches!(m.list_charters(&CharterFilter::default(), Some("zz"), 10), Err(CommonsError::Store(_))));
-    assert!(matches!(m.list_charters(&CharterFilter::default(), None, 0), Err(CommonsError::InvalidInput { field: "limit", .. })));
+    assert!(matches!(
+        m.list_charters(&CharterFilter::default(), None, 0),
+        Err(CommonsError::InvalidInput { field: "limit", .. })
+    ));
     Ok(())
 }
 

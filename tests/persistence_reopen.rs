@@ -17,7 +17,14 @@ use scenario::{Person, World, T0};
 fn open<S: OpenBackend>(dir: &std::path::Path, durability: commons_gateway::Durability) -> Result<CommonsManager<S>> {
     let config = StoreConfig { durability, ..StoreConfig::default() };
     let backend = S::open(&dir.join(S::FOLDER), &config)?;
-    Ok(CommonsManager::with_backend(backend, &config, Some(dir.to_path_buf()), S::NAME, S::PERSISTENT, Clock::manual(T0))?)
+    Ok(CommonsManager::with_backend(
+        backend,
+        &config,
+        Some(dir.to_path_buf()),
+        S::NAME,
+        S::PERSISTENT,
+        Clock::manual(T0),
+    )?)
 }
 
 /// What the test reads back, before and after the reopen.
@@ -31,7 +38,12 @@ struct Observed {
     sessions: Vec<EnrollmentSession>,
 }
 
-fn observe<S: OpenBackend>(m: &CommonsManager<S>, w: &World, people: &[&Person], sessions: &[String]) -> Result<Observed> {
+fn observe<S: OpenBackend>(
+    m: &CommonsManager<S>,
+    w: &World,
+    people: &[&Person],
+    sessions: &[String],
+) -> Result<Observed> {
     let mut anchors = Vec::new();
     let mut holders = Vec::new();
     for p in w.genesis.iter().chain(people.iter().copied()) {
@@ -74,7 +86,11 @@ fn reopen_keeps_every_record<S: OpenBackend>(durability: commons_gateway::Durabi
             &anchor_id,
             serde_json::json!({"level": "Verified", "method": "Document", "expires_at": T0 + 86_400}),
         ))?;
-        let sessions = vec![w.enroll_to_level(&m, &level0, 0, 0)?, w.enroll_to_level(&m, &level1, 1, 0)?, w.enroll_to_level(&m, &level2, 2, 1)?];
+        let sessions = vec![
+            w.enroll_to_level(&m, &level0, 0, 0)?,
+            w.enroll_to_level(&m, &level1, 1, 0)?,
+            w.enroll_to_level(&m, &level2, 2, 1)?,
+        ];
         let before = observe(&m, &w, &[&enrolled], &sessions)?;
         assert_eq!(before.sessions.iter().map(|s| s.level).collect::<Vec<_>>(), vec![0, 1, 2]);
         assert_eq!(before.anchors.last().and_then(|a| a["attestations"].as_array().map(Vec::len)), Some(2));
@@ -89,7 +105,9 @@ fn reopen_keeps_every_record<S: OpenBackend>(durability: commons_gateway::Durabi
     let after = observe(&m, &world, &[&enrolled], &sessions)?;
     assert_eq!(after, before);
     // The reopened store keeps working: the level-2 session completes.
-    let anchor = m.complete_enrollment(&level2.sign::<commons_gateway::manager::actions::EnrollComplete>(&sessions[2], serde_json::json!({})))?;
+    let anchor = m.complete_enrollment(
+        &level2.sign::<commons_gateway::manager::actions::EnrollComplete>(&sessions[2], serde_json::json!({})),
+    )?;
     assert_eq!(anchor.anchor.did, level2.did);
     assert_eq!(m.steward_by_did(world.stewards[1].did.as_str())?.steward.attestations_issued, 2);
     Ok(())

@@ -47,7 +47,8 @@ fn dangling_index_row_is_an_error_naming_the_index_key() -> Result<()> {
     // The deleted record may still be cached; a fresh store over the same
     // backend reads the rows as they are.
     let store = CommonsStore::new(m.store().backend(), &StoreConfig { cache_records: 0, ..StoreConfig::default() })?;
-    let by_domain = store.get_by_index::<commons_gateway::model::charter::Charter>(&format!("charter_domain/{}", w.domain));
+    let by_domain =
+        store.get_by_index::<commons_gateway::model::charter::Charter>(&format!("charter_domain/{}", w.domain));
     match by_domain {
         Err(StoreError::Corrupt { key, reason }) => {
             assert_eq!(key, format!("charter_domain/{}", w.domain));
@@ -56,10 +57,16 @@ fn dangling_index_row_is_an_error_naming_the_index_key() -> Result<()> {
         other => panic!("expected Corrupt, got {other:?}"),
     }
     let listed = store.list_by_index::<commons_gateway::model::charter::Charter>("charter_time/", None, 10, |_| true);
-    assert!(matches!(listed, Err(StoreError::Corrupt { ref key, .. }) if key.starts_with("charter_time/")), "{listed:?}");
+    assert!(
+        matches!(listed, Err(StoreError::Corrupt { ref key, .. }) if key.starts_with("charter_time/")),
+        "{listed:?}"
+    );
     drop(store);
     m.store().caches().clear();
-    assert!(matches!(m.list_charters(&CharterFilter::default(), None, 10), Err(CommonsError::Store(StoreError::Corrupt { .. }))));
+    assert!(matches!(
+        m.list_charters(&CharterFilter::default(), None, 10),
+        Err(CommonsError::Store(StoreError::Corrupt { .. }))
+    ));
     Ok(())
 }
 
@@ -83,10 +90,16 @@ fn membership_rows_follow_the_affiliation() -> Result<()> {
     let person = Person::new();
     let holder_id = w.enroll(&m, &person, 0)?;
     let row = format!("member/{}/{holder_id}", w.domain);
-    assert_eq!(m.store().backend().get(row.as_bytes())?, Some(format!("{:?}", AffiliationStatus::Provisional).into_bytes()));
+    assert_eq!(
+        m.store().backend().get(row.as_bytes())?,
+        Some(format!("{:?}", AffiliationStatus::Provisional).into_bytes())
+    );
     // The did index rows of the three entity kinds point at their records.
     for ns in ["anchor_did/", "holder_did/"] {
-        assert_eq!(m.store().backend().get(format!("{ns}{}", person.did).as_bytes())?, Some(holder_id.clone().into_bytes()));
+        assert_eq!(
+            m.store().backend().get(format!("{ns}{}", person.did).as_bytes())?,
+            Some(holder_id.clone().into_bytes())
+        );
     }
     assert_eq!(m.store().backend().scan(b"steward_did/")?.len(), 2);
     Ok(())

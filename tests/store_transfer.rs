@@ -6,7 +6,6 @@ mod scenario;
 use anyhow::Result;
 use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::store::transfer::TransferError;
-use commons_gateway::CommonsStoreBackend;
 use scenario::{manager_on, snapshot, Person, World};
 
 fn populated() -> Result<(commons_gateway::CommonsManager<InMemoryCommonsStore>, Vec<u8>)> {
@@ -48,7 +47,12 @@ fn truncated_or_foreign_files_import_nothing() -> Result<()> {
     let truncated = lines[..lines.len() - 2].join("\n");
     let foreign_key = text.replacen("\"key\":\"anchor/", "\"key\":\"elsewhere/", 1);
     let wrong_count = lines[..lines.len() - 2].iter().chain(lines.last()).copied().collect::<Vec<_>>().join("\n");
-    for (name, bad) in [("truncated", truncated), ("foreign key", foreign_key), ("wrong count", wrong_count), ("not json", "hello\n".to_string())] {
+    for (name, bad) in [
+        ("truncated", truncated),
+        ("foreign key", foreign_key),
+        ("wrong count", wrong_count),
+        ("not json", "hello\n".to_string()),
+    ] {
         let target = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
         let before = snapshot(&target);
         let r = target.store().import_from(bad.as_bytes());
@@ -62,15 +66,20 @@ fn truncated_or_foreign_files_import_nothing() -> Result<()> {
 #[test]
 fn sled_store_moves_to_fjall_through_export_and_import() -> Result<()> {
     use commons_gateway::backend::{FjallCommonsStore, SledCommonsStore};
-    use commons_gateway::{OpenBackend, StoreConfig};
+    use commons_gateway::{CommonsStoreBackend, OpenBackend, StoreConfig};
     let dir = tempfile::tempdir()?;
-    let sled = manager_on(SledCommonsStore::open(&dir.path().join("commons.sled"), &StoreConfig::default())?, "sled", true)?;
+    let sled =
+        manager_on(SledCommonsStore::open(&dir.path().join("commons.sled"), &StoreConfig::default())?, "sled", true)?;
     let w = World::build(&sled, "move", false)?;
     let person = Person::new();
     w.enroll(&sled, &person, 1)?;
     let mut file = Vec::new();
     sled.store().export_to("sled", &mut file)?;
-    let fjall = manager_on(FjallCommonsStore::open(&dir.path().join("commons.fjall"), &StoreConfig::default())?, "fjall", true)?;
+    let fjall = manager_on(
+        FjallCommonsStore::open(&dir.path().join("commons.fjall"), &StoreConfig::default())?,
+        "fjall",
+        true,
+    )?;
     fjall.store().import_from(file.as_slice())?;
     assert_eq!(snapshot(&fjall), snapshot(&sled));
     assert_eq!(fjall.holder_by_did(person.did.as_str())?.holder.affiliations.len(), 1);

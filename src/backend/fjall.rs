@@ -23,8 +23,8 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use tempfile::TempDir;
 
 use super::{
-    dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
-    Durability, GroupSync, OpenBackend, StoreConfig, WriteBatch, MAX_KEY_LEN,
+    dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability,
+    GroupSync, OpenBackend, StoreConfig, WriteBatch, MAX_KEY_LEN,
 };
 
 const ENGINE: &str = "fjall";
@@ -66,17 +66,12 @@ impl FjallCommonsStore {
     }
 
     fn open_in(dir: &Path, config: &StoreConfig, tempdir: Option<TempDir>) -> BackendResult<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| BackendError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| BackendError::Io { path: dir.to_path_buf(), source })?;
         let db = Database::builder(dir)
             .cache_size(config.engine_cache_bytes)
             .open()
             .map_err(|e| engine_error(dir, e, None))?;
-        let keyspace = db
-            .keyspace(KEYSPACE, KeyspaceCreateOptions::default)
-            .map_err(|e| engine_error(dir, e, None))?;
+        let keyspace = db.keyspace(KEYSPACE, KeyspaceCreateOptions::default).map_err(|e| engine_error(dir, e, None))?;
         Ok(Self {
             keyspace,
             db,
@@ -88,29 +83,20 @@ impl FjallCommonsStore {
     }
 
     fn sync_journal(&self) -> BackendResult<()> {
-        self.db
-            .persist(PersistMode::SyncAll)
-            .map_err(|e| engine_error(&self.dir, e, None))
+        self.db.persist(PersistMode::SyncAll).map_err(|e| engine_error(&self.dir, e, None))
     }
 }
 
 impl CommonsStoreBackend for FjallCommonsStore {
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
-        let value = self
-            .db
-            .snapshot()
-            .get(&self.keyspace, key)
-            .map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+        let value = self.db.snapshot().get(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
     fn exists(&self, key: &[u8]) -> BackendResult<bool> {
         validate_key(key)?;
-        self.db
-            .snapshot()
-            .contains_key(&self.keyspace, key)
-            .map_err(|e| engine_error(&self.dir, e, Some(key)))
+        self.db.snapshot().contains_key(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))
     }
 
     fn scan_from(
@@ -128,9 +114,7 @@ impl CommonsStoreBackend for FjallCommonsStore {
         let snapshot = self.db.snapshot();
         let mut rows = Vec::new();
         for guard in snapshot.range::<Vec<u8>, _>(&self.keyspace, range) {
-            let (key, value) = guard
-                .into_inner()
-                .map_err(|e| engine_error(&self.dir, e, None))?;
+            let (key, value) = guard.into_inner().map_err(|e| engine_error(&self.dir, e, None))?;
             rows.push((key.to_vec(), value.to_vec()));
             if rows.len() == limit {
                 break;
@@ -161,9 +145,7 @@ impl CommonsStoreBackend for FjallCommonsStore {
                 None => fjall_batch.remove(&self.keyspace, key),
             }
         }
-        fjall_batch
-            .commit()
-            .map_err(|e| engine_error(&self.dir, e, None))?;
+        fjall_batch.commit().map_err(|e| engine_error(&self.dir, e, None))?;
         match self.durability {
             Durability::Sync => self.group.sync_after_write(|| self.sync_journal()),
             Durability::Buffered => Ok(()),
@@ -202,10 +184,7 @@ impl OpenBackend for FjallCommonsStore {
     /// A store in a fresh [`TempDir`] under the system temporary directory,
     /// removed after the store closes.
     fn temporary(config: &StoreConfig) -> BackendResult<Self> {
-        let tempdir = TempDir::new().map_err(|source| BackendError::Io {
-            path: std::env::temp_dir(),
-            source,
-        })?;
+        let tempdir = TempDir::new().map_err(|source| BackendError::Io { path: std::env::temp_dir(), source })?;
         let dir = tempdir.path().join(Self::FOLDER);
         Self::open_in(&dir, config, Some(tempdir))
     }
@@ -243,9 +222,7 @@ fn scan_bounds(prefix: &[u8], start_after: Option<&[u8]>) -> Option<ScanRange> {
 /// Maps a fjall error; `key` names the key being read, when there is one.
 fn engine_error(dir: &Path, error: fjall::Error, key: Option<&[u8]>) -> BackendError {
     let corrupt = |what: String| BackendError::Corrupt {
-        key: key
-            .map(|k| String::from_utf8_lossy(k).into_owned())
-            .unwrap_or_default(),
+        key: key.map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default(),
         reason: format!("fjall found {what} in {}", dir.display()),
     };
     match error {

@@ -10,9 +10,9 @@ use std::ops::Bound;
 use std::path::Path;
 use std::sync::{PoisonError, RwLock};
 
-use super::{validate_key, BackendResult, BatchOp, CommonsStoreBackend, OpenBackend, StoreConfig, WriteBatch};
 #[allow(unused_imports)] // named in the docs above
 use super::Durability;
+use super::{validate_key, BackendResult, BatchOp, CommonsStoreBackend, OpenBackend, StoreConfig, WriteBatch};
 
 /// A store that lives in RAM only. Loses everything when dropped.
 #[derive(Debug, Default)]
@@ -36,7 +36,12 @@ impl CommonsStoreBackend for InMemoryCommonsStore {
         Ok(self.map.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned())
     }
 
-    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
         let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
         let lower = match start_after {
             Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),

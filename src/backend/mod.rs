@@ -12,19 +12,19 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+#[cfg(feature = "fjall-store")]
+mod fjall;
 mod group_sync;
 mod memory;
 #[cfg(feature = "sled-store")]
 mod sled;
-#[cfg(feature = "fjall-store")]
-mod fjall;
 
-pub use group_sync::GroupSync;
-pub use memory::InMemoryCommonsStore;
-#[cfg(feature = "sled-store")]
-pub use self::sled::SledCommonsStore;
 #[cfg(feature = "fjall-store")]
 pub use self::fjall::FjallCommonsStore;
+#[cfg(feature = "sled-store")]
+pub use self::sled::SledCommonsStore;
+pub use group_sync::GroupSync;
+pub use memory::InMemoryCommonsStore;
 
 cfg_if::cfg_if! {
     if #[cfg(feature = "fjall-store")] {
@@ -304,7 +304,12 @@ pub trait CommonsStoreBackend: Send + Sync {
     ///
     /// # Errors
     /// `Io`, `Engine`, `Unavailable`.
-    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>>;
 
     /// Applies every operation of `batch`, all or nothing, also across a crash;
     /// readers never observe part of it. With [`Durability::Sync`] the batch is
@@ -373,7 +378,12 @@ macro_rules! forward_backend {
         fn scan(&self, prefix: &[u8]) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
             (**self).scan(prefix)
         }
-        fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        fn scan_from(
+            &self,
+            prefix: &[u8],
+            start_after: Option<&[u8]>,
+            limit: usize,
+        ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
             (**self).scan_from(prefix, start_after, limit)
         }
         fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
@@ -451,7 +461,12 @@ pub(crate) fn dir_size(dir: &Path) -> BackendResult<u64> {
 pub fn store_folder<S: OpenBackend>(data_dir: &Path) -> BackendResult<PathBuf> {
     for &(engine, folder) in KNOWN_STORE_FOLDERS {
         if engine != S::NAME && data_dir.join(folder).exists() {
-            return Err(BackendError::ForeignStore { data_dir: data_dir.to_path_buf(), found: engine, folder, built: S::NAME });
+            return Err(BackendError::ForeignStore {
+                data_dir: data_dir.to_path_buf(),
+                found: engine,
+                folder,
+                built: S::NAME,
+            });
         }
     }
     Ok(data_dir.join(S::FOLDER))

@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use super::{
-    dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
-    Durability, GroupSync, OpenBackend, StoreConfig, WriteBatch,
+    dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability,
+    GroupSync, OpenBackend, StoreConfig, WriteBatch,
 };
 
 const ENGINE: &str = "sled";
@@ -82,12 +82,8 @@ impl SledCommonsStore {
         // sled creates `db`, `conf` and `blobs/` on first open without syncing
         // them; make the files and their directory entries durable once here.
         let conf_path = dir.join("conf");
-        File::open(&conf_path)
-            .and_then(|f| f.sync_all())
-            .map_err(|source| io_error(&conf_path, source))?;
-        data_file
-            .sync_all()
-            .map_err(|source| io_error(&data_path, source))?;
+        File::open(&conf_path).and_then(|f| f.sync_all()).map_err(|source| io_error(&conf_path, source))?;
+        data_file.sync_all().map_err(|source| io_error(&data_path, source))?;
         sync_dir(&dir.join("blobs"))?;
         sync_dir(dir)?;
         if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -108,12 +104,8 @@ impl SledCommonsStore {
     /// Writes out sled's buffers and fsyncs everything they went to. Runs
     /// under [`GroupSync`], so never twice at the same time.
     fn sync_files(&self) -> BackendResult<()> {
-        self.db
-            .flush()
-            .map_err(|e| engine_error(&self.dir, e, None))?;
-        self.data_file
-            .sync_all()
-            .map_err(|source| io_error(&self.dir.join("db"), source))?;
+        self.db.flush().map_err(|e| engine_error(&self.dir, e, None))?;
+        self.data_file.sync_all().map_err(|source| io_error(&self.dir.join("db"), source))?;
         self.sync_new_blobs()
     }
 
@@ -122,18 +114,11 @@ impl SledCommonsStore {
     /// folder that names them.
     fn sync_new_blobs(&self) -> BackendResult<()> {
         let blobs = self.dir.join("blobs");
-        let mut synced = self
-            .synced_blob
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut synced = self.synced_blob.lock().unwrap_or_else(PoisonError::into_inner);
         let mut newest = *synced;
         for entry in std::fs::read_dir(&blobs).map_err(|source| io_error(&blobs, source))? {
             let entry = entry.map_err(|source| io_error(&blobs, source))?;
-            let Some(lsn) = entry
-                .file_name()
-                .to_str()
-                .and_then(|name| name.parse::<u64>().ok())
-            else {
+            let Some(lsn) = entry.file_name().to_str().and_then(|name| name.parse::<u64>().ok()) else {
                 continue;
             };
             if lsn <= *synced {
@@ -160,18 +145,13 @@ impl CommonsStoreBackend for SledCommonsStore {
         // A single `get` cannot interleave with `apply_batch`: sled runs a
         // batch under its global write lock and a point read under its read
         // lock, so the gate is not needed here.
-        let value = self
-            .db
-            .get(key)
-            .map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+        let value = self.db.get(key).map_err(|e| engine_error(&self.dir, e, Some(key)))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
     fn exists(&self, key: &[u8]) -> BackendResult<bool> {
         validate_key(key)?;
-        self.db
-            .contains_key(key)
-            .map_err(|e| engine_error(&self.dir, e, Some(key)))
+        self.db.contains_key(key).map_err(|e| engine_error(&self.dir, e, Some(key)))
     }
 
     fn scan_from(
@@ -216,9 +196,7 @@ impl CommonsStoreBackend for SledCommonsStore {
             // The gate guards no data (sled does), only the scans' view; a
             // panic inside sled cannot leave it inconsistent.
             let _writing = self.gate.write().unwrap_or_else(PoisonError::into_inner);
-            self.db
-                .apply_batch(sled_batch)
-                .map_err(|e| engine_error(&self.dir, e, None))?;
+            self.db.apply_batch(sled_batch).map_err(|e| engine_error(&self.dir, e, None))?;
         }
         match self.durability {
             Durability::Sync => self.group.sync_after_write(|| self.sync_files()),
@@ -279,9 +257,7 @@ const LOCK_WAIT: Duration = Duration::from_secs(1);
 /// that is really held (another live handle or process) is reported after
 /// [`LOCK_WAIT`].
 fn open_db(dir: &Path, config: &StoreConfig) -> BackendResult<sled::Db> {
-    let sled_config = sled::Config::new()
-        .path(dir)
-        .cache_capacity(config.engine_cache_bytes);
+    let sled_config = sled::Config::new().path(dir).cache_capacity(config.engine_cache_bytes);
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
@@ -315,10 +291,7 @@ fn scan_bounds(prefix: &[u8], start_after: Option<&[u8]>) -> Option<ScanRange> {
 }
 
 fn io_error(path: &Path, source: std::io::Error) -> BackendError {
-    BackendError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    BackendError::Io { path: path.to_path_buf(), source }
 }
 
 /// Maps a sled error; `key` names the key being read, when there is one.
@@ -327,21 +300,14 @@ fn engine_error(dir: &Path, error: sled::Error, key: Option<&[u8]>) -> BackendEr
         // sled reports a held lock as a plain `Other` I/O error; only the
         // message tells it apart (sled 0.34.7, config.rs `try_lock`).
         sled::Error::Io(source) if source.to_string().contains("could not acquire lock") => {
-            BackendError::Locked {
-                path: dir.to_path_buf(),
-            }
+            BackendError::Locked { path: dir.to_path_buf() }
         }
         sled::Error::Io(source) => io_error(dir, source),
         sled::Error::Corruption { at, .. } => BackendError::Corrupt {
-            key: key
-                .map(|k| String::from_utf8_lossy(k).into_owned())
-                .unwrap_or_default(),
+            key: key.map(|k| String::from_utf8_lossy(k).into_owned()).unwrap_or_default(),
             reason: format!("sled found corrupt data in {} (at {at:?})", dir.display()),
         },
-        other => BackendError::Engine {
-            engine: ENGINE,
-            message: other.to_string(),
-        },
+        other => BackendError::Engine { engine: ENGINE, message: other.to_string() },
     }
 }
 
@@ -349,9 +315,7 @@ fn engine_error(dir: &Path, error: sled::Error, key: Option<&[u8]>) -> BackendEr
 fn sync_dir(dir: &Path) -> BackendResult<()> {
     #[cfg(unix)]
     {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|source| io_error(dir, source))
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|source| io_error(dir, source))
     }
     // Elsewhere a folder cannot be opened for syncing; its entries become
     // durable with the files' own metadata.

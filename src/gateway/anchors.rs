@@ -29,7 +29,11 @@ struct BootstrapRequest {
     display_name: Option<String>,
 }
 
-async fn bootstrap(m: web::Data<CommonsManager>, _op: Operator, body: web::Json<BootstrapRequest>) -> Result<HttpResponse, ApiError> {
+async fn bootstrap(
+    m: web::Data<CommonsManager>,
+    _op: Operator,
+    body: web::Json<BootstrapRequest>,
+) -> Result<HttpResponse, ApiError> {
     let BootstrapRequest { did, display_name } = body.into_inner();
     Ok(created(&run(&m, move |m| m.bootstrap_anchor(&did, display_name)).await?))
 }
@@ -42,7 +46,11 @@ async fn anchor_by_did(m: web::Data<CommonsManager>, did: web::Path<String>) -> 
     Ok(ok(&run(&m, move |m| m.anchor_by_did(&did)).await?))
 }
 
-async fn attest(m: web::Data<CommonsManager>, id: web::Path<String>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
+async fn attest(
+    m: web::Data<CommonsManager>,
+    id: web::Path<String>,
+    env: web::Json<SignedEnvelope>,
+) -> Result<HttpResponse, ApiError> {
     let signed = env.open::<Attest>(&id)?;
     Ok(created(&run(&m, move |m| m.add_attestation(&signed)).await?))
 }
@@ -55,7 +63,11 @@ async fn holder_by_did(m: web::Data<CommonsManager>, did: web::Path<String>) -> 
     Ok(ok(&run(&m, move |m| m.holder_by_did(&did)).await?))
 }
 
-async fn update_holder(m: web::Data<CommonsManager>, id: web::Path<String>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
+async fn update_holder(
+    m: web::Data<CommonsManager>,
+    id: web::Path<String>,
+    env: web::Json<SignedEnvelope>,
+) -> Result<HttpResponse, ApiError> {
     let signed = env.open::<HolderUpdate>(&id)?;
     Ok(ok(&run(&m, move |m| m.update_holder(&signed)).await?))
 }

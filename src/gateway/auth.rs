@@ -37,7 +37,11 @@ impl AdminToken {
     /// for a missing or wrong token.
     pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
         let Some(expected) = &self.0 else {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_disabled", "operator routes are disabled: start the server with --admin-token-file or COMMONS_ADMIN_TOKEN"));
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "admin_disabled",
+                "operator routes are disabled: start the server with --admin-token-file or COMMONS_ADMIN_TOKEN",
+            ));
         };
         let given = req
             .headers()
@@ -48,7 +52,11 @@ impl AdminToken {
         if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) && !given.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or wrong operator token (Authorization: Bearer <token>)"))
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong operator token (Authorization: Bearer <token>)",
+            ))
         }
     }
 }

@@ -42,7 +42,12 @@ async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<
         Some("Cooperative") => Some(OrgType::Cooperative),
         Some("Community") => Some(OrgType::Community),
         Some("Federation") => Some(OrgType::Federation),
-        Some(_) => return Err(ApiError::bad_request("invalid_input", "invalid org_type: Cooperative, Community or Federation")),
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_input",
+                "invalid org_type: Cooperative, Community or Federation",
+            ))
+        }
     };
     let filter = CharterFilter { org_type, status: q.status };
     let cursor = q.cursor;
@@ -57,12 +62,20 @@ async fn by_domain(m: web::Data<CommonsManager>, domain: web::Path<String>) -> R
     Ok(ok(&run(&m, move |m| m.charter_by_domain(&domain)).await?))
 }
 
-async fn sign(m: web::Data<CommonsManager>, id: web::Path<String>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
+async fn sign(
+    m: web::Data<CommonsManager>,
+    id: web::Path<String>,
+    env: web::Json<SignedEnvelope>,
+) -> Result<HttpResponse, ApiError> {
     let signed = env.open::<CharterSign>(&id)?;
     Ok(ok(&run(&m, move |m| m.sign_charter(&signed)).await?))
 }
 
-async fn activate(m: web::Data<CommonsManager>, id: web::Path<String>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
+async fn activate(
+    m: web::Data<CommonsManager>,
+    id: web::Path<String>,
+    env: web::Json<SignedEnvelope>,
+) -> Result<HttpResponse, ApiError> {
     let signed = env.open::<CharterActivate>(&id)?;
     Ok(ok(&run(&m, move |m| m.activate_charter(&signed)).await?))
 }

@@ -37,17 +37,29 @@ async fn get(m: web::Data<CommonsManager>, id: web::Path<String>) -> Result<Http
     Ok(ok(&run(&m, move |m| m.enrollment(&id)).await?))
 }
 
-async fn verify(m: web::Data<CommonsManager>, id: web::Path<String>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
+async fn verify(
+    m: web::Data<CommonsManager>,
+    id: web::Path<String>,
+    env: web::Json<SignedEnvelope>,
+) -> Result<HttpResponse, ApiError> {
     let signed = env.open::<EnrollVerify>(&id)?;
     Ok(ok(&run(&m, move |m| m.verify_enrollment(&signed)).await?))
 }
 
-async fn vouch(m: web::Data<CommonsManager>, id: web::Path<String>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
+async fn vouch(
+    m: web::Data<CommonsManager>,
+    id: web::Path<String>,
+    env: web::Json<SignedEnvelope>,
+) -> Result<HttpResponse, ApiError> {
     let signed = env.open::<EnrollVouch>(&id)?;
     Ok(ok(&run(&m, move |m| m.vouch_enrollment(&signed)).await?))
 }
 
-async fn complete(m: web::Data<CommonsManager>, id: web::Path<String>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
+async fn complete(
+    m: web::Data<CommonsManager>,
+    id: web::Path<String>,
+    env: web::Json<SignedEnvelope>,
+) -> Result<HttpResponse, ApiError> {
     let signed = env.open::<EnrollComplete>(&id)?;
     Ok(created(&run(&m, move |m| m.complete_enrollment(&signed)).await?))
 }
@@ -63,8 +75,15 @@ struct OperatorReason {
 /// Without: a steward's signed `enroll-reject` envelope. The body is read as
 /// JSON first (so size, content-type and syntax errors are the usual JSON
 /// errors), then parsed as the shape the header selects.
-async fn reject(m: web::Data<CommonsManager>, caller: Caller, id: web::Path<String>, body: web::Json<serde_json::Value>) -> Result<HttpResponse, ApiError> {
-    let shape = |e: serde_json::Error| ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}"));
+async fn reject(
+    m: web::Data<CommonsManager>,
+    caller: Caller,
+    id: web::Path<String>,
+    body: web::Json<serde_json::Value>,
+) -> Result<HttpResponse, ApiError> {
+    let shape = |e: serde_json::Error| {
+        ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}"))
+    };
     if let Caller::Operator = caller {
         let r: OperatorReason = serde_json::from_value(body.into_inner()).map_err(shape)?;
         let reason = r.reason.unwrap_or_default();

@@ -53,11 +53,19 @@ fn created<T: Serialize>(value: &T) -> HttpResponse {
 
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let api = match &err {
-        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("request body is over {MAX_BODY_BYTES} bytes"))
+        JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body is over {MAX_BODY_BYTES} bytes"),
+        ),
+        JsonPayloadError::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        JsonPayloadError::Deserialize(e) => {
+            ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}"))
         }
-        JsonPayloadError::ContentType => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as application/json"),
-        JsonPayloadError::Deserialize(e) => ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}")),
         JsonPayloadError::Serialize(e) => ApiError::internal(e),
         _ => ApiError::bad_request("invalid_body", err.to_string()),
     };
@@ -73,7 +81,11 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route {} {}", req.method(), req.path())))
+    actix_web::ResponseError::error_response(&ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route {} {}", req.method(), req.path()),
+    ))
 }
 
 /// Registers every route and the extractor settings on an app. Use with
@@ -109,6 +121,10 @@ async fn health(manager: web::Data<CommonsManager>) -> HttpResponse {
 fn parse_limit(limit: Option<&str>) -> Result<usize, ApiError> {
     match limit {
         None => Ok(50),
-        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::bad_request("invalid_input", "invalid limit: 1..=100")),
+        Some(s) => s
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=100).contains(n))
+            .ok_or_else(|| ApiError::bad_request("invalid_input", "invalid limit: 1..=100")),
     }
 }

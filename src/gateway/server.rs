@@ -19,8 +19,8 @@ use std::time::Duration;
 use actix_web::{web, App, HttpServer};
 
 use super::{configure, AdminToken};
-use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 use crate::backend::CommonsBackend;
+use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 use crate::manager::CommonsManager;
 use crate::model::error::CommonsError;
 
@@ -43,7 +43,14 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        Self { data_dir: None, bind: "127.0.0.1:8080".into(), durability: Durability::Sync, admin_token: None, sweep_interval_secs: 60, workers: 0 }
+        Self {
+            data_dir: None,
+            bind: "127.0.0.1:8080".into(),
+            durability: Durability::Sync,
+            admin_token: None,
+            sweep_interval_secs: 60,
+            workers: 0,
+        }
     }
 }
 
@@ -97,11 +104,16 @@ pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
             Ok(m)
         }
         (None, true) => {
-            tracing::warn!(engine = BACKEND_NAME, "no --data-dir: using a temporary store; state will NOT survive a restart");
+            tracing::warn!(
+                engine = BACKEND_NAME,
+                "no --data-dir: using a temporary store; state will NOT survive a restart"
+            );
             Ok(CommonsManager::temporary(&config)?)
         }
         (None, false) => {
-            tracing::warn!("in-memory build: state will NOT survive a restart (rebuild with --features fjall-store or sled-store)");
+            tracing::warn!(
+                "in-memory build: state will NOT survive a restart (rebuild with --features fjall-store or sled-store)"
+            );
             Ok(CommonsManager::temporary(&config)?)
         }
     }
@@ -123,10 +135,12 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let result = system.block_on(async {
         let app_manager = manager.clone();
         let app_token = token.clone();
-        let mut server = HttpServer::new(move || App::new().app_data(app_manager.clone()).app_data(app_token.clone()).configure(configure))
-            .shutdown_timeout(30)
-            .bind(&opts.bind)
-            .map_err(io)?;
+        let mut server = HttpServer::new(move || {
+            App::new().app_data(app_manager.clone()).app_data(app_token.clone()).configure(configure)
+        })
+        .shutdown_timeout(30)
+        .bind(&opts.bind)
+        .map_err(io)?;
         if opts.workers > 0 {
             server = server.workers(opts.workers);
         }

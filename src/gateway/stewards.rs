@@ -25,7 +25,11 @@ struct RegisterRequest {
     jurisdiction: Option<String>,
 }
 
-async fn register(m: web::Data<CommonsManager>, _op: Operator, body: web::Json<RegisterRequest>) -> Result<HttpResponse, ApiError> {
+async fn register(
+    m: web::Data<CommonsManager>,
+    _op: Operator,
+    body: web::Json<RegisterRequest>,
+) -> Result<HttpResponse, ApiError> {
     let RegisterRequest { did, term_days, jurisdiction } = body.into_inner();
     Ok(created(&run(&m, move |m| m.register_steward(&did, term_days, jurisdiction)).await?))
 }

@@ -4,8 +4,8 @@ use super::actions::{CharterActivate, CharterCreate, CharterSign};
 use super::identity::check_limit;
 use super::CommonsManager;
 use crate::backend::CommonsStoreBackend;
-use crate::model::charter::{parse_domain_id, Charter, CharterDraft, CharterView, Founder, MembershipPolicy, OrgType};
 use crate::model::anchor::PopLevel;
+use crate::model::charter::{parse_domain_id, Charter, CharterDraft, CharterView, Founder, MembershipPolicy, OrgType};
 use crate::model::did::Did;
 use crate::model::error::{CommonsError, CommonsResult};
 use crate::model::holder::CommonsHolderRecord;
@@ -31,7 +31,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             .get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, did))?
             .ok_or_else(|| CommonsError::forbidden(format!("{did} is not a holder of the commons")))?;
         if !holder.is_active() {
-            return Err(CommonsError::forbidden(format!("holder {} is {}, not Active", holder.holder_id, holder.status.name())));
+            return Err(CommonsError::forbidden(format!(
+                "holder {} is {}, not Active",
+                holder.holder_id,
+                holder.status.name()
+            )));
         }
         Ok(holder)
     }
@@ -64,7 +68,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let charter = Charter::new(draft, signed.actor.clone(), now)?;
         let _guard = self.locks.lock(&[&charter.charter_id]);
         if self.store.get::<Charter>(&charter.charter_id)?.is_some() {
-            return Err(CommonsError::conflict("already_exists", format!("domain {} already has charter {}", charter.domain_id, charter.charter_id)));
+            return Err(CommonsError::conflict(
+                "already_exists",
+                format!("domain {} already has charter {}", charter.domain_id, charter.charter_id),
+            ));
         }
         let mut changes = Changes::new();
         changes.put(&charter, None)?;
@@ -86,7 +93,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         self.active_holder(&signed.actor)?;
         let now = self.now();
         let mut charter = old.clone();
-        let founder = Founder { did: signed.actor.clone(), role: signed.body.role.clone(), signed_at: now, signature: signed.signature.clone() };
+        let founder = Founder {
+            did: signed.actor.clone(),
+            role: signed.body.role.clone(),
+            signed_at: now,
+            signature: signed.signature.clone(),
+        };
         charter.sign(founder, &signed.body.digest, now)?;
         let mut changes = Changes::new();
         changes.put(&charter, Some(&old))?;
@@ -127,16 +139,25 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidInput` on `domain_id`, `NotFound`, store errors.
     pub fn charter_by_domain(&self, domain_id: &str) -> CommonsResult<CharterView> {
         parse_domain_id(domain_id)?;
-        let c = self.store.get_by_index::<Charter>(&format!("{CHARTER_DOMAIN}{domain_id}"))?.ok_or_else(|| CommonsError::not_found("charter", domain_id))?;
+        let c = self
+            .store
+            .get_by_index::<Charter>(&format!("{CHARTER_DOMAIN}{domain_id}"))?
+            .ok_or_else(|| CommonsError::not_found("charter", domain_id))?;
         Ok(c.view())
     }
 
     /// The Active charter of `domain_id`.
     pub(crate) fn active_charter(&self, domain_id: &str) -> CommonsResult<Charter> {
         parse_domain_id(domain_id)?;
-        let c = self.store.get_by_index::<Charter>(&format!("{CHARTER_DOMAIN}{domain_id}"))?.ok_or_else(|| CommonsError::not_found("charter", domain_id))?;
+        let c = self
+            .store
+            .get_by_index::<Charter>(&format!("{CHARTER_DOMAIN}{domain_id}"))?
+            .ok_or_else(|| CommonsError::not_found("charter", domain_id))?;
         if !c.is_active() {
-            return Err(CommonsError::conflict("charter_not_active", format!("charter {domain_id} is {}, not Active", c.status.name())));
+            return Err(CommonsError::conflict(
+                "charter_not_active",
+                format!("charter {domain_id} is {}, not Active", c.status.name()),
+            ));
         }
         Ok(c)
     }
@@ -145,7 +166,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     ///
     /// # Errors
     /// `InvalidInput` on `limit` or `status`; `InvalidCursor`; `Corrupt`.
-    pub fn list_charters(&self, filter: &CharterFilter, cursor: Option<&str>, limit: usize) -> CommonsResult<Page<CharterView>> {
+    pub fn list_charters(
+        &self,
+        filter: &CharterFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> CommonsResult<Page<CharterView>> {
         check_limit(limit)?;
         if let Some(s) = &filter.status {
             if !["Draft", "Active", "Suspended", "Dissolved"].contains(&s.as_str()) {
@@ -153,9 +179,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             }
         }
         let page = self.store.list_by_index::<Charter>(CHARTER_TIME, cursor, limit, |c| {
-            filter.org_type.is_none_or(|o| c.org_type == o) && filter.status.as_deref().is_none_or(|s| c.status.name() == s)
+            filter.org_type.is_none_or(|o| c.org_type == o)
+                && filter.status.as_deref().is_none_or(|s| c.status.name() == s)
         })?;
         Ok(page.map(|c| c.view()))
     }
 }
-

@@ -40,7 +40,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// # Errors
     /// `InvalidInput` on `identity_name` or `domain_id`; `NotFound` (charter);
     /// `Conflict` `charter_not_active`.
-    pub fn start_enrollment(&self, identity_name: String, domain_id: Option<String>) -> CommonsResult<EnrollmentStarted> {
+    pub fn start_enrollment(
+        &self,
+        identity_name: String,
+        domain_id: Option<String>,
+    ) -> CommonsResult<EnrollmentStarted> {
         if let Some(d) = &domain_id {
             self.active_charter(d)?;
         }
@@ -48,7 +52,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let mut changes = Changes::new();
         changes.put(&session, None)?;
         self.store.commit(changes)?;
-        Ok(EnrollmentStarted { enrollment_id: session.enrollment_id, verification_code: session.verification_code, expires_at: session.expires_at })
+        Ok(EnrollmentStarted {
+            enrollment_id: session.enrollment_id,
+            verification_code: session.verification_code,
+            expires_at: session.expires_at,
+        })
     }
 
     /// Reads a live session; an expired one is deleted and reported `Expired`.
@@ -124,7 +132,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let now = self.now();
         self.attesting_steward(&signed.actor, old.domain_id.as_deref(), now)?;
         let mut session = old.clone();
-        session.vouch(&person, Vouch { steward_did: signed.actor.clone(), signature: signed.signature.clone(), at: now }, now)?;
+        session.vouch(
+            &person,
+            Vouch { steward_did: signed.actor.clone(), signature: signed.signature.clone(), at: now },
+            now,
+        )?;
         self.save_session(&session, &old)?;
         Ok(session.view())
     }
@@ -202,7 +214,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         }
         session.ensure_live("complete", self.now())?;
         let Some(person) = session.person_did.clone() else {
-            return Err(CommonsError::InvalidTransition { entity: "enrollment", id: id.into(), from: "at level 0".into(), action: "complete" });
+            return Err(CommonsError::InvalidTransition {
+                entity: "enrollment",
+                id: id.into(),
+                from: "at level 0".into(),
+                action: "complete",
+            });
         };
         require_actor(signed, &person, "the enrolling person")?;
         let now = self.now();
@@ -224,7 +241,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let mut changes = Changes::new();
         let (anchor, steward_update) = match &session.vouch {
             Some(v) => {
-                let mut anchor = PersonhoodAnchor::new(person.clone(), Pathway::StewardVouched { steward_did: v.steward_did.clone() }, now);
+                let mut anchor = PersonhoodAnchor::new(
+                    person.clone(),
+                    Pathway::StewardVouched { steward_did: v.steward_did.clone() },
+                    now,
+                );
                 anchor.attestations.push(Attestation {
                     issuer_did: v.steward_did.clone(),
                     level: PopLevel::Strong,
@@ -257,7 +278,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             if level < c.membership_policy.required_pop_level {
                 return Err(CommonsError::conflict(
                     "insufficient_pop_level",
-                    format!("charter {} requires {} personhood; this enrollment reaches {}", c.domain_id, c.membership_policy.required_pop_level.name(), level.name()),
+                    format!(
+                        "charter {} requires {} personhood; this enrollment reaches {}",
+                        c.domain_id,
+                        c.membership_policy.required_pop_level.name(),
+                        level.name()
+                    ),
                 ));
             }
             let (status, caps) = if session.vouch.is_some() {

@@ -40,7 +40,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let anchor = PersonhoodAnchor::new(did.clone(), Pathway::Admin, now);
         let _guard = self.locks.lock(&[&anchor.anchor_id]);
         if self.store.get::<PersonhoodAnchor>(&anchor.anchor_id)?.is_some() {
-            return Err(CommonsError::conflict("already_exists", format!("{did} already has anchor {}", anchor.anchor_id)));
+            return Err(CommonsError::conflict(
+                "already_exists",
+                format!("{did} already has anchor {}", anchor.anchor_id),
+            ));
         }
         let holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), did, display_name, now);
         let mut changes = Changes::new();
@@ -65,7 +68,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidDid`, `NotFound`, store errors.
     pub fn anchor_by_did(&self, did: &str) -> CommonsResult<AnchorView> {
         let did = parse_did(did)?;
-        let anchor = self.store.get_by_index::<PersonhoodAnchor>(&did_key(ANCHOR_DID, &did))?.ok_or_else(|| CommonsError::not_found("anchor", did.as_str()))?;
+        let anchor = self
+            .store
+            .get_by_index::<PersonhoodAnchor>(&did_key(ANCHOR_DID, &did))?
+            .ok_or_else(|| CommonsError::not_found("anchor", did.as_str()))?;
         Ok(anchor.view(self.now()))
     }
 
@@ -110,16 +116,31 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     }
 
     /// The steward record of `did` if it can attest now in `jurisdiction`.
-    pub(crate) fn attesting_steward(&self, did: &crate::model::did::Did, jurisdiction: Option<&str>, now: u64) -> CommonsResult<StewardRecord> {
+    pub(crate) fn attesting_steward(
+        &self,
+        did: &crate::model::did::Did,
+        jurisdiction: Option<&str>,
+        now: u64,
+    ) -> CommonsResult<StewardRecord> {
         let steward = self
             .store
             .get_by_index::<StewardRecord>(&did_key(STEWARD_DID, did))?
             .ok_or_else(|| CommonsError::forbidden(format!("{did} is not a steward")))?;
         if !steward.can_attest(now) {
-            return Err(CommonsError::forbidden(format!("steward {} cannot attest now (status {}, term end {}, reputation {:.2})", steward.steward_id, steward.status.name(), steward.term_end, steward.reputation())));
+            return Err(CommonsError::forbidden(format!(
+                "steward {} cannot attest now (status {}, term end {}, reputation {:.2})",
+                steward.steward_id,
+                steward.status.name(),
+                steward.term_end,
+                steward.reputation()
+            )));
         }
         if !steward.serves(jurisdiction) {
-            return Err(CommonsError::forbidden(format!("steward {} does not serve {}", steward.steward_id, jurisdiction.unwrap_or("the whole commons"))));
+            return Err(CommonsError::forbidden(format!(
+                "steward {} does not serve {}",
+                steward.steward_id,
+                jurisdiction.unwrap_or("the whole commons")
+            )));
         }
         Ok(steward)
     }
@@ -139,7 +160,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidDid`, `NotFound`, store errors.
     pub fn holder_by_did(&self, did: &str) -> CommonsResult<HolderView> {
         let did = parse_did(did)?;
-        let holder = self.store.get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, &did))?.ok_or_else(|| CommonsError::not_found("holder", did.as_str()))?;
+        let holder = self
+            .store
+            .get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, &did))?
+            .ok_or_else(|| CommonsError::not_found("holder", did.as_str()))?;
         Ok(holder.view())
     }
 
@@ -169,21 +193,39 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidDid`; `InvalidInput` on `term_days` or `jurisdiction`;
     /// `NotFound` (holder, charter); `Conflict` `holder_not_active`,
     /// `charter_not_active`, `already_exists`.
-    pub fn register_steward(&self, did: &str, term_days: u64, jurisdiction: Option<String>) -> CommonsResult<StewardView> {
+    pub fn register_steward(
+        &self,
+        did: &str,
+        term_days: u64,
+        jurisdiction: Option<String>,
+    ) -> CommonsResult<StewardView> {
         let did = parse_did(did)?;
         let now = self.now();
         if let Some(j) = &jurisdiction {
-            parse_domain_id(j).map_err(|_| CommonsError::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
-            let charter = self.store.get_by_index::<Charter>(&format!("{CHARTER_DOMAIN}{j}"))?.ok_or_else(|| CommonsError::not_found("charter", j.as_str()))?;
+            parse_domain_id(j)
+                .map_err(|_| CommonsError::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
+            let charter = self
+                .store
+                .get_by_index::<Charter>(&format!("{CHARTER_DOMAIN}{j}"))?
+                .ok_or_else(|| CommonsError::not_found("charter", j.as_str()))?;
             if !charter.is_active() {
-                return Err(CommonsError::conflict("charter_not_active", format!("charter {j} is {}, not Active", charter.status.name())));
+                return Err(CommonsError::conflict(
+                    "charter_not_active",
+                    format!("charter {j} is {}, not Active", charter.status.name()),
+                ));
             }
         }
         let steward_id = StewardRecord::id_for(&did);
         let _guard = self.locks.lock(&[&steward_id]);
-        let holder = self.store.get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, &did))?.ok_or_else(|| CommonsError::not_found("holder", did.as_str()))?;
+        let holder = self
+            .store
+            .get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, &did))?
+            .ok_or_else(|| CommonsError::not_found("holder", did.as_str()))?;
         if !holder.is_active() {
-            return Err(CommonsError::conflict("holder_not_active", format!("holder {} is {}, not Active", holder.holder_id, holder.status.name())));
+            return Err(CommonsError::conflict(
+                "holder_not_active",
+                format!("holder {} is {}, not Active", holder.holder_id, holder.status.name()),
+            ));
         }
         if self.store.get::<StewardRecord>(&steward_id)?.is_some() {
             return Err(CommonsError::conflict("already_exists", format!("{did} is already steward {steward_id}")));
@@ -210,7 +252,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidDid`, `NotFound`, store errors.
     pub fn steward_by_did(&self, did: &str) -> CommonsResult<StewardView> {
         let did = parse_did(did)?;
-        let s = self.store.get_by_index::<StewardRecord>(&did_key(STEWARD_DID, &did))?.ok_or_else(|| CommonsError::not_found("steward", did.as_str()))?;
+        let s = self
+            .store
+            .get_by_index::<StewardRecord>(&did_key(STEWARD_DID, &did))?
+            .ok_or_else(|| CommonsError::not_found("steward", did.as_str()))?;
         Ok(s.view(self.now()))
     }
 
@@ -219,14 +264,21 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// # Errors
     /// `InvalidInput` on `limit` or `jurisdiction`; `InvalidCursor` (400);
     /// `Corrupt` naming the key of an unreadable record.
-    pub fn list_stewards(&self, filter: &StewardFilter, cursor: Option<&str>, limit: usize) -> CommonsResult<Page<StewardView>> {
+    pub fn list_stewards(
+        &self,
+        filter: &StewardFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> CommonsResult<Page<StewardView>> {
         check_limit(limit)?;
         if let Some(j) = &filter.jurisdiction {
-            parse_domain_id(j).map_err(|_| CommonsError::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
+            parse_domain_id(j)
+                .map_err(|_| CommonsError::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
         }
         let now = self.now();
         let page = self.store.list::<StewardRecord>(cursor, limit, |s| {
-            filter.active.is_none_or(|a| s.can_attest(now) == a) && filter.jurisdiction.as_ref().is_none_or(|j| s.jurisdiction.as_ref() == Some(j))
+            filter.active.is_none_or(|a| s.can_attest(now) == a)
+                && filter.jurisdiction.as_ref().is_none_or(|j| s.jurisdiction.as_ref() == Some(j))
         })?;
         Ok(page.map(|s| s.view(now)))
     }

@@ -123,7 +123,9 @@ impl<S: OpenBackend> CommonsManager<S> {
     /// "repair" them).
     pub fn open(data_dir: &Path, config: &StoreConfig) -> CommonsResult<Self> {
         let folder = store_folder::<S>(data_dir).map_err(StoreError::from)?;
-        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::from(crate::backend::BackendError::Io { path: data_dir.to_path_buf(), source }))?;
+        std::fs::create_dir_all(data_dir).map_err(|source| {
+            StoreError::from(crate::backend::BackendError::Io { path: data_dir.to_path_buf(), source })
+        })?;
         let backend = S::open(&folder, config).map_err(StoreError::from)?;
         Self::with_backend(backend, config, Some(data_dir.to_path_buf()), S::NAME, S::PERSISTENT, Clock::System)
     }
@@ -144,7 +146,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     ///
     /// # Errors
     /// `SchemaTooNew`, backend errors.
-    pub fn with_backend(backend: S, config: &StoreConfig, data_dir: Option<PathBuf>, backend_name: &'static str, persistent: bool, clock: Clock) -> CommonsResult<Self> {
+    pub fn with_backend(
+        backend: S,
+        config: &StoreConfig,
+        data_dir: Option<PathBuf>,
+        backend_name: &'static str,
+        persistent: bool,
+        clock: Clock,
+    ) -> CommonsResult<Self> {
         let store = CommonsStore::new(backend, config)?;
         let info = StoreInfo {
             backend: backend_name,

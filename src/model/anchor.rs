@@ -175,7 +175,12 @@ impl PersonhoodAnchor {
     }
 
     fn refuse(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition { entity: "anchor", id: self.anchor_id.clone(), from: self.status.name().into(), action }
+        CommonsError::InvalidTransition {
+            entity: "anchor",
+            id: self.anchor_id.clone(),
+            from: self.status.name().into(),
+            action,
+        }
     }
 
     /// Adds (or replaces the issuer's earlier) attestation.

@@ -60,7 +60,15 @@ impl OrgType {
 /// # Errors
 /// `InvalidInput` on `domain_id`.
 pub fn parse_domain_id(domain_id: &str) -> CommonsResult<OrgType> {
-    let bad = || CommonsError::invalid("domain_id", format!("{:?} is not coop|community|federation:<slug> with slug [a-z0-9-]{{1,64}}", domain_id.chars().take(120).collect::<String>()));
+    let bad = || {
+        CommonsError::invalid(
+            "domain_id",
+            format!(
+                "{:?} is not coop|community|federation:<slug> with slug [a-z0-9-]{{1,64}}",
+                domain_id.chars().take(120).collect::<String>()
+            ),
+        )
+    };
     let (prefix, slug) = domain_id.split_once(':').ok_or_else(bad)?;
     let org = match prefix {
         "coop" => OrgType::Cooperative,
@@ -199,7 +207,10 @@ impl Charter {
     pub fn new(draft: CharterDraft, created_by: Did, now: u64) -> CommonsResult<Self> {
         let org = parse_domain_id(&draft.domain_id)?;
         if org != draft.org_type {
-            return Err(CommonsError::invalid("org_type", format!("{} does not match the domain prefix {}", draft.org_type.name(), draft.org_type.prefix())));
+            return Err(CommonsError::invalid(
+                "org_type",
+                format!("{} does not match the domain prefix {}", draft.org_type.name(), draft.org_type.prefix()),
+            ));
         }
         let n = draft.name.chars().count();
         if n == 0 || n > MAX_NAME_CHARS || draft.name.contains(['\n', '\r']) {
@@ -255,7 +266,12 @@ impl Charter {
     }
 
     fn refuse(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition { entity: "charter", id: self.charter_id.clone(), from: self.status.name().into(), action }
+        CommonsError::InvalidTransition {
+            entity: "charter",
+            id: self.charter_id.clone(),
+            from: self.status.name().into(),
+            action,
+        }
     }
 
     /// Adds a founder signature over `digest`.
@@ -269,10 +285,16 @@ impl Charter {
             return Err(self.refuse("sign"));
         }
         if digest != self.digest() {
-            return Err(CommonsError::conflict("digest_mismatch", format!("signed digest {digest} is not the charter's current digest {}", self.digest())));
+            return Err(CommonsError::conflict(
+                "digest_mismatch",
+                format!("signed digest {digest} is not the charter's current digest {}", self.digest()),
+            ));
         }
         if self.founders.iter().any(|f| f.did == founder.did) {
-            return Err(CommonsError::conflict("already_signed", format!("{} has already signed charter {}", founder.did, self.charter_id)));
+            return Err(CommonsError::conflict(
+                "already_signed",
+                format!("{} has already signed charter {}", founder.did, self.charter_id),
+            ));
         }
         if let Some(role) = &founder.role {
             if role.chars().count() > 100 || role.chars().any(char::is_control) {
@@ -298,7 +320,10 @@ impl Charter {
         }
         let need = self.membership_policy.min_founders as usize;
         if self.founders.len() < need {
-            return Err(CommonsError::conflict("not_enough_founders", format!("charter {} has {} founder signatures; {need} needed", self.charter_id, self.founders.len())));
+            return Err(CommonsError::conflict(
+                "not_enough_founders",
+                format!("charter {} has {} founder signatures; {need} needed", self.charter_id, self.founders.len()),
+            ));
         }
         self.status = CharterStatus::Active;
         self.updated_at = now;

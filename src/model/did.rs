@@ -149,10 +149,16 @@ mod tests {
         // Wrong multicodec (secp256k1 0xe7 0x01) and trailing byte.
         let mut wrong = vec![0xe7, 0x01];
         wrong.extend_from_slice(did.public_key_bytes());
-        assert_eq!(Did::parse(&format!("did:key:z{}", bs58::encode(&wrong).into_string())).unwrap_err().reason, "not an Ed25519 public key (multicodec 0xed01)");
+        assert_eq!(
+            Did::parse(&format!("did:key:z{}", bs58::encode(&wrong).into_string())).unwrap_err().reason,
+            "not an Ed25519 public key (multicodec 0xed01)"
+        );
         let mut long = vec![0xed, 0x01];
         long.extend_from_slice(did.public_key_bytes());
         long.push(0);
-        assert_eq!(Did::parse(&format!("did:key:z{}", bs58::encode(&long).into_string())).unwrap_err().reason, "wrong length");
+        assert_eq!(
+            Did::parse(&format!("did:key:z{}", bs58::encode(&long).into_string())).unwrap_err().reason,
+            "wrong length"
+        );
     }
 }

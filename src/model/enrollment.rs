@@ -188,7 +188,10 @@ impl EnrollmentSession {
             return Err(self.refuse("vouch"));
         }
         if self.person_did.as_ref() != Some(person) {
-            return Err(CommonsError::conflict("person_mismatch", format!("enrollment {} is bound to another DID than {person}", self.enrollment_id)));
+            return Err(CommonsError::conflict(
+                "person_mismatch",
+                format!("enrollment {} is bound to another DID than {person}", self.enrollment_id),
+            ));
         }
         self.vouch = Some(vouch);
         self.level = 2;

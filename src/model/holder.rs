@@ -165,7 +165,15 @@ pub fn check_display_name(name: &str) -> CommonsResult<()> {
 impl CommonsHolderRecord {
     /// A new Active holder with no affiliation.
     pub fn new(holder_id: String, did: Did, display_name: Option<String>, now: u64) -> Self {
-        Self { holder_id, did, display_name, status: HolderStatus::Active, affiliations: Vec::new(), created_at: now, updated_at: now }
+        Self {
+            holder_id,
+            did,
+            display_name,
+            status: HolderStatus::Active,
+            affiliations: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
     }
 
     /// Rights that follow from the status.
@@ -222,9 +230,18 @@ impl CommonsHolderRecord {
     /// # Errors
     /// `InvalidTransition` when a live or Banned affiliation exists;
     /// `InvalidInput` when capabilities are given to a Candidate.
-    pub fn join(&mut self, jurisdiction: &str, status: AffiliationStatus, capabilities: BTreeSet<Capability>, now: u64) -> CommonsResult<()> {
+    pub fn join(
+        &mut self,
+        jurisdiction: &str,
+        status: AffiliationStatus,
+        capabilities: BTreeSet<Capability>,
+        now: u64,
+    ) -> CommonsResult<()> {
         if !capabilities.is_empty() && !matches!(status, AffiliationStatus::Provisional | AffiliationStatus::Member) {
-            return Err(CommonsError::invalid("capabilities", "only Provisional or Member affiliations hold capabilities"));
+            return Err(CommonsError::invalid(
+                "capabilities",
+                "only Provisional or Member affiliations hold capabilities",
+            ));
         }
         let fresh = Affiliation {
             jurisdiction: jurisdiction.to_string(),
@@ -253,7 +270,12 @@ impl CommonsHolderRecord {
     ///
     /// # Errors
     /// `NotFound` without an affiliation there; `InvalidTransition` otherwise.
-    pub fn transition_affiliation(&mut self, jurisdiction: &str, action: AffiliationAction, now: u64) -> CommonsResult<()> {
+    pub fn transition_affiliation(
+        &mut self,
+        jurisdiction: &str,
+        action: AffiliationAction,
+        now: u64,
+    ) -> CommonsResult<()> {
         use AffiliationStatus::*;
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
             return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
@@ -285,7 +307,12 @@ impl CommonsHolderRecord {
     ///
     /// # Errors
     /// `NotFound`; `InvalidTransition` unless Provisional or Member.
-    pub fn set_capabilities(&mut self, jurisdiction: &str, capabilities: BTreeSet<Capability>, now: u64) -> CommonsResult<()> {
+    pub fn set_capabilities(
+        &mut self,
+        jurisdiction: &str,
+        capabilities: BTreeSet<Capability>,
+        now: u64,
+    ) -> CommonsResult<()> {
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
             return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
         };

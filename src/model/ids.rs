@@ -34,7 +34,11 @@ pub fn check_hex_id(entity: &'static str, id: &str) -> Result<(), CommonsError> 
     if is_hex_id(id) {
         Ok(())
     } else {
-        Err(CommonsError::InvalidId { entity, id: id.chars().take(120).collect(), expected: "64 lowercase hex characters" })
+        Err(CommonsError::InvalidId {
+            entity,
+            id: id.chars().take(120).collect(),
+            expected: "64 lowercase hex characters",
+        })
     }
 }
 
@@ -45,6 +49,10 @@ pub fn check_hex_id(entity: &'static str, id: &str) -> Result<(), CommonsError> 
 pub fn check_uuid(entity: &'static str, id: &str) -> Result<(), CommonsError> {
     match uuid::Uuid::parse_str(id) {
         Ok(u) if u.hyphenated().to_string() == id => Ok(()),
-        _ => Err(CommonsError::InvalidId { entity, id: id.chars().take(120).collect(), expected: "a lowercase hyphenated UUID" }),
+        _ => Err(CommonsError::InvalidId {
+            entity,
+            id: id.chars().take(120).collect(),
+            expected: "a lowercase hyphenated UUID",
+        }),
     }
 }

@@ -100,7 +100,13 @@ impl StewardRecord {
     ///
     /// # Errors
     /// `InvalidInput` on `term_days` outside 30..=730.
-    pub fn new(did: Did, holder_id: String, jurisdiction: Option<String>, term_days: u64, now: u64) -> CommonsResult<Self> {
+    pub fn new(
+        did: Did,
+        holder_id: String,
+        jurisdiction: Option<String>,
+        term_days: u64,
+        now: u64,
+    ) -> CommonsResult<Self> {
         if !(MIN_TERM_DAYS..=MAX_TERM_DAYS).contains(&term_days) {
             return Err(CommonsError::invalid("term_days", "30..=730 days"));
         }
@@ -159,7 +165,12 @@ impl StewardRecord {
     }
 
     fn refuse(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition { entity: "steward", id: self.steward_id.clone(), from: self.status.name().into(), action }
+        CommonsError::InvalidTransition {
+            entity: "steward",
+            id: self.steward_id.clone(),
+            from: self.status.name().into(),
+            action,
+        }
     }
 
     /// Active -> Suspended.
@@ -225,7 +236,10 @@ impl StewardRecord {
             return Err(self.refuse("extend the term"));
         }
         if term_end <= self.term_end {
-            return Err(CommonsError::invalid("term_end", format!("must be later than the current term end {}", self.term_end)));
+            return Err(CommonsError::invalid(
+                "term_end",
+                format!("must be later than the current term end {}", self.term_end),
+            ));
         }
         if term_end > now + MAX_TERM_DAYS * DAY_SECS {
             return Err(CommonsError::invalid("term_end", "at most 730 days from now"));

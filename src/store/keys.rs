@@ -65,8 +65,20 @@ pub const ENROLLMENT: &str = "enrollment/";
 pub const ENROLLMENT_EXPIRY: &str = "enrollment_expiry/";
 
 /// Every namespace, record and index, for `verify` and tests.
-pub const ALL_NAMESPACES: &[&str] =
-    &[ANCHOR, ANCHOR_DID, HOLDER, HOLDER_DID, MEMBER, CHARTER, CHARTER_DOMAIN, CHARTER_TIME, STEWARD, STEWARD_DID, ENROLLMENT, ENROLLMENT_EXPIRY];
+pub const ALL_NAMESPACES: &[&str] = &[
+    ANCHOR,
+    ANCHOR_DID,
+    HOLDER,
+    HOLDER_DID,
+    MEMBER,
+    CHARTER,
+    CHARTER_DOMAIN,
+    CHARTER_TIME,
+    STEWARD,
+    STEWARD_DID,
+    ENROLLMENT,
+    ENROLLMENT_EXPIRY,
+];
 
 /// A record type the store keeps: its namespace, id, index rows and cache.
 pub trait Entity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
@@ -166,7 +178,10 @@ impl Entity for EnrollmentSession {
         &self.enrollment_id
     }
     fn index_rows(&self) -> Vec<(String, String)> {
-        vec![(format!("{ENROLLMENT_EXPIRY}{:016x}/{}", self.expires_at, self.enrollment_id), self.enrollment_id.clone())]
+        vec![(
+            format!("{ENROLLMENT_EXPIRY}{:016x}/{}", self.expires_at, self.enrollment_id),
+            self.enrollment_id.clone(),
+        )]
     }
     fn cache(caches: &Caches) -> &RecordCache<Self> {
         &caches.enrollments

@@ -123,11 +123,15 @@ pub struct Changes {
 }
 
 fn encode<E: Entity>(record: &E) -> StoreResult<Vec<u8>> {
-    serde_json::to_vec(record).map_err(|e| StoreError::Corrupt { key: E::key_of(record.id()), reason: format!("cannot encode: {e}") })
+    serde_json::to_vec(record)
+        .map_err(|e| StoreError::Corrupt { key: E::key_of(record.id()), reason: format!("cannot encode: {e}") })
 }
 
 fn decode<E: Entity>(key: &[u8], bytes: &[u8]) -> StoreResult<E> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: format!("cannot decode {}: {e}", E::NAME) })
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: format!("cannot decode {}: {e}", E::NAME),
+    })
 }
 
 impl Changes {
@@ -198,10 +202,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         match backend.get(keys::SCHEMA_VERSION_KEY.as_bytes())? {
             None => backend.put(keys::SCHEMA_VERSION_KEY.as_bytes(), SCHEMA_VERSION.to_string().as_bytes())?,
             Some(raw) => {
-                let found: u32 = std::str::from_utf8(&raw)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| StoreError::Corrupt { key: keys::SCHEMA_VERSION_KEY.into(), reason: "not a decimal version".into() })?;
+                let found: u32 = std::str::from_utf8(&raw).ok().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                    StoreError::Corrupt { key: keys::SCHEMA_VERSION_KEY.into(), reason: "not a decimal version".into() }
+                })?;
                 if found > SCHEMA_VERSION {
                     return Err(StoreError::SchemaTooNew { found, supported: SCHEMA_VERSION });
                 }
@@ -250,7 +253,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     pub fn index_value(&self, index_key: &str) -> StoreResult<Option<String>> {
         match self.backend.get(index_key.as_bytes())? {
             None => Ok(None),
-            Some(raw) => String::from_utf8(raw).map(Some).map_err(|_| StoreError::Corrupt { key: index_key.into(), reason: "index value is not UTF-8".into() }),
+            Some(raw) => String::from_utf8(raw)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt { key: index_key.into(), reason: "index value is not UTF-8".into() }),
         }
     }
 
@@ -262,7 +267,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         let Some(id) = self.index_value(index_key)? else { return Ok(None) };
         match self.get::<E>(&id)? {
             Some(r) => Ok(Some(r)),
-            None => Err(StoreError::Corrupt { key: index_key.into(), reason: format!("index row points to missing {} {id}", E::NAME) }),
+            None => Err(StoreError::Corrupt {
+                key: index_key.into(),
+                reason: format!("index row points to missing {} {id}", E::NAME),
+            }),
         }
     }
 
@@ -281,7 +289,13 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// Walks the rows under `prefix` from `cursor`, calling `take` on each
     /// until it has accepted `limit` or [`MAX_ROWS_PER_PAGE_SCAN`] rows were
     /// examined. Returns the next cursor.
-    fn walk(&self, prefix: &str, cursor: Option<&str>, limit: usize, mut take: impl FnMut(&[u8], &[u8]) -> StoreResult<bool>) -> StoreResult<Option<String>> {
+    fn walk(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+        mut take: impl FnMut(&[u8], &[u8]) -> StoreResult<bool>,
+    ) -> StoreResult<Option<String>> {
         let mut after = Self::start_after(prefix, cursor)?;
         let (mut taken, mut examined) = (0usize, 0usize);
         let chunk = limit.clamp(16, 256);
@@ -308,7 +322,14 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
 
     /// Walks `prefix` like [`Self::walk`], turning each row into a record with
     /// `load` and keeping those `filter` accepts.
-    fn collect<E>(&self, prefix: &str, cursor: Option<&str>, limit: usize, load: impl Fn(&[u8], &[u8]) -> StoreResult<E>, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
+    fn collect<E>(
+        &self,
+        prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+        load: impl Fn(&[u8], &[u8]) -> StoreResult<E>,
+        filter: impl Fn(&E) -> bool,
+    ) -> StoreResult<Page<E>> {
         let mut items = Vec::new();
         let next_cursor = self.walk(prefix, cursor, limit, |k, v| {
             let record = load(k, v)?;
@@ -326,7 +347,12 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// # Errors
     /// `InvalidCursor`; `Corrupt` naming the key of a record that does not
     /// decode (never skipped); backend errors.
-    pub fn list<E: Entity>(&self, cursor: Option<&str>, limit: usize, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
+    pub fn list<E: Entity>(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+        filter: impl Fn(&E) -> bool,
+    ) -> StoreResult<Page<E>> {
         self.collect(E::PREFIX, cursor, limit, |k, v| decode(k, v), filter)
     }
 
@@ -336,11 +362,21 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// # Errors
     /// `InvalidCursor`; `Corrupt` naming an index row that points to nothing or
     /// a record that does not decode; backend errors.
-    pub fn list_by_index<E: Entity>(&self, index_prefix: &str, cursor: Option<&str>, limit: usize, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
+    pub fn list_by_index<E: Entity>(
+        &self,
+        index_prefix: &str,
+        cursor: Option<&str>,
+        limit: usize,
+        filter: impl Fn(&E) -> bool,
+    ) -> StoreResult<Page<E>> {
         let load = |k: &[u8], v: &[u8]| {
             let key = String::from_utf8_lossy(k);
-            let id = std::str::from_utf8(v).map_err(|_| StoreError::Corrupt { key: key.to_string(), reason: "index value is not UTF-8".into() })?;
-            self.get(id)?.ok_or_else(|| StoreError::Corrupt { key: key.to_string(), reason: format!("index row points to missing {} {id}", E::NAME) })
+            let id = std::str::from_utf8(v)
+                .map_err(|_| StoreError::Corrupt { key: key.to_string(), reason: "index value is not UTF-8".into() })?;
+            self.get(id)?.ok_or_else(|| StoreError::Corrupt {
+                key: key.to_string(),
+                reason: format!("index row points to missing {} {id}", E::NAME),
+            })
         };
         self.collect(index_prefix, cursor, limit, load, filter)
     }

@@ -79,7 +79,11 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// # Errors
     /// Store errors; `Io`; `Store(Corrupt)` for a non-UTF-8 value (naming its key).
     pub fn export_to(&self, engine: &str, mut out: impl Write) -> Result<u64, TransferError> {
-        serde_json::to_writer(&mut out, &Header { format: FORMAT.into(), schema_version: SCHEMA_VERSION, engine: engine.into() }).map_err(std::io::Error::from)?;
+        serde_json::to_writer(
+            &mut out,
+            &Header { format: FORMAT.into(), schema_version: SCHEMA_VERSION, engine: engine.into() },
+        )
+        .map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
         let mut after: Option<Vec<u8>> = None;
         let mut rows = 0u64;
@@ -87,8 +91,12 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             let page = self.backend().scan_from(b"", after.as_deref(), 1024).map_err(StoreError::from)?;
             for (k, v) in &page {
                 let text = |b: &[u8]| String::from_utf8(b.to_vec());
-                let key = text(k).map_err(|_| StoreError::Corrupt { key: String::from_utf8_lossy(k).into_owned(), reason: "key is not UTF-8".into() })?;
-                let value = text(v).map_err(|_| StoreError::Corrupt { key: key.clone(), reason: "value is not UTF-8".into() })?;
+                let key = text(k).map_err(|_| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(k).into_owned(),
+                    reason: "key is not UTF-8".into(),
+                })?;
+                let value = text(v)
+                    .map_err(|_| StoreError::Corrupt { key: key.clone(), reason: "value is not UTF-8".into() })?;
                 serde_json::to_writer(&mut out, &Row { key, value }).map_err(std::io::Error::from)?;
                 out.write_all(b"\n")?;
                 rows += 1;
@@ -114,7 +122,13 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// outside the known namespaces, newer schema, or a missing or wrong
     /// trailer; store errors.
     pub fn import_from(&self, input: impl BufRead) -> Result<u64, TransferError> {
-        if let Some((k, _)) = self.backend().scan_from(b"", None, 2).map_err(StoreError::from)?.into_iter().find(|(k, _)| k.as_slice() != SCHEMA_VERSION_KEY.as_bytes()) {
+        if let Some((k, _)) = self
+            .backend()
+            .scan_from(b"", None, 2)
+            .map_err(StoreError::from)?
+            .into_iter()
+            .find(|(k, _)| k.as_slice() != SCHEMA_VERSION_KEY.as_bytes())
+        {
             return Err(TransferError::NotEmpty { first_key: String::from_utf8_lossy(&k).into_owned() });
         }
         let mut rows = Vec::new();
@@ -132,7 +146,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
                     return Err(bad(format!("format {:?} is not {FORMAT}", h.format)));
                 }
                 if h.schema_version > SCHEMA_VERSION {
-                    return Err(bad(format!("schema version {} is newer than this binary's {SCHEMA_VERSION}", h.schema_version)));
+                    return Err(bad(format!(
+                        "schema version {} is newer than this binary's {SCHEMA_VERSION}",
+                        h.schema_version
+                    )));
                 }
                 continue;
             }
@@ -141,7 +158,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
                 continue;
             }
             let row: Row = serde_json::from_str(&line).map_err(|e| bad(format!("not a row: {e}")))?;
-            if row.key != SCHEMA_VERSION_KEY && !ALL_NAMESPACES.iter().any(|ns| row.key.starts_with(ns) && row.key.len() > ns.len()) {
+            if row.key != SCHEMA_VERSION_KEY
+                && !ALL_NAMESPACES.iter().any(|ns| row.key.starts_with(ns) && row.key.len() > ns.len())
+            {
                 return Err(bad(format!("key {:?} is in no known namespace", row.key)));
             }
             if row.key == SCHEMA_VERSION_KEY {
@@ -153,7 +172,14 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             return Err(TransferError::Format { line: 0, reason: "no trailer line: the export is truncated".into() });
         };
         if !t.end || t.rows != rows.len() as u64 + 1 {
-            return Err(TransferError::Format { line: line_no, reason: format!("trailer counts {} rows but the file holds {} (schema row included)", t.rows, rows.len() + 1) });
+            return Err(TransferError::Format {
+                line: line_no,
+                reason: format!(
+                    "trailer counts {} rows but the file holds {} (schema row included)",
+                    t.rows,
+                    rows.len() + 1
+                ),
+            });
         }
         let total = rows.len() as u64;
         for chunk in rows.chunks(IMPORT_BATCH_ROWS) {

@@ -38,10 +38,7 @@ pub fn non_canonical_dids(key: &SigningKey) -> Vec<(&'static str, String)> {
     multicodec.extend_from_slice(key.verifying_key().as_bytes());
     vec![
         ("upper_cased", did.to_uppercase()),
-        (
-            "base64_multibase",
-            format!("did:key:m{}", base64_no_pad(&multicodec)),
-        ),
+        ("base64_multibase", format!("did:key:m{}", base64_no_pad(&multicodec))),
         ("trailing_char", format!("{did}z")),
     ]
 }
@@ -51,10 +48,7 @@ pub fn base64_no_pad(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
         }
@@ -144,11 +138,7 @@ mod process {
                 .stderr(File::create(&stderr_path)?)
                 .spawn()
                 .with_context(|| format!("spawning {}", bin()))?;
-            Ok(Self {
-                child: Some(child),
-                stderr_path,
-                stdout_path,
-            })
+            Ok(Self { child: Some(child), stderr_path, stdout_path })
         }
 
         /// The OS process id.
@@ -183,11 +173,7 @@ mod process {
                     return Ok(status);
                 }
                 if Instant::now() >= deadline {
-                    bail!(
-                        "process {} still running after {timeout:?}; stderr:\n{}",
-                        self.pid(),
-                        self.stderr()
-                    );
+                    bail!("process {} still running after {timeout:?}; stderr:\n{}", self.pid(), self.stderr());
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -195,27 +181,17 @@ mod process {
 
         /// Polls `ready` every 100 ms for at most `timeout`. Fails early when
         /// the process exits, quoting its stderr.
-        pub fn wait_until(
-            &mut self,
-            timeout: Duration,
-            mut ready: impl FnMut() -> bool,
-        ) -> Result<()> {
+        pub fn wait_until(&mut self, timeout: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
             let deadline = Instant::now() + timeout;
             loop {
                 if ready() {
                     return Ok(());
                 }
                 if let Some(status) = self.try_status()? {
-                    bail!(
-                        "process exited ({status}) before it was ready; stderr:\n{}",
-                        self.stderr()
-                    );
+                    bail!("process exited ({status}) before it was ready; stderr:\n{}", self.stderr());
                 }
                 if Instant::now() >= deadline {
-                    bail!(
-                        "process not ready after {timeout:?}; stderr:\n{}",
-                        self.stderr()
-                    );
+                    bail!("process not ready after {timeout:?}; stderr:\n{}", self.stderr());
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -274,9 +250,7 @@ pub mod http {
     }
 
     fn agent() -> ureq::Agent {
-        ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(10))
-            .build()
+        ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build()
     }
 
     fn finish(result: Result<ureq::Response, ureq::Error>) -> Result<Reply, String> {
@@ -297,12 +271,7 @@ pub mod http {
     }
 
     /// `method url` with a JSON body and an optional bearer token.
-    pub fn send(
-        method: &str,
-        url: &str,
-        token: Option<&str>,
-        body: &Value,
-    ) -> Result<Reply, String> {
+    pub fn send(method: &str, url: &str, token: Option<&str>, body: &Value) -> Result<Reply, String> {
         let mut req = agent().request(method, url);
         if let Some(t) = token {
             req = req.set("Authorization", &format!("Bearer {t}"));

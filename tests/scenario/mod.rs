@@ -30,12 +30,18 @@ impl Person {
     /// Signs `payload` for action `A` on `target` and opens it, as the
     /// gateway does.
     pub fn sign<A: Action>(&self, target: &str, payload: serde_json::Value) -> Signed<A> {
-        SignedEnvelope::sign(&self.key, A::ACTION, target, payload.to_string()).open::<A>(target).expect("own signature verifies")
+        SignedEnvelope::sign(&self.key, A::ACTION, target, payload.to_string())
+            .open::<A>(target)
+            .expect("own signature verifies")
     }
 }
 
 /// A manager over `backend` with a manual clock at [`T0`].
-pub fn manager_on<S: CommonsStoreBackend>(backend: S, name: &'static str, persistent: bool) -> Result<CommonsManager<S>> {
+pub fn manager_on<S: CommonsStoreBackend>(
+    backend: S,
+    name: &'static str,
+    persistent: bool,
+) -> Result<CommonsManager<S>> {
     Ok(CommonsManager::with_backend(backend, &StoreConfig::default(), None, name, persistent, Clock::manual(T0))?)
 }
 
@@ -70,7 +76,9 @@ impl World {
         ))?;
         let charter_id = created.charter.charter_id.clone();
         for p in &genesis[..3] {
-            m.sign_charter(&p.sign::<CharterSign>(&charter_id, serde_json::json!({"digest": created.digest, "role": "founder"})))?;
+            m.sign_charter(
+                &p.sign::<CharterSign>(&charter_id, serde_json::json!({"digest": created.digest, "role": "founder"})),
+            )?;
         }
         m.activate_charter(&genesis[0].sign::<CharterActivate>(&charter_id, serde_json::json!({})))?;
         let stewards = Vec::new();
@@ -85,20 +93,36 @@ impl World {
 
     /// Starts an enrollment for `person` into the world's coop and brings it
     /// to `level` (0, 1 or 2, vouched by steward `steward`). Returns its id.
-    pub fn enroll_to_level<S: CommonsStoreBackend>(&self, m: &CommonsManager<S>, person: &Person, level: u8, steward: usize) -> Result<String> {
+    pub fn enroll_to_level<S: CommonsStoreBackend>(
+        &self,
+        m: &CommonsManager<S>,
+        person: &Person,
+        level: u8,
+        steward: usize,
+    ) -> Result<String> {
         let started = m.start_enrollment("A. Person".into(), Some(self.domain.clone()))?;
         let id = started.enrollment_id.clone();
         if level >= 1 {
-            m.verify_enrollment(&person.sign::<EnrollVerify>(&id, serde_json::json!({"verification_code": started.verification_code})))?;
+            m.verify_enrollment(
+                &person.sign::<EnrollVerify>(&id, serde_json::json!({"verification_code": started.verification_code})),
+            )?;
         }
         if level >= 2 {
-            m.vouch_enrollment(&self.stewards[steward].sign::<EnrollVouch>(&id, serde_json::json!({"person_did": person.did.as_str()})))?;
+            m.vouch_enrollment(
+                &self.stewards[steward]
+                    .sign::<EnrollVouch>(&id, serde_json::json!({"person_did": person.did.as_str()})),
+            )?;
         }
         Ok(id)
     }
 
     /// A full enrollment: start, verify, vouch, complete. Returns the anchor id.
-    pub fn enroll<S: CommonsStoreBackend>(&self, m: &CommonsManager<S>, person: &Person, steward: usize) -> Result<String> {
+    pub fn enroll<S: CommonsStoreBackend>(
+        &self,
+        m: &CommonsManager<S>,
+        person: &Person,
+        steward: usize,
+    ) -> Result<String> {
         let id = self.enroll_to_level(m, person, 2, steward)?;
         let anchor = m.complete_enrollment(&person.sign::<EnrollComplete>(&id, serde_json::json!({})))?;
         Ok(anchor.anchor.anchor_id)

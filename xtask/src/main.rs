@@ -1,1 +1,69 @@
-fn main() {}
+//! `cargo xtask <command>`: repository automation for `commons-gateway`.
+//!
+//! The alias lives in `.cargo/config.toml`
+//! (`xtask = "run --quiet --package xtask --"`). One module per command:
+//!
+//! - [`ci`]: `cargo xtask ci`, the whole check the CI runs (format, then
+//!   clippy and tests for every feature set, then docs), with a test count
+//!   per feature set and in total.
+//! - [`demo`]: `cargo xtask demo [--engine fjall|sled|both]`, builds the
+//!   release server and the `demo` example and runs the example against it.
+//! - [`bench`]: `cargo xtask bench [ARGS...]`, the criterion benchmarks with
+//!   both persistent engines compiled in.
+//! - [`cmd`]: how the commands find the workspace and run cargo.
+//!
+//! **Invariant:** this crate has no dependencies (std only), so it builds on
+//! a fresh checkout in seconds and never breaks because the product's
+//! dependency tree does. `tidy` tests (plain `#[test]`s, so `cargo test
+//! --workspace` enforces them) check repository rules.
+
+mod bench;
+mod ci;
+mod cmd;
+mod demo;
+#[cfg(test)]
+mod tidy;
+
+use std::process::ExitCode;
+
+use cmd::Failure;
+
+const HELP: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  ci                              fmt check; clippy + tests for each feature set
+                                  (default, sled-store, fjall-store, all, none); docs
+  demo [--engine fjall|sled|both] build the release server and run examples/demo
+                                  against it (default engine: fjall)
+  bench [ARGS...]                 cargo bench --features sled-store,fjall-store [ARGS...]
+  help                            this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (command, rest) = match args.split_first() {
+        Some((command, rest)) => (command.as_str(), rest),
+        None => {
+            eprint!("{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match command {
+        "ci" => ci::run(rest),
+        "demo" => demo::run(rest),
+        "bench" => bench::run(rest),
+        "help" | "--help" | "-h" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(Failure::usage(format!("unknown command `{other}` (try `cargo xtask help`)"))),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("xtask: error: {}", failure.message);
+            ExitCode::from(failure.exit_code())
+        }
+    }
+}

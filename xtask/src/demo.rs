@@ -1,0 +1,114 @@
+//! `cargo xtask demo [--engine fjall|sled|both]`: builds the release server
+//! with one persistent engine and the `demo` example, then runs
+//! `target/release/examples/demo --binary target/release/commons-gateway --engine <engine>`.
+//!
+//! The demo bootstraps a commons, enrolls 200 people, kills the server with
+//! SIGKILL, stops it with SIGTERM, and checks after each restart that nothing
+//! acknowledged was lost (see `examples/demo.rs`). The default engine is
+//! fjall; `both` runs fjall then sled (each build replaces the previous
+//! release binary) and exits with the first failing demo's exit code. A
+//! single engine's demo exit code is passed through.
+
+use std::env::consts::EXE_SUFFIX;
+
+use crate::cmd::{self, Failure, Result};
+
+const ENGINES: &[&str] = &["fjall", "sled"];
+
+/// Parses `--engine NAME` / `--engine=NAME` into the engines to run.
+pub fn parse_engines(args: &[String]) -> Result<Vec<&'static str>> {
+    let mut engine: Option<&str> = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let value = if arg == "--engine" {
+            args.next().ok_or_else(|| Failure::usage("`--engine` needs a value: fjall, sled or both"))?.as_str()
+        } else if let Some(value) = arg.strip_prefix("--engine=") {
+            value
+        } else {
+            return Err(Failure::usage(format!(
+                "unknown argument `{arg}` (usage: cargo xtask demo [--engine fjall|sled|both])"
+            )));
+        };
+        engine = Some(value);
+    }
+    match engine.unwrap_or("fjall") {
+        "both" => Ok(ENGINES.to_vec()),
+        name => ENGINES
+            .iter()
+            .find(|known| **known == name)
+            .map(|known| vec![*known])
+            .ok_or_else(|| Failure::usage(format!("unknown engine `{name}` (expected fjall, sled or both)"))),
+    }
+}
+
+/// Builds and runs the demo for each requested engine.
+pub fn run(args: &[String]) -> Result {
+    let engines = parse_engines(args)?;
+    let mut outcomes: Vec<(&str, Result)> = Vec::new();
+    for engine in &engines {
+        eprintln!("[demo] engine {engine}");
+        let outcome = build_and_run(engine);
+        if let Err(failure) = &outcome {
+            eprintln!("[demo] engine {engine} FAILED: {}", failure.message);
+        }
+        outcomes.push((engine, outcome));
+    }
+    if engines.len() > 1 {
+        for (engine, outcome) in &outcomes {
+            let verdict = match outcome {
+                Ok(()) => "ok".to_string(),
+                Err(failure) => format!("FAILED (exit code {})", failure.exit_code()),
+            };
+            eprintln!("[demo] {engine}: {verdict}");
+        }
+    }
+    match outcomes.into_iter().find_map(|(_, outcome)| outcome.err()) {
+        Some(failure) => Err(failure),
+        None => Ok(()),
+    }
+}
+
+fn build_and_run(engine: &str) -> Result {
+    let features = format!("{engine}-store");
+    cmd::run(&mut cmd::cargo([
+        "build",
+        "--release",
+        "--features",
+        features.as_str(),
+        "--bin",
+        "commons-gateway",
+        "--example",
+        "demo",
+    ]))?;
+    let release = cmd::target_dir().join("release");
+    let demo = release.join("examples").join(format!("demo{EXE_SUFFIX}"));
+    let server = release.join(format!("commons-gateway{EXE_SUFFIX}"));
+    let mut command = std::process::Command::new(&demo);
+    command.arg("--binary").arg(&server).args(["--engine", engine]).current_dir(cmd::project_root());
+    cmd::run(&mut command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn engine_defaults_to_fjall_and_accepts_both_spellings() {
+        assert_eq!(parse_engines(&[]).ok(), Some(vec!["fjall"]));
+        assert_eq!(parse_engines(&args(&["--engine", "sled"])).ok(), Some(vec!["sled"]));
+        assert_eq!(parse_engines(&args(&["--engine=fjall"])).ok(), Some(vec!["fjall"]));
+        assert_eq!(parse_engines(&args(&["--engine", "both"])).ok(), Some(vec!["fjall", "sled"]));
+    }
+
+    #[test]
+    fn unknown_engine_or_argument_is_a_usage_error() {
+        for bad in [&["--engine", "rocks"][..], &["--engine"], &["--fast"]] {
+            let failure = parse_engines(&args(bad)).err();
+            assert_eq!(failure.map(|f| f.code), Some(2), "{bad:?}");
+        }
+    }
+}
