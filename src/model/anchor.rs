@@ -223,6 +223,20 @@ impl PersonhoodAnchor {
         Ok(())
     }
 
+    /// Suspended|Revoked -> Active, after an upheld appeal of the revocation
+    /// that caused it (Revoked is terminal for every ordinary action).
+    ///
+    /// # Errors
+    /// `InvalidTransition` when Active.
+    pub fn restore(&mut self, now: u64) -> CommonsResult<()> {
+        if self.status == AnchorStatus::Active {
+            return Err(self.refuse("restore"));
+        }
+        self.status = AnchorStatus::Active;
+        self.updated_at = now;
+        Ok(())
+    }
+
     /// Active|Suspended -> Revoked (terminal).
     ///
     /// # Errors

@@ -214,6 +214,103 @@ impl CommonsHolderRecord {
         Ok(())
     }
 
+    fn refuse_status(&self, action: &'static str) -> CommonsError {
+        CommonsError::InvalidTransition {
+            entity: "holder",
+            id: self.holder_id.clone(),
+            from: self.status.name().into(),
+            action,
+        }
+    }
+
+    /// Active -> Suspended until `appeal_deadline` (Unix seconds).
+    ///
+    /// # Errors
+    /// `InvalidTransition` unless Active.
+    pub fn suspend(&mut self, reason: String, appeal_deadline: u64, now: u64) -> CommonsResult<()> {
+        if !self.is_active() {
+            return Err(self.refuse_status("suspend"));
+        }
+        self.status = HolderStatus::Suspended { reason, appeal_deadline };
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Suspended -> Active.
+    ///
+    /// # Errors
+    /// `InvalidTransition` unless Suspended.
+    pub fn reinstate(&mut self, now: u64) -> CommonsResult<()> {
+        if !matches!(self.status, HolderStatus::Suspended { .. }) {
+            return Err(self.refuse_status("reinstate"));
+        }
+        self.status = HolderStatus::Active;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Active|Suspended -> Exited (the holder leaves the commons).
+    ///
+    /// # Errors
+    /// `InvalidTransition` when Exited or Revoked.
+    pub fn exit(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+        if !matches!(self.status, HolderStatus::Active | HolderStatus::Suspended { .. }) {
+            return Err(self.refuse_status("exit"));
+        }
+        self.status = HolderStatus::Exited { reason, at: now };
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Active|Suspended -> Revoked. Revoked is terminal for every ordinary
+    /// action; only an upheld appeal of the revocation restores the holder
+    /// ([`CommonsHolderRecord::restore`]).
+    ///
+    /// # Errors
+    /// `InvalidTransition` when Exited or Revoked.
+    pub fn revoke(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+        if !matches!(self.status, HolderStatus::Active | HolderStatus::Suspended { .. }) {
+            return Err(self.refuse_status("revoke"));
+        }
+        self.status = HolderStatus::Revoked { reason, at: now };
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Suspended|Revoked -> Active, after an upheld appeal of the revocation
+    /// that caused it.
+    ///
+    /// # Errors
+    /// `InvalidTransition` when Active or Exited.
+    pub fn restore(&mut self, now: u64) -> CommonsResult<()> {
+        if !matches!(self.status, HolderStatus::Suspended { .. } | HolderStatus::Revoked { .. }) {
+            return Err(self.refuse_status("restore"));
+        }
+        self.status = HolderStatus::Active;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Suspended|Banned -> Member for one affiliation, after an upheld appeal
+    /// of the membership revocation. A restored ban comes back with no
+    /// capabilities (a ban cleared them); a suspension keeps its capabilities.
+    ///
+    /// # Errors
+    /// `NotFound`; `InvalidTransition` from any other state.
+    pub fn restore_affiliation(&mut self, jurisdiction: &str, now: u64) -> CommonsResult<()> {
+        let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
+            return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
+        };
+        let from = self.affiliations[i].status;
+        if !matches!(from, AffiliationStatus::Suspended | AffiliationStatus::Banned) {
+            return Err(self.refuse(jurisdiction, &format!("{from:?}"), "restore"));
+        }
+        self.affiliations[i].status = AffiliationStatus::Member;
+        self.affiliations[i].updated_at = now;
+        self.updated_at = now;
+        Ok(())
+    }
+
     fn refuse(&self, jurisdiction: &str, from: &str, action: &'static str) -> CommonsError {
         CommonsError::InvalidTransition {
             entity: "affiliation",

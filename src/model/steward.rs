@@ -225,6 +225,32 @@ impl StewardRecord {
         Ok(())
     }
 
+    /// Suspended|Revoked -> Active, after an upheld appeal of the revocation
+    /// that caused it (Revoked is terminal for every ordinary action).
+    ///
+    /// # Errors
+    /// `InvalidTransition` when Active or Retired.
+    pub fn restore(&mut self, now: u64) -> CommonsResult<()> {
+        if !matches!(self.status, StewardStatus::Suspended { .. } | StewardStatus::Revoked { .. }) {
+            return Err(self.refuse("restore"));
+        }
+        self.status = StewardStatus::Active;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// One more dispute against this steward (an appeal of its action was
+    /// filed); `won` when the appeal was then denied (the steward's action
+    /// stood).
+    pub fn record_dispute(&mut self, won: bool, now: u64) {
+        if won {
+            self.disputes_won += 1;
+        } else {
+            self.disputes_against += 1;
+        }
+        self.updated_at = now;
+    }
+
     /// Moves `term_end` forward to `term_end` (Unix seconds), at most
     /// 730 days after `now`.
     ///

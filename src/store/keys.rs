@@ -15,6 +15,13 @@
 //! | `steward_did/<did>` | steward_id |
 //! | `enrollment/<enrollment_id>` | EnrollmentSession JSON |
 //! | `enrollment_expiry/<16 hex of expires_at>/<enrollment_id>` | enrollment_id |
+//! | `amendment/<amendment_id>` | Amendment JSON |
+//! | `amendment_charter/<charter_id>/<amendment_id>` | amendment_id (UUID v7: oldest first) |
+//! | `appeal/<appeal_id>` | Appeal JSON |
+//! | `appeal_appellant/<did>/<appeal_id>` | appeal_id |
+//! | `revocation/<revocation_id>` | RevocationRecord JSON |
+//! | `revocation_target/<target key>/<revocation_id>` | revocation_id |
+//! | `revocation_deadline/<16 hex of appeal_deadline>/<revocation_id>` | revocation_id (only while not finalized) |
 //!
 //! **Invariant:** no prefix of one namespace is a prefix of another (every
 //! namespace name ends in `/`, and no name is another name plus `/`), so a
@@ -27,11 +34,14 @@ use serde::Serialize;
 
 use super::cache::RecordCache;
 use super::Caches;
+use crate::model::amendment::Amendment;
 use crate::model::anchor::PersonhoodAnchor;
+use crate::model::appeal::Appeal;
 use crate::model::charter::Charter;
 use crate::model::did::Did;
 use crate::model::enrollment::EnrollmentSession;
 use crate::model::holder::CommonsHolderRecord;
+use crate::model::revocation::RevocationRecord;
 use crate::model::steward::StewardRecord;
 
 /// The schema-version row.
@@ -64,7 +74,22 @@ pub const ENROLLMENT: &str = "enrollment/";
 /// Index: expiry order of enrollment sessions.
 pub const ENROLLMENT_EXPIRY: &str = "enrollment_expiry/";
 
-/// Every namespace, record and index, for `verify` and tests.
+/// Record namespace.
+pub const AMENDMENT: &str = "amendment/";
+/// Index: charter -> amendments.
+pub const AMENDMENT_CHARTER: &str = "amendment_charter/";
+/// Record namespace.
+pub const APPEAL: &str = "appeal/";
+/// Index: appellant DID -> appeals.
+pub const APPEAL_APPELLANT: &str = "appeal_appellant/";
+/// Record namespace.
+pub const REVOCATION: &str = "revocation/";
+/// Index: target -> revocations.
+pub const REVOCATION_TARGET: &str = "revocation_target/";
+/// Index: appeal deadlines of revocations not yet finalized.
+pub const REVOCATION_DEADLINE: &str = "revocation_deadline/";
+
+/// Every namespace, record and index, for `verify`, import and tests.
 pub const ALL_NAMESPACES: &[&str] = &[
     ANCHOR,
     ANCHOR_DID,
@@ -78,6 +103,13 @@ pub const ALL_NAMESPACES: &[&str] = &[
     STEWARD_DID,
     ENROLLMENT,
     ENROLLMENT_EXPIRY,
+    AMENDMENT,
+    AMENDMENT_CHARTER,
+    APPEAL,
+    APPEAL_APPELLANT,
+    REVOCATION,
+    REVOCATION_TARGET,
+    REVOCATION_DEADLINE,
 ];
 
 /// A record type the store keeps: its namespace, id, index rows and cache.
@@ -185,5 +217,62 @@ impl Entity for EnrollmentSession {
     }
     fn cache(caches: &Caches) -> &RecordCache<Self> {
         &caches.enrollments
+    }
+}
+
+impl Entity for Amendment {
+    const NAME: &'static str = "amendment";
+    const PREFIX: &'static str = AMENDMENT;
+    fn id(&self) -> &str {
+        &self.amendment_id
+    }
+    fn index_rows(&self) -> Vec<(String, String)> {
+        vec![(format!("{AMENDMENT_CHARTER}{}/{}", self.charter_id, self.amendment_id), self.amendment_id.clone())]
+    }
+    fn cache(caches: &Caches) -> &RecordCache<Self> {
+        &caches.amendments
+    }
+}
+
+impl Entity for Appeal {
+    const NAME: &'static str = "appeal";
+    const PREFIX: &'static str = APPEAL;
+    fn id(&self) -> &str {
+        &self.appeal_id
+    }
+    fn index_rows(&self) -> Vec<(String, String)> {
+        vec![(format!("{APPEAL_APPELLANT}{}/{}", self.appellant_did, self.appeal_id), self.appeal_id.clone())]
+    }
+    fn cache(caches: &Caches) -> &RecordCache<Self> {
+        &caches.appeals
+    }
+}
+
+/// Prefix of the index rows of one revocation target.
+pub fn revocation_target_prefix(target_key: &str) -> String {
+    format!("{REVOCATION_TARGET}{target_key}/")
+}
+
+impl Entity for RevocationRecord {
+    const NAME: &'static str = "revocation";
+    const PREFIX: &'static str = REVOCATION;
+    fn id(&self) -> &str {
+        &self.revocation_id
+    }
+    fn index_rows(&self) -> Vec<(String, String)> {
+        let mut rows = vec![(
+            format!("{}{}", revocation_target_prefix(&self.target.key()), self.revocation_id),
+            self.revocation_id.clone(),
+        )];
+        if self.finalized_at.is_none() {
+            rows.push((
+                format!("{REVOCATION_DEADLINE}{:016x}/{}", self.appeal_deadline, self.revocation_id),
+                self.revocation_id.clone(),
+            ));
+        }
+        rows
+    }
+    fn cache(caches: &Caches) -> &RecordCache<Self> {
+        &caches.revocations
     }
 }

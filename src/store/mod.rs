@@ -15,10 +15,13 @@ pub mod transfer;
 use std::collections::BTreeSet;
 
 use crate::backend::{BackendError, CommonsStoreBackend, StoreConfig, WriteBatch};
+use crate::model::amendment::Amendment;
 use crate::model::anchor::PersonhoodAnchor;
+use crate::model::appeal::Appeal;
 use crate::model::charter::Charter;
 use crate::model::enrollment::EnrollmentSession;
 use crate::model::holder::CommonsHolderRecord;
+use crate::model::revocation::RevocationRecord;
 use crate::model::steward::StewardRecord;
 use cache::RecordCache;
 pub use keys::{Entity, SCHEMA_VERSION};
@@ -89,6 +92,9 @@ pub struct Caches {
     pub(crate) charters: RecordCache<Charter>,
     pub(crate) stewards: RecordCache<StewardRecord>,
     pub(crate) enrollments: RecordCache<EnrollmentSession>,
+    pub(crate) amendments: RecordCache<Amendment>,
+    pub(crate) appeals: RecordCache<Appeal>,
+    pub(crate) revocations: RecordCache<RevocationRecord>,
 }
 
 impl Caches {
@@ -99,6 +105,9 @@ impl Caches {
             charters: RecordCache::new(capacity),
             stewards: RecordCache::new(capacity),
             enrollments: RecordCache::new(capacity),
+            amendments: RecordCache::new(capacity),
+            appeals: RecordCache::new(capacity),
+            revocations: RecordCache::new(capacity),
         }
     }
 
@@ -109,6 +118,9 @@ impl Caches {
         self.charters.clear();
         self.stewards.clear();
         self.enrollments.clear();
+        self.amendments.clear();
+        self.appeals.clear();
+        self.revocations.clear();
     }
 }
 
