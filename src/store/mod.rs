@@ -11,6 +11,7 @@
 pub mod cache;
 pub mod keys;
 pub mod transfer;
+pub mod verify;
 
 use std::collections::BTreeSet;
 
@@ -139,7 +140,7 @@ fn encode<E: Entity>(record: &E) -> StoreResult<Vec<u8>> {
         .map_err(|e| StoreError::Corrupt { key: E::key_of(record.id()), reason: format!("cannot encode: {e}") })
 }
 
-fn decode<E: Entity>(key: &[u8], bytes: &[u8]) -> StoreResult<E> {
+pub(crate) fn decode<E: Entity>(key: &[u8], bytes: &[u8]) -> StoreResult<E> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason: format!("cannot decode {}: {e}", E::NAME),
