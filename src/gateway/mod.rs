@@ -8,11 +8,16 @@
 //! (`web::block`). One manager per process, shared by every worker. Request
 //! bodies are limited to 64 KiB.
 
+mod amendments;
 mod anchors;
+mod appeals;
 mod auth;
 mod charters;
 mod enrollments;
 pub mod error;
+mod jurisdictions;
+mod lifecycle;
+mod revocations;
 pub mod server;
 mod stewards;
 
@@ -101,7 +106,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(enrollments::routes)
                 .configure(anchors::routes)
                 .configure(charters::routes)
-                .configure(stewards::routes),
+                .configure(stewards::routes)
+                .configure(amendments::routes)
+                .configure(appeals::routes)
+                .configure(revocations::routes)
+                .configure(lifecycle::routes)
+                .configure(jurisdictions::routes),
         )
         .default_service(web::to(not_found));
 }

@@ -1,5 +1,6 @@
 //! Server wiring: which store to open for `serve`, the HTTP server, the
-//! periodic sweep of expired enrollments, graceful shutdown.
+//! periodic sweep (expired enrollments, amendments whose voting time is over,
+//! revocations past their appeal deadline), graceful shutdown.
 //!
 //! Data-directory rules (`DESIGN.md`, "Server wiring"):
 //! - persistent engine + data dir: open `<dir>/commons.<engine>`;
@@ -35,7 +36,8 @@ pub struct ServeOptions {
     pub durability: Durability,
     /// Operator token; `None`: operator routes answer 403.
     pub admin_token: Option<String>,
-    /// Seconds between sweeps of expired enrollment sessions.
+    /// Seconds between sweeps (expired enrollment sessions, amendments to
+    /// close, revocations to finalize).
     pub sweep_interval_secs: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
@@ -167,6 +169,20 @@ async fn sweep_loop(manager: web::Data<CommonsManager>, every_secs: u64) {
             Ok(Ok(n)) => tracing::info!(deleted = n, "swept expired enrollment sessions"),
             Ok(Err(e)) => tracing::error!(error = %e, "enrollment sweep failed"),
             Err(e) => tracing::error!(error = %e, "enrollment sweep did not run"),
+        }
+        let m = manager.clone();
+        match web::block(move || m.close_due_amendments()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(closed = n, "closed amendments whose voting time is over"),
+            Ok(Err(e)) => tracing::error!(error = %e, "amendment close sweep failed"),
+            Err(e) => tracing::error!(error = %e, "amendment close sweep did not run"),
+        }
+        let m = manager.clone();
+        match web::block(move || m.finalize_due_revocations()).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(finalized = n, "finalized revocations past their appeal deadline"),
+            Ok(Err(e)) => tracing::error!(error = %e, "revocation finalize sweep failed"),
+            Err(e) => tracing::error!(error = %e, "revocation finalize sweep did not run"),
         }
     }
 }

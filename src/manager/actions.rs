@@ -7,6 +7,8 @@ use crate::model::anchor::{AttestationMethod, PopLevel};
 use crate::model::charter::OrgType;
 use crate::model::signing::Action;
 
+pub use super::lifecycle_actions::*;
+
 /// `enroll-verify` on an enrollment: the person proves the code.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,9 +10,15 @@
 //! rule runs.
 
 pub mod actions;
+pub mod amendments;
+pub mod appeals;
 pub mod charters;
 pub mod enrollment;
+pub mod governance_actions;
 pub mod identity;
+pub mod lifecycle;
+mod lifecycle_actions;
+pub mod revocations;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};

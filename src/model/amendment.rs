@@ -334,6 +334,21 @@ impl Amendment {
         Ok(())
     }
 
+    /// Whether [`Amendment::close`] may run now: Voting, and `closes_at`
+    /// reached unless `early` (so a caller can refuse before counting).
+    ///
+    /// # Errors
+    /// `InvalidTransition` unless Voting, or before `closes_at` without `early`.
+    pub fn check_close(&self, early: bool, now: u64) -> CommonsResult<()> {
+        let AmendmentStatus::Voting { closes_at, .. } = self.status else {
+            return Err(self.refuse("close"));
+        };
+        if now < closes_at && !early {
+            return Err(self.refuse("close before closes_at"));
+        }
+        Ok(())
+    }
+
     /// Voting -> Ratified | Rejected. `eligible` counts the jurisdiction's
     /// Members with Vote at close; ratified iff votes/eligible >= quorum_pct %
     /// and approvals/votes >= approval_pct % (integer arithmetic, no rounding).
@@ -342,12 +357,7 @@ impl Amendment {
     /// # Errors
     /// `InvalidTransition` unless Voting, or before `closes_at` without `early`.
     pub fn close(&mut self, eligible: u64, early: bool, now: u64) -> CommonsResult<Tally> {
-        let AmendmentStatus::Voting { closes_at, .. } = self.status else {
-            return Err(self.refuse("close"));
-        };
-        if now < closes_at && !early {
-            return Err(self.refuse("close before closes_at"));
-        }
+        self.check_close(early, now)?;
         let votes = self.votes.len() as u64;
         let approvals = self.votes.iter().filter(|v| v.approve).count() as u64;
         let quorum = eligible > 0 && votes * 100 >= eligible * u64::from(self.requirements.quorum_pct);

@@ -9,8 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::charter::parse_domain_id;
 use super::did::Did;
 use super::error::{CommonsError, CommonsResult};
+use super::ids::check_hex_id;
 
 /// Default appeal window, in days.
 pub const DEFAULT_APPEAL_WINDOW_DAYS: u64 = 30;
@@ -56,6 +58,66 @@ impl RevocationTarget {
                 format!("membership:{holder_id}:{jurisdiction}")
             }
             RevocationTarget::Steward { steward_id } => format!("steward:{steward_id}"),
+        }
+    }
+
+    /// Parses the text form of [`RevocationTarget::key`] (as a list filter
+    /// gives it) and checks it like [`RevocationTarget::check`].
+    ///
+    /// # Errors
+    /// `InvalidInput` on `target` for an unknown kind or a malformed key;
+    /// `InvalidId` for a bad id; `InvalidInput` on a bad jurisdiction.
+    pub fn parse_key(text: &str) -> CommonsResult<Self> {
+        let bad = || {
+            CommonsError::invalid(
+                "target",
+                "anchor:<id>, holder:<id>, steward:<id> or membership:<holder_id>:<jurisdiction>",
+            )
+        };
+        let (kind, rest) = text.split_once(':').ok_or_else(bad)?;
+        let target = match kind {
+            "anchor" => RevocationTarget::Anchor { anchor_id: rest.to_string() },
+            "holder" => RevocationTarget::Holder { holder_id: rest.to_string() },
+            "steward" => RevocationTarget::Steward { steward_id: rest.to_string() },
+            "membership" => {
+                let (holder_id, jurisdiction) = rest.split_once(':').ok_or_else(bad)?;
+                RevocationTarget::Membership {
+                    holder_id: holder_id.to_string(),
+                    jurisdiction: jurisdiction.to_string(),
+                }
+            }
+            _ => return Err(bad()),
+        };
+        target.check()?;
+        Ok(target)
+    }
+
+    /// Checks the ids (64 lowercase hex) and the jurisdiction (a charter
+    /// domain id), so that the target can become part of a key.
+    ///
+    /// # Errors
+    /// `InvalidId`; `InvalidInput` on `target.jurisdiction`.
+    pub fn check(&self) -> CommonsResult<()> {
+        match self {
+            RevocationTarget::Anchor { anchor_id } => check_hex_id("anchor", anchor_id),
+            RevocationTarget::Holder { holder_id } => check_hex_id("holder", holder_id),
+            RevocationTarget::Membership { holder_id, jurisdiction } => {
+                check_hex_id("holder", holder_id)?;
+                parse_domain_id(jurisdiction).map(|_| ()).map_err(|_| {
+                    CommonsError::invalid("target.jurisdiction", "a charter domain id such as coop:<slug>")
+                })
+            }
+            RevocationTarget::Steward { steward_id } => check_hex_id("steward", steward_id),
+        }
+    }
+
+    /// The id of the record the target lives in (the anchor, the holder, for
+    /// a membership its holder, the steward): what a change to it locks.
+    pub fn record_id(&self) -> &str {
+        match self {
+            RevocationTarget::Anchor { anchor_id } => anchor_id,
+            RevocationTarget::Holder { holder_id } | RevocationTarget::Membership { holder_id, .. } => holder_id,
+            RevocationTarget::Steward { steward_id } => steward_id,
         }
     }
 }

@@ -17,11 +17,12 @@
 //! | `enrollment_expiry/<16 hex of expires_at>/<enrollment_id>` | enrollment_id |
 //! | `amendment/<amendment_id>` | Amendment JSON |
 //! | `amendment_charter/<charter_id>/<amendment_id>` | amendment_id (UUID v7: oldest first) |
+//! | `amendment_closes/<16 hex of closes_at>/<amendment_id>` | amendment_id (only while Voting) |
 //! | `appeal/<appeal_id>` | Appeal JSON |
 //! | `appeal_appellant/<did>/<appeal_id>` | appeal_id |
 //! | `revocation/<revocation_id>` | RevocationRecord JSON |
 //! | `revocation_target/<target key>/<revocation_id>` | revocation_id |
-//! | `revocation_deadline/<16 hex of appeal_deadline>/<revocation_id>` | revocation_id (only while not finalized) |
+//! | `revocation_deadline/<16 hex of appeal_deadline>/<revocation_id>` | revocation_id (only while it may still be finalized: not finalized, appeal not upheld) |
 //!
 //! **Invariant:** no prefix of one namespace is a prefix of another (every
 //! namespace name ends in `/`, and no name is another name plus `/`), so a
@@ -34,14 +35,14 @@ use serde::Serialize;
 
 use super::cache::RecordCache;
 use super::Caches;
-use crate::model::amendment::Amendment;
+use crate::model::amendment::{Amendment, AmendmentStatus};
 use crate::model::anchor::PersonhoodAnchor;
 use crate::model::appeal::Appeal;
 use crate::model::charter::Charter;
 use crate::model::did::Did;
 use crate::model::enrollment::EnrollmentSession;
 use crate::model::holder::CommonsHolderRecord;
-use crate::model::revocation::RevocationRecord;
+use crate::model::revocation::{AppealStatus, RevocationRecord};
 use crate::model::steward::StewardRecord;
 
 /// The schema-version row.
@@ -78,6 +79,8 @@ pub const ENROLLMENT_EXPIRY: &str = "enrollment_expiry/";
 pub const AMENDMENT: &str = "amendment/";
 /// Index: charter -> amendments.
 pub const AMENDMENT_CHARTER: &str = "amendment_charter/";
+/// Index: closing order of amendments while Voting (for the close sweep).
+pub const AMENDMENT_CLOSES: &str = "amendment_closes/";
 /// Record namespace.
 pub const APPEAL: &str = "appeal/";
 /// Index: appellant DID -> appeals.
@@ -105,6 +108,7 @@ pub const ALL_NAMESPACES: &[&str] = &[
     ENROLLMENT_EXPIRY,
     AMENDMENT,
     AMENDMENT_CHARTER,
+    AMENDMENT_CLOSES,
     APPEAL,
     APPEAL_APPELLANT,
     REVOCATION,
@@ -227,7 +231,12 @@ impl Entity for Amendment {
         &self.amendment_id
     }
     fn index_rows(&self) -> Vec<(String, String)> {
-        vec![(format!("{AMENDMENT_CHARTER}{}/{}", self.charter_id, self.amendment_id), self.amendment_id.clone())]
+        let mut rows =
+            vec![(format!("{AMENDMENT_CHARTER}{}/{}", self.charter_id, self.amendment_id), self.amendment_id.clone())];
+        if let AmendmentStatus::Voting { closes_at, .. } = self.status {
+            rows.push((format!("{AMENDMENT_CLOSES}{closes_at:016x}/{}", self.amendment_id), self.amendment_id.clone()));
+        }
+        rows
     }
     fn cache(caches: &Caches) -> &RecordCache<Self> {
         &caches.amendments
@@ -264,7 +273,9 @@ impl Entity for RevocationRecord {
             format!("{}{}", revocation_target_prefix(&self.target.key()), self.revocation_id),
             self.revocation_id.clone(),
         )];
-        if self.finalized_at.is_none() {
+        // Only while finalisation may still happen: an upheld appeal ends the
+        // revocation for good, so the sweep never revisits it.
+        if self.finalized_at.is_none() && !matches!(self.appeal_status, AppealStatus::Upheld { .. }) {
             rows.push((
                 format!("{REVOCATION_DEADLINE}{:016x}/{}", self.appeal_deadline, self.revocation_id),
                 self.revocation_id.clone(),

@@ -10,6 +10,7 @@
 
 pub mod cache;
 pub mod keys;
+mod members;
 pub mod transfer;
 pub mod verify;
 
@@ -405,6 +406,26 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             .into_iter()
             .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()))
             .take_while(|(k, _)| k.as_str() < end)
+            .collect())
+    }
+
+    /// Raw index rows `(key, value)` under `prefix`, in key order, that sort
+    /// after the full key `start_after` (`None`: from the first row), at most
+    /// `limit`. Walks that must not revisit a row (sweeps, counts) page with
+    /// the last key they saw.
+    ///
+    /// # Errors
+    /// Backend errors.
+    pub fn index_rows_after(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<(String, String)>> {
+        let rows = self.backend.scan_from(prefix.as_bytes(), start_after.map(str::as_bytes), limit)?;
+        Ok(rows
+            .into_iter()
+            .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()))
             .collect())
     }
 

@@ -133,3 +133,60 @@ impl World {
 pub fn snapshot<S: CommonsStoreBackend>(m: &CommonsManager<S>) -> Vec<(Vec<u8>, Vec<u8>)> {
     m.store().backend().scan(b"").expect("scan whole store")
 }
+
+// ---------------------------------------------------------------------------
+// Governance fixtures (amendments, appeals, revocations).
+// ---------------------------------------------------------------------------
+
+/// Makes the holder of `did` a `Member` of `domain` holding exactly `caps`
+/// (creating the affiliation when there is none), written straight through
+/// the store in one batch: the record is what approve, promote and the
+/// capabilities route would leave, without depending on those operations.
+/// Returns the holder id.
+pub fn make_member<S: CommonsStoreBackend>(
+    m: &CommonsManager<S>,
+    did: &Did,
+    domain: &str,
+    caps: &[commons_gateway::model::holder::Capability],
+) -> Result<String> {
+    use commons_gateway::model::holder::AffiliationStatus;
+    let old = m.holder_by_did(did.as_str())?.holder;
+    let mut holder = old.clone();
+    let caps: std::collections::BTreeSet<_> = caps.iter().copied().collect();
+    match holder.affiliations.iter_mut().find(|a| a.jurisdiction == domain) {
+        Some(a) => {
+            a.status = AffiliationStatus::Member;
+            a.capabilities = caps;
+            a.updated_at = m.now();
+        }
+        None => holder.join(domain, AffiliationStatus::Member, caps, m.now())?,
+    }
+    let mut changes = commons_gateway::store::Changes::new();
+    changes.put(&holder, Some(&old))?;
+    m.store().commit(changes)?;
+    Ok(holder.holder_id)
+}
+
+/// `n` new principals, each with an anchor (pathway Admin), an Active holder
+/// and a `Member` affiliation with `caps` in `domain`, all written in one
+/// batch (fast enough for hundreds of voters on every engine).
+pub fn new_members<S: CommonsStoreBackend>(
+    m: &CommonsManager<S>,
+    domain: &str,
+    n: usize,
+    caps: &[commons_gateway::model::holder::Capability],
+) -> Result<Vec<Person>> {
+    use commons_gateway::model::anchor::{Pathway, PersonhoodAnchor};
+    use commons_gateway::model::holder::{AffiliationStatus, CommonsHolderRecord};
+    let people: Vec<Person> = (0..n).map(|_| Person::new()).collect();
+    let mut changes = commons_gateway::store::Changes::new();
+    for p in &people {
+        let anchor = PersonhoodAnchor::new(p.did.clone(), Pathway::Admin, m.now());
+        let mut holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), p.did.clone(), None, m.now());
+        holder.join(domain, AffiliationStatus::Member, caps.iter().copied().collect(), m.now())?;
+        changes.put(&anchor, None)?;
+        changes.put(&holder, None)?;
+    }
+    m.store().commit(changes)?;
+    Ok(people)
+}

@@ -1,0 +1,389 @@
+//! Amendments: propose, add changes, submit, open voting, vote, close (by the
+//! operator, by anyone after `closes_at`, or by the server's sweep), withdraw,
+//! lookups and the per-charter list.
+//!
+//! Who may do what (`DOMAIN.md`, "Amendment"):
+//! - propose: a **Member with Propose** of the charter's jurisdiction, whose
+//!   holder record is Active, while the charter is Active;
+//! - add a change, submit, withdraw: the proposer only;
+//! - open voting: a steward that can attest and serves the charter's
+//!   jurisdiction (signed), or the operator; the charter must still be Active;
+//! - vote: a Member with Vote of the jurisdiction whose holder is Active, once,
+//!   while Voting and before `closes_at`;
+//! - close: the operator at any time; anyone (and the sweep) once `closes_at`
+//!   has passed.
+//!
+//! "Eligible" at close counts the same people who may vote: the holders of
+//! the jurisdiction's `member/<jurisdiction>/` rows whose value is `Member`,
+//! whose holder is Active and whose affiliation carries Vote, at the moment
+//! of the close. A suspended holder (who has lost the right to vote) is
+//! therefore not counted against the quorum either.
+//!
+//! **Invariant:** every change is one batch over the amendment record and its
+//! index rows (`amendment_charter/`, and `amendment_closes/` while Voting),
+//! taken under the amendment's lock.
+
+use serde::Serialize;
+
+use super::governance_actions::{
+    AmendmentAddChange, AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, AmendmentWithdraw, CastVote,
+};
+use super::identity::check_limit;
+use super::{require_actor, CommonsManager};
+use crate::backend::CommonsStoreBackend;
+use crate::model::amendment::{Amendment, AmendmentChange, AmendmentStatus, Tally, Vote};
+use crate::model::charter::Charter;
+use crate::model::did::Did;
+use crate::model::error::{CommonsError, CommonsResult};
+use crate::model::holder::{AffiliationStatus, Capability, CommonsHolderRecord};
+use crate::model::ids::{check_hex_id, check_uuid};
+use crate::model::signing::Signed;
+use crate::store::keys::{did_key, member_prefix, AMENDMENT_CHARTER, AMENDMENT_CLOSES, HOLDER_DID};
+use crate::store::{Changes, Page};
+
+/// Rows read per step when walking an index.
+const WALK_CHUNK: usize = 256;
+
+/// What a close answers: the amendment as its GET returns it, plus the count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClosedAmendment {
+    /// The closed amendment (Ratified or Rejected).
+    #[serde(flatten)]
+    pub amendment: Amendment,
+    /// Eligible members, votes, approvals and the result.
+    pub tally: Tally,
+}
+
+/// Filters of [`CommonsManager::list_amendments`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AmendmentFilter {
+    /// Only amendments of this status (variant name: `Draft`, `Submitted`,
+    /// `Voting`, `Ratified`, `Rejected`, `Withdrawn`).
+    pub status: Option<String>,
+}
+
+impl<S: CommonsStoreBackend> CommonsManager<S> {
+    /// The Active holder of `did` with a `Member` affiliation in
+    /// `jurisdiction` that carries `capability`.
+    fn member_with(&self, did: &Did, jurisdiction: &str, capability: Capability) -> CommonsResult<CommonsHolderRecord> {
+        let holder = self
+            .store
+            .get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, did))?
+            .ok_or_else(|| CommonsError::forbidden(format!("{did} is not a holder of the commons")))?;
+        if !can_act(&holder, jurisdiction, capability) {
+            return Err(CommonsError::forbidden(format!(
+                "only an Active holder who is a Member of {jurisdiction} with {capability:?} may take this action"
+            )));
+        }
+        Ok(holder)
+    }
+
+    fn check_charter_active(&self, charter: &Charter) -> CommonsResult<()> {
+        if charter.is_active() {
+            Ok(())
+        } else {
+            Err(CommonsError::conflict(
+                "charter_not_active",
+                format!("charter {} is {}, not Active", charter.domain_id, charter.status.name()),
+            ))
+        }
+    }
+
+    fn save_amendment(&self, new: &Amendment, old: &Amendment) -> CommonsResult<()> {
+        let mut changes = Changes::new();
+        changes.put(new, Some(old))?;
+        self.store.commit(changes)?;
+        Ok(())
+    }
+
+    /// A Member with Propose of an Active charter's jurisdiction drafts an
+    /// amendment (status Draft; `changes` may be empty until submit).
+    ///
+    /// # Errors
+    /// `InvalidInput` on `target` (must be `-`), a field, a change or the
+    /// requirements; `InvalidId` on `charter_id`; `NotFound` (charter);
+    /// `Conflict` `charter_not_active`; `Forbidden` unless such a member.
+    pub fn propose_amendment(&self, signed: &Signed<AmendmentPropose>) -> CommonsResult<Amendment> {
+        if signed.target != "-" {
+            return Err(CommonsError::invalid("target", "amendment-propose is signed with target -"));
+        }
+        let body = &signed.body;
+        check_hex_id("charter", &body.charter_id)?;
+        let charter = self.get_required::<Charter>(&body.charter_id)?;
+        self.check_charter_active(&charter)?;
+        self.member_with(&signed.actor, &charter.domain_id, Capability::Propose)?;
+        let amendment = Amendment::new(
+            charter.charter_id,
+            body.title.clone(),
+            body.description.clone(),
+            body.changes.iter().cloned().map(AmendmentChange::from).collect(),
+            signed.actor.clone(),
+            body.requirements.unwrap_or_default().into(),
+            self.now(),
+        )?;
+        let mut changes = Changes::new();
+        changes.put(&amendment, None)?;
+        self.store.commit(changes)?;
+        Ok(amendment)
+    }
+
+    /// Reads the amendment of a signed action and checks that the proposer
+    /// signed it. Callers hold the amendment's lock.
+    fn proposers_amendment<A>(&self, signed: &Signed<A>) -> CommonsResult<Amendment> {
+        let old = self.get_required::<Amendment>(&signed.target)?;
+        require_actor(signed, &old.proposer_did, "the proposer")?;
+        Ok(old)
+    }
+
+    /// The proposer adds a change while Draft.
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;
+    /// `InvalidTransition` unless Draft; `InvalidInput` on the change or past
+    /// 100 changes.
+    pub fn add_amendment_change(&self, signed: &Signed<AmendmentAddChange>) -> CommonsResult<Amendment> {
+        let id = signed.target.as_str();
+        check_uuid("amendment", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.proposers_amendment(signed)?;
+        let mut amendment = old.clone();
+        let b = &signed.body;
+        let change = AmendmentChange { target: b.target.clone(), change: b.change, new_value: b.new_value.clone() };
+        amendment.add_change(change, self.now())?;
+        self.save_amendment(&amendment, &old)?;
+        Ok(amendment)
+    }
+
+    /// The proposer submits the amendment: Draft -> Submitted (at least one
+    /// change).
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;
+    /// `InvalidTransition` unless Draft; `Conflict` `no_changes`.
+    pub fn submit_amendment(&self, signed: &Signed<AmendmentSubmit>) -> CommonsResult<Amendment> {
+        let id = signed.target.as_str();
+        check_uuid("amendment", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.proposers_amendment(signed)?;
+        let mut amendment = old.clone();
+        amendment.submit(self.now())?;
+        self.save_amendment(&amendment, &old)?;
+        Ok(amendment)
+    }
+
+    /// The proposer withdraws the amendment from Draft, Submitted or Voting
+    /// (votes cast stay on the record; nothing is counted).
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;
+    /// `InvalidTransition` when Ratified, Rejected or Withdrawn.
+    pub fn withdraw_amendment(&self, signed: &Signed<AmendmentWithdraw>) -> CommonsResult<Amendment> {
+        let id = signed.target.as_str();
+        check_uuid("amendment", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.proposers_amendment(signed)?;
+        let mut amendment = old.clone();
+        amendment.withdraw(self.now())?;
+        self.save_amendment(&amendment, &old)?;
+        Ok(amendment)
+    }
+
+    /// A steward that can attest and serves the charter's jurisdiction opens
+    /// the vote: Submitted -> Voting for `requirements.voting_secs`.
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Forbidden` unless such a steward; as
+    /// [`CommonsManager::open_amendment_voting_by_operator`].
+    pub fn open_amendment_voting(&self, signed: &Signed<AmendmentOpenVoting>) -> CommonsResult<Amendment> {
+        let id = signed.target.as_str();
+        check_uuid("amendment", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.get_required::<Amendment>(id)?;
+        let charter = self.get_required::<Charter>(&old.charter_id)?;
+        self.attesting_steward(&signed.actor, Some(&charter.domain_id), self.now())?;
+        self.open_voting_locked(old, &charter)
+    }
+
+    /// Operator: opens the vote (Submitted -> Voting).
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Conflict` `charter_not_active`;
+    /// `InvalidTransition` unless Submitted.
+    pub fn open_amendment_voting_by_operator(&self, id: &str) -> CommonsResult<Amendment> {
+        check_uuid("amendment", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.get_required::<Amendment>(id)?;
+        let charter = self.get_required::<Charter>(&old.charter_id)?;
+        self.open_voting_locked(old, &charter)
+    }
+
+    fn open_voting_locked(&self, old: Amendment, charter: &Charter) -> CommonsResult<Amendment> {
+        self.check_charter_active(charter)?;
+        let mut amendment = old.clone();
+        amendment.open_voting(self.now())?;
+        self.save_amendment(&amendment, &old)?;
+        Ok(amendment)
+    }
+
+    /// A Member with Vote of the charter's jurisdiction votes, once, while
+    /// Voting and before `closes_at`. The vote keeps the envelope signature.
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Forbidden` unless such a member;
+    /// `InvalidTransition` unless Voting or once `closes_at` has passed;
+    /// `Conflict` `already_voted`.
+    pub fn vote_amendment(&self, signed: &Signed<CastVote>) -> CommonsResult<Amendment> {
+        let id = signed.target.as_str();
+        check_uuid("amendment", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.get_required::<Amendment>(id)?;
+        let charter = self.get_required::<Charter>(&old.charter_id)?;
+        self.member_with(&signed.actor, &charter.domain_id, Capability::Vote)?;
+        let mut amendment = old.clone();
+        amendment.cast(Vote {
+            voter_did: signed.actor.clone(),
+            approve: signed.body.approve,
+            cast_at: self.now(),
+            signature: signed.signature.clone(),
+        })?;
+        self.save_amendment(&amendment, &old)?;
+        Ok(amendment)
+    }
+
+    /// Closes the vote and counts it: Voting -> Ratified | Rejected. `early`
+    /// (the operator) may close before `closes_at`; anyone else only after.
+    /// Eligible members are counted now (see the module docs).
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `InvalidTransition` unless Voting, or before
+    /// `closes_at` without `early`.
+    pub fn close_amendment(&self, id: &str, early: bool) -> CommonsResult<ClosedAmendment> {
+        check_uuid("amendment", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.get_required::<Amendment>(id)?;
+        self.close_locked(old, early)
+    }
+
+    fn close_locked(&self, old: Amendment, early: bool) -> CommonsResult<ClosedAmendment> {
+        let now = self.now();
+        // Refuse before counting: a count walks the whole jurisdiction.
+        old.check_close(early, now)?;
+        let charter = self.get_required::<Charter>(&old.charter_id)?;
+        let eligible = self.eligible_voters(&charter.domain_id)?;
+        let mut amendment = old.clone();
+        let tally = amendment.close(eligible, early, now)?;
+        self.save_amendment(&amendment, &old)?;
+        Ok(ClosedAmendment { amendment, tally })
+    }
+
+    /// Counts the Active holders who are Members of `jurisdiction` with Vote,
+    /// walking its `member/` rows (only rows whose value is `Member` load
+    /// their holder).
+    ///
+    /// # Errors
+    /// Store errors; `Corrupt` when a row points to a missing holder.
+    pub fn eligible_voters(&self, jurisdiction: &str) -> CommonsResult<u64> {
+        let prefix = member_prefix(jurisdiction);
+        let member = format!("{:?}", AffiliationStatus::Member);
+        let mut after: Option<String> = None;
+        let mut count = 0u64;
+        loop {
+            let rows = self.store.index_rows_after(&prefix, after.as_deref(), WALK_CHUNK)?;
+            for (key, status) in &rows {
+                if *status != member {
+                    continue;
+                }
+                let holder_id = &key[prefix.len()..];
+                let holder = self.store.get::<CommonsHolderRecord>(holder_id)?.ok_or_else(|| {
+                    crate::store::StoreError::Corrupt {
+                        key: key.clone(),
+                        reason: format!("member row points to missing holder {holder_id}"),
+                    }
+                })?;
+                if can_act(&holder, jurisdiction, Capability::Vote) {
+                    count += 1;
+                }
+            }
+            match rows.last() {
+                Some((k, _)) if rows.len() == WALK_CHUNK => after = Some(k.clone()),
+                _ => return Ok(count),
+            }
+        }
+    }
+
+    /// Closes every amendment whose voting time is over (the server's
+    /// periodic sweep); returns how many were closed.
+    ///
+    /// # Errors
+    /// Store errors (amendments closed before the error stay closed).
+    pub fn close_due_amendments(&self) -> CommonsResult<usize> {
+        let now = self.now();
+        let end = format!("{AMENDMENT_CLOSES}{now:016x}/~");
+        let mut after: Option<String> = None;
+        let mut closed = 0;
+        loop {
+            let rows = self.store.index_rows_after(AMENDMENT_CLOSES, after.as_deref(), WALK_CHUNK)?;
+            let full = rows.len() == WALK_CHUNK;
+            for (key, id) in &rows {
+                if key.as_str() > end.as_str() {
+                    return Ok(closed);
+                }
+                after = Some(key.clone());
+                let _guard = self.locks.lock(&[id]);
+                let Some(old) = self.store.get::<Amendment>(id)? else { continue };
+                match self.close_locked(old, false) {
+                    Ok(_) => closed += 1,
+                    Err(CommonsError::Store(e)) => return Err(e.into()),
+                    // Closed or withdrawn meanwhile: nothing to do.
+                    Err(_) => {}
+                }
+            }
+            if !full {
+                return Ok(closed);
+            }
+        }
+    }
+
+    /// The amendment with `id`.
+    ///
+    /// # Errors
+    /// `InvalidId`, `NotFound`, store errors.
+    pub fn amendment(&self, id: &str) -> CommonsResult<Amendment> {
+        check_uuid("amendment", id)?;
+        self.get_required::<Amendment>(id)
+    }
+
+    /// A page of a charter's amendments, oldest first (UUID v7 order),
+    /// optionally of one status. `limit` 1..=100.
+    ///
+    /// # Errors
+    /// `InvalidId` on `charter_id`; `InvalidInput` on `status` or `limit`;
+    /// `InvalidCursor`; `Corrupt`.
+    pub fn list_amendments(
+        &self,
+        charter_id: &str,
+        filter: &AmendmentFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> CommonsResult<Page<Amendment>> {
+        check_hex_id("charter", charter_id)?;
+        check_limit(limit)?;
+        if let Some(s) = &filter.status {
+            if !AmendmentStatus::NAMES.contains(&s.as_str()) {
+                return Err(CommonsError::invalid("status", AmendmentStatus::NAMES.join(", ")));
+            }
+        }
+        let prefix = format!("{AMENDMENT_CHARTER}{charter_id}/");
+        Ok(self.store.list_by_index::<Amendment>(&prefix, cursor, limit, |a| {
+            filter.status.as_deref().is_none_or(|s| a.status.name() == s)
+        })?)
+    }
+}
+
+/// True when `holder` is Active and a Member of `jurisdiction` with `capability`.
+fn can_act(holder: &CommonsHolderRecord, jurisdiction: &str, capability: Capability) -> bool {
+    holder.is_active()
+        && holder
+            .affiliation(jurisdiction)
+            .is_some_and(|a| a.status == AffiliationStatus::Member && a.capabilities.contains(&capability))
+}

@@ -1,0 +1,477 @@
+//! Appeals: filing (signed by a holder), evidence and responses (signed by a
+//! party), withdrawal (the appellant), review / resolution / dismissal (the
+//! operator), lookups and the per-appellant list.
+//!
+//! Decisions where `DOMAIN.md` is silent:
+//! - **Who may file.** Any holder may appeal a revocation that targets them
+//!   (their anchor, holder record, one of their memberships, or their steward
+//!   record), even once revoked: due process against the revocation itself is
+//!   never taken away. Every other kind needs the `due_process` baseline
+//!   right (an Active or Suspended holder). A steward cannot appeal its own
+//!   action.
+//! - **Jurisdiction.** When the payload gives none, a membership revocation
+//!   appeal takes the membership's jurisdiction and a steward-action appeal
+//!   the steward's. A given one must be an existing charter's domain.
+//! - **Parties** (who may add evidence and responses): the appellant; for a
+//!   StewardAction appeal, the steward concerned; and any Active steward
+//!   within its term who serves the appeal's jurisdiction (a commons-wide
+//!   steward serves every appeal). The operator decides through its own
+//!   routes and has no DID to sign evidence with.
+//! - **Outcomes of a Revocation appeal**, in the batch that resolves it:
+//!   Upheld -> revocation appeal status Upheld and the target restored
+//!   (anchor / holder / steward `restore`, membership `restore_affiliation`;
+//!   a target that is no longer suspended or revoked is left as it is);
+//!   Denied and PartiallyUpheld -> Denied (the revocation stands and is
+//!   finalized after its deadline; partial relief is granted by the operator
+//!   through the ordinary status routes); Remanded -> None (no decision on
+//!   the revocation: the appellant may appeal again before the deadline,
+//!   after which it is finalized). Dismissed and Withdrawn -> None.
+//! - **Steward disputes.** Filing a StewardAction appeal adds one to the
+//!   steward's `disputes_against`; resolving it Denied adds one to
+//!   `disputes_won` (the steward's action stood on the merits). Other endings
+//!   leave the counters as they are.
+//!
+//! **Invariant:** an appeal and every record its step changes (the
+//! revocation, its target, the steward) are written in ONE batch, under the
+//! locks of all of them.
+
+use super::governance_actions::{
+    AppealEvidence, AppealFile, AppealRespond, AppealWithdraw, DismissRequest, ResolveRequest,
+};
+use super::identity::check_limit;
+use super::revocations::TargetRecord;
+use super::{parse_did, CommonsManager};
+use crate::backend::CommonsStoreBackend;
+use crate::model::appeal::{Appeal, AppealKind, AppealState, Evidence, Outcome, Response};
+use crate::model::charter::parse_domain_id;
+use crate::model::did::Did;
+use crate::model::error::{CommonsError, CommonsResult};
+use crate::model::holder::{AffiliationStatus, BaselineRight, CommonsHolderRecord, HolderStatus};
+use crate::model::ids::{check_hex_id, check_uuid};
+use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget};
+use crate::model::signing::Signed;
+use crate::model::steward::{StewardRecord, StewardStatus};
+use crate::store::keys::{did_key, APPEAL_APPELLANT, CHARTER_DOMAIN, HOLDER_DID, STEWARD_DID};
+use crate::store::{Changes, Page};
+
+/// Filters of [`CommonsManager::list_appeals`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppealFilter {
+    /// Only appeals of this status (variant name: `Filed`, `UnderReview`,
+    /// `Resolved`, `Dismissed`, `Withdrawn`).
+    pub status: Option<String>,
+}
+
+/// How an appeal ends, for the records it drags along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Resolved(Outcome),
+    Dismissed,
+    Withdrawn,
+}
+
+impl<S: CommonsStoreBackend> CommonsManager<S> {
+    /// A holder files an appeal (status Filed). A Revocation appeal sets the
+    /// revocation's appeal status to Pending and a StewardAction appeal adds
+    /// one to the steward's `disputes_against`, in the same batch.
+    ///
+    /// # Errors
+    /// `InvalidInput` on `target` (must be `-`), a field, or `jurisdiction`;
+    /// `InvalidId` on an id in `kind`; `Forbidden` unless the actor is a
+    /// holder with the right to file it (see the module docs); `NotFound`
+    /// (revocation, steward, jurisdiction's charter); `Conflict`
+    /// `appeal_deadline_passed`; `InvalidTransition` when the revocation
+    /// already has an appeal pending or decided, or was finalized.
+    pub fn file_appeal(&self, signed: &Signed<AppealFile>) -> CommonsResult<Appeal> {
+        if signed.target != "-" {
+            return Err(CommonsError::invalid("target", "appeal-file is signed with target -"));
+        }
+        let body = &signed.body;
+        let holder = self
+            .store
+            .get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, &signed.actor))?
+            .ok_or_else(|| CommonsError::forbidden(format!("{} is not a holder of the commons", signed.actor)))?;
+        if let Some(j) = &body.jurisdiction {
+            parse_domain_id(j)
+                .map_err(|_| CommonsError::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
+            if self.store.index_value(&format!("{CHARTER_DOMAIN}{j}"))?.is_none() {
+                return Err(CommonsError::not_found("charter", j.as_str()));
+            }
+        }
+        let now = self.now();
+        let new_appeal = |jurisdiction: Option<String>| {
+            Appeal::new(
+                signed.actor.clone(),
+                body.kind.clone(),
+                body.jurisdiction.clone().or(jurisdiction),
+                body.grounds.clone(),
+                body.statement.clone(),
+                body.requested_remedy.clone(),
+                now,
+            )
+        };
+        let mut changes = Changes::new();
+        let appeal = match &body.kind {
+            AppealKind::Revocation { revocation_id } => {
+                check_uuid("revocation", revocation_id)?;
+                let _guard = self.locks.lock(&[revocation_id]);
+                let old = self.get_required::<RevocationRecord>(revocation_id)?;
+                if !concerns(&old.target, &holder, &signed.actor) {
+                    return Err(CommonsError::forbidden(format!(
+                        "revocation {revocation_id} does not target {}; only its target may appeal it",
+                        signed.actor
+                    )));
+                }
+                let appeal = new_appeal(match &old.target {
+                    RevocationTarget::Membership { jurisdiction, .. } => Some(jurisdiction.clone()),
+                    _ => None,
+                })?;
+                let mut revocation = old.clone();
+                revocation.appeal_filed(appeal.appeal_id.clone(), now)?;
+                changes.put(&appeal, None)?;
+                changes.put(&revocation, Some(&old))?;
+                self.store.commit(changes)?;
+                return Ok(appeal);
+            }
+            AppealKind::StewardAction { steward_id } => {
+                check_hex_id("steward", steward_id)?;
+                require_due_process(&holder)?;
+                let _guard = self.locks.lock(&[steward_id]);
+                let old = self.get_required::<StewardRecord>(steward_id)?;
+                if old.did == signed.actor {
+                    return Err(CommonsError::forbidden("a steward cannot appeal its own action"));
+                }
+                let appeal = new_appeal(old.jurisdiction.clone())?;
+                let mut steward = old.clone();
+                steward.record_dispute(false, now);
+                changes.put(&appeal, None)?;
+                changes.put(&steward, Some(&old))?;
+                self.store.commit(changes)?;
+                return Ok(appeal);
+            }
+            _ => {
+                require_due_process(&holder)?;
+                new_appeal(None)?
+            }
+        };
+        changes.put(&appeal, None)?;
+        self.store.commit(changes)?;
+        Ok(appeal)
+    }
+
+    /// True when `did` is a party of `appeal` (see the module docs).
+    fn is_party(&self, appeal: &Appeal, did: &Did) -> CommonsResult<bool> {
+        if &appeal.appellant_did == did {
+            return Ok(true);
+        }
+        if matches!(&appeal.kind, AppealKind::StewardAction { steward_id } if *steward_id == StewardRecord::id_for(did))
+        {
+            return Ok(true);
+        }
+        let Some(steward) = self.store.get_by_index::<StewardRecord>(&did_key(STEWARD_DID, did))? else {
+            return Ok(false);
+        };
+        Ok(steward.status == StewardStatus::Active
+            && self.now() < steward.term_end
+            && steward.serves(appeal.jurisdiction.as_deref()))
+    }
+
+    fn party_appeal<A>(&self, signed: &Signed<A>) -> CommonsResult<Appeal> {
+        let appeal = self.get_required::<Appeal>(&signed.target)?;
+        if !self.is_party(&appeal, &signed.actor)? {
+            return Err(CommonsError::forbidden(
+                "only a party may add to an appeal: the appellant, the steward whose action is appealed, or an Active steward serving the appeal's jurisdiction",
+            ));
+        }
+        Ok(appeal)
+    }
+
+    fn save_appeal(&self, new: &Appeal, old: &Appeal) -> CommonsResult<()> {
+        let mut changes = Changes::new();
+        changes.put(new, Some(old))?;
+        self.store.commit(changes)?;
+        Ok(())
+    }
+
+    /// A party adds a piece of evidence (its hash and a description) while
+    /// the appeal is open.
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Forbidden` unless a party;
+    /// `InvalidTransition` once decided, dismissed or withdrawn;
+    /// `InvalidInput` on the hash, the description, or past 200 items.
+    pub fn add_appeal_evidence(&self, signed: &Signed<AppealEvidence>) -> CommonsResult<Appeal> {
+        let id = signed.target.as_str();
+        check_uuid("appeal", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.party_appeal(signed)?;
+        let mut appeal = old.clone();
+        appeal.add_evidence(Evidence {
+            submitted_by: signed.actor.clone(),
+            sha256: signed.body.sha256.clone(),
+            description: signed.body.description.clone(),
+            at: self.now(),
+        })?;
+        self.save_appeal(&appeal, &old)?;
+        Ok(appeal)
+    }
+
+    /// A party responds while the appeal is open.
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Forbidden` unless a party;
+    /// `InvalidTransition` once decided, dismissed or withdrawn;
+    /// `InvalidInput` on an empty or over-long text, or past 200 responses.
+    pub fn respond_to_appeal(&self, signed: &Signed<AppealRespond>) -> CommonsResult<Appeal> {
+        let id = signed.target.as_str();
+        check_uuid("appeal", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.party_appeal(signed)?;
+        let mut appeal = old.clone();
+        appeal.add_response(Response {
+            responder_did: signed.actor.clone(),
+            text: signed.body.text.clone(),
+            at: self.now(),
+        })?;
+        self.save_appeal(&appeal, &old)?;
+        Ok(appeal)
+    }
+
+    /// Operator: Filed -> UnderReview { reviewer: "operator" }.
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `InvalidTransition` unless Filed.
+    pub fn review_appeal(&self, id: &str) -> CommonsResult<Appeal> {
+        check_uuid("appeal", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.get_required::<Appeal>(id)?;
+        let mut appeal = old.clone();
+        appeal.review("operator".into(), self.now())?;
+        self.save_appeal(&appeal, &old)?;
+        Ok(appeal)
+    }
+
+    /// Operator: UnderReview -> Resolved, with the revocation (and its
+    /// target) or the steward changed in the same batch (see the module
+    /// docs).
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `InvalidTransition` unless UnderReview;
+    /// `InvalidInput` on the notes; store errors (nothing written).
+    pub fn resolve_appeal(&self, id: &str, request: ResolveRequest) -> CommonsResult<Appeal> {
+        let ResolveRequest { outcome, notes } = request;
+        self.end_appeal(id, Ending::Resolved(outcome), |appeal, now| appeal.resolve(outcome, notes, now), None)
+    }
+
+    /// Operator: Filed|UnderReview -> Dismissed; a pending revocation appeal
+    /// status goes back to None in the same batch.
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `InvalidTransition` when already ended;
+    /// `InvalidInput` on a reason over 2,000 characters.
+    pub fn dismiss_appeal(&self, id: &str, request: DismissRequest) -> CommonsResult<Appeal> {
+        let DismissRequest { reason } = request;
+        self.end_appeal(id, Ending::Dismissed, |appeal, now| appeal.dismiss(reason, now), None)
+    }
+
+    /// The appellant withdraws: Filed|UnderReview -> Withdrawn; a pending
+    /// revocation appeal status goes back to None in the same batch.
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Forbidden` unless the appellant;
+    /// `InvalidTransition` when already ended.
+    pub fn withdraw_appeal(&self, signed: &Signed<AppealWithdraw>) -> CommonsResult<Appeal> {
+        self.end_appeal(&signed.target, Ending::Withdrawn, |appeal, now| appeal.withdraw(now), Some(&signed.actor))
+    }
+
+    /// Ends appeal `id` with `step` (and `ending`'s consequences) under the
+    /// locks of every record involved; `appellant`, when given, must be the
+    /// appellant.
+    fn end_appeal(
+        &self,
+        id: &str,
+        ending: Ending,
+        step: impl FnOnce(&mut Appeal, u64) -> CommonsResult<()>,
+        appellant: Option<&Did>,
+    ) -> CommonsResult<Appeal> {
+        check_uuid("appeal", id)?;
+        // The kind of an appeal and the target of a revocation never change,
+        // so the records to lock can be found before locking.
+        let peek = self.get_required::<Appeal>(id)?;
+        let mut lock_ids = vec![id.to_string()];
+        let revocation_target = match &peek.kind {
+            AppealKind::Revocation { revocation_id } => {
+                let target = self.get_required::<RevocationRecord>(revocation_id)?.target;
+                lock_ids.push(revocation_id.clone());
+                lock_ids.push(target.record_id().to_string());
+                Some(target)
+            }
+            AppealKind::StewardAction { steward_id } => {
+                lock_ids.push(steward_id.clone());
+                None
+            }
+            _ => None,
+        };
+        let lock_refs: Vec<&str> = lock_ids.iter().map(String::as_str).collect();
+        let _guard = self.locks.lock(&lock_refs);
+        let old = self.get_required::<Appeal>(id)?;
+        if let Some(did) = appellant {
+            if did != &old.appellant_did {
+                return Err(CommonsError::forbidden("only the appellant may sign this action"));
+            }
+        }
+        let now = self.now();
+        let mut appeal = old.clone();
+        step(&mut appeal, now)?;
+        let mut changes = Changes::new();
+        changes.put(&appeal, Some(&old))?;
+        match (&appeal.kind, revocation_target) {
+            (AppealKind::Revocation { revocation_id }, Some(_)) => {
+                self.end_revocation_appeal(&appeal.appeal_id, revocation_id, ending, now, &mut changes)?;
+            }
+            (AppealKind::StewardAction { steward_id }, _) if ending == Ending::Resolved(Outcome::Denied) => {
+                let old_steward = self.get_required::<StewardRecord>(steward_id)?;
+                let mut steward = old_steward.clone();
+                steward.record_dispute(true, now);
+                changes.put(&steward, Some(&old_steward))?;
+            }
+            _ => {}
+        }
+        self.store.commit(changes)?;
+        Ok(appeal)
+    }
+
+    /// Adds to `changes` what ending appeal `appeal_id` does to its
+    /// revocation (and, when upheld, to the revocation's target).
+    fn end_revocation_appeal(
+        &self,
+        appeal_id: &str,
+        revocation_id: &str,
+        ending: Ending,
+        now: u64,
+        changes: &mut Changes,
+    ) -> CommonsResult<()> {
+        let old = self.get_required::<RevocationRecord>(revocation_id)?;
+        if !matches!(&old.appeal_status, AppealStatus::Pending { appeal_id: a } if a == appeal_id) {
+            // Only the pending appeal speaks for the revocation.
+            tracing::warn!(appeal = %appeal_id, revocation = %revocation_id, "appeal ended but was not the revocation's pending appeal");
+            return Ok(());
+        }
+        let upheld = match ending {
+            Ending::Resolved(Outcome::Upheld) => Some(true),
+            Ending::Resolved(Outcome::Denied | Outcome::PartiallyUpheld) => Some(false),
+            Ending::Resolved(Outcome::Remanded) | Ending::Dismissed | Ending::Withdrawn => None,
+        };
+        let mut revocation = old.clone();
+        revocation.appeal_ended(appeal_id, upheld, now)?;
+        changes.put(&revocation, Some(&old))?;
+        if upheld == Some(true) {
+            let old_target = self.read_target(&revocation.target)?;
+            if let Some(new_target) = restore(&revocation.target, &old_target, now)? {
+                TargetRecord::put(&new_target, &old_target, changes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The appeal with `id`.
+    ///
+    /// # Errors
+    /// `InvalidId`, `NotFound`, store errors.
+    pub fn appeal(&self, id: &str) -> CommonsResult<Appeal> {
+        check_uuid("appeal", id)?;
+        self.get_required::<Appeal>(id)
+    }
+
+    /// A page of one appellant's appeals, oldest first (UUID v7 order),
+    /// optionally of one status. `limit` 1..=100.
+    ///
+    /// # Errors
+    /// `InvalidDid`; `InvalidInput` on `status` or `limit`; `InvalidCursor`;
+    /// `Corrupt`.
+    pub fn list_appeals(
+        &self,
+        appellant: &str,
+        filter: &AppealFilter,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> CommonsResult<Page<Appeal>> {
+        let did = parse_did(appellant)?;
+        check_limit(limit)?;
+        if let Some(s) = &filter.status {
+            if !AppealState::NAMES.contains(&s.as_str()) {
+                return Err(CommonsError::invalid("status", AppealState::NAMES.join(", ")));
+            }
+        }
+        let prefix = format!("{}/", did_key(APPEAL_APPELLANT, &did));
+        Ok(self.store.list_by_index::<Appeal>(&prefix, cursor, limit, |a| {
+            filter.status.as_deref().is_none_or(|s| a.status.name() == s)
+        })?)
+    }
+}
+
+/// True when `target` is the record of the principal `did` (with holder
+/// record `holder`).
+fn concerns(target: &RevocationTarget, holder: &CommonsHolderRecord, did: &Did) -> bool {
+    match target {
+        // An anchor id equals its holder id.
+        RevocationTarget::Anchor { anchor_id: id }
+        | RevocationTarget::Holder { holder_id: id }
+        | RevocationTarget::Membership { holder_id: id, .. } => *id == holder.holder_id,
+        RevocationTarget::Steward { steward_id } => *steward_id == StewardRecord::id_for(did),
+    }
+}
+
+fn require_due_process(holder: &CommonsHolderRecord) -> CommonsResult<()> {
+    if holder.baseline_rights().contains(&BaselineRight::DueProcess) {
+        Ok(())
+    } else {
+        Err(CommonsError::forbidden(format!(
+            "holder {} is {} and has no due_process right",
+            holder.holder_id,
+            holder.status.name()
+        )))
+    }
+}
+
+/// The target after an upheld appeal, or `None` when it is no longer
+/// suspended or revoked (reinstated meanwhile, or left).
+fn restore(target: &RevocationTarget, old: &TargetRecord, now: u64) -> CommonsResult<Option<TargetRecord>> {
+    Ok(match (old, target) {
+        (TargetRecord::Anchor(a), _) => {
+            if a.status == crate::model::anchor::AnchorStatus::Active {
+                return Ok(None);
+            }
+            let mut a = a.clone();
+            a.restore(now)?;
+            Some(TargetRecord::Anchor(a))
+        }
+        (TargetRecord::Holder(h), RevocationTarget::Membership { jurisdiction, .. }) => {
+            if !h
+                .affiliation(jurisdiction)
+                .is_some_and(|a| matches!(a.status, AffiliationStatus::Suspended | AffiliationStatus::Banned))
+            {
+                return Ok(None);
+            }
+            let mut h = h.clone();
+            h.restore_affiliation(jurisdiction, now)?;
+            Some(TargetRecord::Holder(h))
+        }
+        (TargetRecord::Holder(h), _) => {
+            if !matches!(h.status, HolderStatus::Suspended { .. } | HolderStatus::Revoked { .. }) {
+                return Ok(None);
+            }
+            let mut h = h.clone();
+            h.restore(now)?;
+            Some(TargetRecord::Holder(h))
+        }
+        (TargetRecord::Steward(s), _) => {
+            if !matches!(s.status, StewardStatus::Suspended { .. } | StewardStatus::Revoked { .. }) {
+                return Ok(None);
+            }
+            let mut s = s.clone();
+            s.restore(now)?;
+            Some(TargetRecord::Steward(s))
+        }
+    })
+}

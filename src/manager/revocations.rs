@@ -1,0 +1,335 @@
+//! Revocations: creation (operator) together with the change to the target,
+//! finalisation after the appeal deadline (operator route and the server's
+//! periodic sweep), lookups and the per-target list.
+//!
+//! What creation does to the target, in the same batch as the record:
+//!
+//! | target | `immediate: true` | `immediate: false` (until the deadline) |
+//! |---|---|---|
+//! | anchor | Revoked (with `revocation_id`) | Suspended { until: deadline } |
+//! | holder | Revoked | Suspended { appeal_deadline } |
+//! | membership | Banned | Suspended |
+//! | steward | Revoked | Suspended |
+//!
+//! Decisions where `DOMAIN.md` is silent:
+//! - A target has at most one **open** revocation (not finalized, appeal not
+//!   upheld): a second one is a 409 `revocation_open`, so that the appeal and
+//!   the finalisation of one revocation never fight over the target with
+//!   another. To escalate, the operator uses the target's own status routes.
+//! - Finalisation turns a suspension into Revoked / Banned when the target's
+//!   state still allows it; a target that is already Revoked / Banned, or that
+//!   left in a way revocation cannot follow (an Exited holder, a Retired
+//!   steward), is left as it is and the record is finalized all the same. An
+//!   immediate revocation finalizes without touching its target.
+//! - An anchor revocation changes the anchor only, not the holder record (and
+//!   the reverse): each record is revoked by its own target kind.
+//!
+//! **Invariant:** the record, its index rows (`revocation_target/`,
+//! `revocation_deadline/` while it may still be finalized) and the target's
+//! record are written in ONE batch, under the locks of the revocation and of
+//! the target's record.
+
+use super::governance_actions::RevocationRequest;
+use super::identity::check_limit;
+use super::CommonsManager;
+use crate::backend::CommonsStoreBackend;
+use crate::model::anchor::{AnchorStatus, PersonhoodAnchor};
+use crate::model::error::{CommonsError, CommonsResult};
+use crate::model::holder::{AffiliationAction, AffiliationStatus, CommonsHolderRecord, HolderStatus};
+use crate::model::ids::check_uuid;
+use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget, DEFAULT_APPEAL_WINDOW_DAYS};
+use crate::model::steward::{StewardRecord, StewardStatus};
+use crate::store::keys::{revocation_target_prefix, REVOCATION_DEADLINE};
+use crate::store::{Changes, Page};
+
+/// Rows read per step when walking an index.
+const WALK_CHUNK: usize = 256;
+
+/// The record a revocation target lives in, as read (old) before a change.
+pub(crate) enum TargetRecord {
+    /// An anchor.
+    Anchor(PersonhoodAnchor),
+    /// A holder (also for a membership target).
+    Holder(CommonsHolderRecord),
+    /// A steward.
+    Steward(StewardRecord),
+}
+
+impl TargetRecord {
+    /// Adds the write of `new` over `old` to `changes`.
+    pub(crate) fn put(new: &TargetRecord, old: &TargetRecord, changes: &mut Changes) -> CommonsResult<()> {
+        match (new, old) {
+            (TargetRecord::Anchor(n), TargetRecord::Anchor(o)) => changes.put(n, Some(o))?,
+            (TargetRecord::Holder(n), TargetRecord::Holder(o)) => changes.put(n, Some(o))?,
+            (TargetRecord::Steward(n), TargetRecord::Steward(o)) => changes.put(n, Some(o))?,
+            // Both sides come from the same target; a mismatch is a bug.
+            _ => return Err(CommonsError::conflict("concurrent_change", "the revocation target changed kind; retry")),
+        }
+        Ok(())
+    }
+}
+
+impl<S: CommonsStoreBackend> CommonsManager<S> {
+    /// Reads the record of `target`.
+    ///
+    /// # Errors
+    /// `NotFound` (anchor, holder, affiliation, steward).
+    pub(crate) fn read_target(&self, target: &RevocationTarget) -> CommonsResult<TargetRecord> {
+        Ok(match target {
+            RevocationTarget::Anchor { anchor_id } => {
+                TargetRecord::Anchor(self.get_required::<PersonhoodAnchor>(anchor_id)?)
+            }
+            RevocationTarget::Holder { holder_id } => {
+                TargetRecord::Holder(self.get_required::<CommonsHolderRecord>(holder_id)?)
+            }
+            RevocationTarget::Membership { holder_id, jurisdiction } => {
+                let holder = self.get_required::<CommonsHolderRecord>(holder_id)?;
+                if holder.affiliation(jurisdiction).is_none() {
+                    return Err(CommonsError::not_found("affiliation", format!("{holder_id}/{jurisdiction}")));
+                }
+                TargetRecord::Holder(holder)
+            }
+            RevocationTarget::Steward { steward_id } => {
+                TargetRecord::Steward(self.get_required::<StewardRecord>(steward_id)?)
+            }
+        })
+    }
+
+    /// Operator: creates a revocation and changes its target in ONE batch
+    /// (see the module docs for what each target becomes). The appeal
+    /// deadline is now + `appeal_window_days` (1..=365, default 30) days.
+    /// `authority_did` is `None`: the operator token carries no DID.
+    ///
+    /// # Errors
+    /// `InvalidId` / `InvalidInput` on the target, the window or an `Other`
+    /// reason; `NotFound` when the target does not exist; `InvalidTransition`
+    /// when the target's state does not allow it (e.g. suspending a Suspended
+    /// anchor, banning a Banned membership); `Conflict` `revocation_open`;
+    /// store errors (nothing written).
+    pub fn create_revocation(&self, request: RevocationRequest) -> CommonsResult<RevocationRecord> {
+        let RevocationRequest { target, reason, immediate, appeal_window_days } = request;
+        target.check()?;
+        let now = self.now();
+        let record = RevocationRecord::new(
+            target,
+            reason,
+            None,
+            immediate,
+            appeal_window_days.unwrap_or(DEFAULT_APPEAL_WINDOW_DAYS),
+            now,
+        )?;
+        let _guard = self.locks.lock(&[&record.revocation_id, record.target.record_id()]);
+        let old_target = self.read_target(&record.target)?;
+        if let Some(open) = self.open_revocation_of(&record.target)? {
+            return Err(CommonsError::conflict(
+                "revocation_open",
+                format!("{} already has open revocation {open}", record.target.key()),
+            ));
+        }
+        let new_target = apply_revocation(&record, &old_target, now)?;
+        let mut changes = Changes::new();
+        changes.put(&record, None)?;
+        TargetRecord::put(&new_target, &old_target, &mut changes)?;
+        self.store.commit(changes)?;
+        Ok(record)
+    }
+
+    /// The id of an open revocation (not finalized, appeal not upheld) of
+    /// `target`, if any.
+    fn open_revocation_of(&self, target: &RevocationTarget) -> CommonsResult<Option<String>> {
+        let prefix = revocation_target_prefix(&target.key());
+        let mut after: Option<String> = None;
+        loop {
+            let rows = self.store.index_rows_after(&prefix, after.as_deref(), WALK_CHUNK)?;
+            for (_, id) in &rows {
+                let r = self.get_required::<RevocationRecord>(id)?;
+                if r.finalized_at.is_none() && !matches!(r.appeal_status, AppealStatus::Upheld { .. }) {
+                    return Ok(Some(r.revocation_id));
+                }
+            }
+            match rows.last() {
+                Some((k, _)) if rows.len() == WALK_CHUNK => after = Some(k.clone()),
+                _ => return Ok(None),
+            }
+        }
+    }
+
+    /// Operator: finalizes a revocation once its appeal deadline has passed
+    /// with no pending or upheld appeal; a suspended target becomes Revoked /
+    /// Banned in the same batch (see the module docs).
+    ///
+    /// # Errors
+    /// `InvalidId`; `NotFound`; `Conflict` `not_finalizable` (before the
+    /// deadline, appeal pending or upheld, already finalized); store errors.
+    pub fn finalize_revocation(&self, id: &str) -> CommonsResult<RevocationRecord> {
+        check_uuid("revocation", id)?;
+        // The target never changes, so it can be read before locking.
+        let target = self.get_required::<RevocationRecord>(id)?.target;
+        let _guard = self.locks.lock(&[id, target.record_id()]);
+        let old = self.get_required::<RevocationRecord>(id)?;
+        self.finalize_locked(old)
+    }
+
+    fn finalize_locked(&self, old: RevocationRecord) -> CommonsResult<RevocationRecord> {
+        let now = self.now();
+        let mut record = old.clone();
+        record.finalize(now)?;
+        let mut changes = Changes::new();
+        changes.put(&record, Some(&old))?;
+        if !record.immediate {
+            let old_target = self.read_target(&record.target)?;
+            if let Some(new_target) = make_permanent(&record, &old_target, now) {
+                TargetRecord::put(&new_target, &old_target, &mut changes)?;
+            }
+        }
+        self.store.commit(changes)?;
+        Ok(record)
+    }
+
+    /// Finalizes every revocation whose appeal deadline has passed and that
+    /// may be finalized (the server's periodic sweep); returns how many.
+    /// Revocations with a pending appeal are passed over until it ends.
+    ///
+    /// # Errors
+    /// Store errors (revocations finalized before the error stay finalized).
+    pub fn finalize_due_revocations(&self) -> CommonsResult<usize> {
+        let now = self.now();
+        let end = format!("{REVOCATION_DEADLINE}{now:016x}/~");
+        let mut after: Option<String> = None;
+        let mut finalized = 0;
+        loop {
+            let rows = self.store.index_rows_after(REVOCATION_DEADLINE, after.as_deref(), WALK_CHUNK)?;
+            let full = rows.len() == WALK_CHUNK;
+            for (key, id) in &rows {
+                if key.as_str() > end.as_str() {
+                    return Ok(finalized);
+                }
+                after = Some(key.clone());
+                let Some(peek) = self.store.get::<RevocationRecord>(id)? else { continue };
+                let _guard = self.locks.lock(&[id, peek.target.record_id()]);
+                let Some(old) = self.store.get::<RevocationRecord>(id)? else { continue };
+                if !old.finalizable(now) {
+                    continue;
+                }
+                match self.finalize_locked(old) {
+                    Ok(_) => finalized += 1,
+                    Err(CommonsError::Store(e)) => return Err(e.into()),
+                    Err(e) => tracing::warn!(revocation = %id, error = %e, "revocation not finalized"),
+                }
+            }
+            if !full {
+                return Ok(finalized);
+            }
+        }
+    }
+
+    /// The revocation with `id`.
+    ///
+    /// # Errors
+    /// `InvalidId`, `NotFound`, store errors.
+    pub fn revocation(&self, id: &str) -> CommonsResult<RevocationRecord> {
+        check_uuid("revocation", id)?;
+        self.get_required::<RevocationRecord>(id)
+    }
+
+    /// A page of the revocations of one target, oldest first. `target` is
+    /// the text form `anchor:<id>`, `holder:<id>`, `steward:<id>` or
+    /// `membership:<holder_id>:<jurisdiction>`. `limit` 1..=100.
+    ///
+    /// # Errors
+    /// `InvalidInput` / `InvalidId` on `target` or `limit`; `InvalidCursor`;
+    /// `Corrupt`.
+    pub fn list_revocations(
+        &self,
+        target: &str,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> CommonsResult<Page<RevocationRecord>> {
+        check_limit(limit)?;
+        let target = RevocationTarget::parse_key(target)?;
+        let prefix = revocation_target_prefix(&target.key());
+        Ok(self.store.list_by_index::<RevocationRecord>(&prefix, cursor, limit, |_| true)?)
+    }
+}
+
+/// The target after the revocation takes effect at creation.
+fn apply_revocation(record: &RevocationRecord, old: &TargetRecord, now: u64) -> CommonsResult<TargetRecord> {
+    let reason = record.reason.describe();
+    let id = Some(record.revocation_id.clone());
+    let deadline = record.appeal_deadline;
+    Ok(match (old, &record.target) {
+        (TargetRecord::Anchor(a), _) => {
+            let mut a = a.clone();
+            if record.immediate {
+                a.revoke(reason, id, now)?;
+            } else {
+                a.suspend(reason, Some(deadline), now)?;
+            }
+            TargetRecord::Anchor(a)
+        }
+        (TargetRecord::Holder(h), RevocationTarget::Membership { jurisdiction, .. }) => {
+            let mut h = h.clone();
+            let action = if record.immediate { AffiliationAction::Ban } else { AffiliationAction::Suspend };
+            h.transition_affiliation(jurisdiction, action, now)?;
+            TargetRecord::Holder(h)
+        }
+        (TargetRecord::Holder(h), _) => {
+            let mut h = h.clone();
+            if record.immediate {
+                h.revoke(reason, now)?;
+            } else {
+                h.suspend(reason, deadline, now)?;
+            }
+            TargetRecord::Holder(h)
+        }
+        (TargetRecord::Steward(s), _) => {
+            let mut s = s.clone();
+            if record.immediate {
+                s.revoke(reason, now)?;
+            } else {
+                s.suspend(reason, now)?;
+            }
+            TargetRecord::Steward(s)
+        }
+    })
+}
+
+/// The target after finalisation of a suspension, or `None` when it stays as
+/// it is (already Revoked / Banned, or in a state revocation cannot follow).
+fn make_permanent(record: &RevocationRecord, old: &TargetRecord, now: u64) -> Option<TargetRecord> {
+    let reason = record.reason.describe();
+    match (old, &record.target) {
+        (TargetRecord::Anchor(a), _) => {
+            if matches!(a.status, AnchorStatus::Revoked { .. }) {
+                return None;
+            }
+            let mut a = a.clone();
+            a.revoke(reason, Some(record.revocation_id.clone()), now).ok()?;
+            Some(TargetRecord::Anchor(a))
+        }
+        (TargetRecord::Holder(h), RevocationTarget::Membership { jurisdiction, .. }) => {
+            if h.affiliation(jurisdiction).is_none_or(|a| a.status == AffiliationStatus::Banned) {
+                return None;
+            }
+            let mut h = h.clone();
+            h.transition_affiliation(jurisdiction, AffiliationAction::Ban, now).ok()?;
+            Some(TargetRecord::Holder(h))
+        }
+        (TargetRecord::Holder(h), _) => {
+            if !matches!(h.status, HolderStatus::Active | HolderStatus::Suspended { .. }) {
+                return None;
+            }
+            let mut h = h.clone();
+            h.revoke(reason, now).ok()?;
+            Some(TargetRecord::Holder(h))
+        }
+        (TargetRecord::Steward(s), _) => {
+            if !matches!(s.status, StewardStatus::Active | StewardStatus::Suspended { .. }) {
+                return None;
+            }
+            let mut s = s.clone();
+            s.revoke(reason, now).ok()?;
+            Some(TargetRecord::Steward(s))
+        }
+    }
+}

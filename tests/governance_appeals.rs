@@ -1,0 +1,565 @@
+//! Appeals through the manager: filing (and what it does to a revocation or
+//! a steward), evidence and responses by the parties, review, every
+//! resolution outcome with its effect on the revocation and its target,
+//! dismissal and withdrawal, a refusal in every state leaving the store
+//! unchanged, and the per-appellant list.
+
+mod scenario;
+
+use anyhow::Result;
+use commons_gateway::backend::InMemoryCommonsStore;
+use commons_gateway::manager::appeals::AppealFilter;
+use commons_gateway::manager::governance_actions::*;
+use commons_gateway::manager::CommonsManager;
+use commons_gateway::model::appeal::{Appeal, AppealKind, AppealState, Outcome, Remedy};
+use commons_gateway::model::holder::{AffiliationStatus, Capability, HolderStatus};
+use commons_gateway::model::revocation::{AppealStatus, RevocationReason, RevocationRecord, RevocationTarget};
+use commons_gateway::model::steward::StewardStatus;
+use commons_gateway::{CommonsError, CommonsStoreBackend};
+use scenario::{make_member, manager_on, snapshot, Person, World, T0};
+use serde_json::{json, Value};
+
+type Memory = CommonsManager<InMemoryCommonsStore>;
+
+const DAY: u64 = 86_400;
+const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+fn memory() -> Result<Memory> {
+    manager_on(InMemoryCommonsStore::new(), "memory", false)
+}
+
+/// A world and one more person: a Member with Vote of its coop and a
+/// commons-wide steward. Returns the person, their holder id and steward id.
+fn world_with_member(m: &Memory) -> Result<(World, Person, String, String)> {
+    let w = World::build(m, "bakery", false)?;
+    let p = Person::new();
+    let holder_id = m.bootstrap_anchor(p.did.as_str(), Some("Pat".into()))?.anchor.anchor_id;
+    make_member(m, &p.did, &w.domain, &[Capability::Vote])?;
+    let steward_id = m.register_steward(p.did.as_str(), 365, None)?.steward.steward_id;
+    Ok((w, p, holder_id, steward_id))
+}
+
+fn targets(holder_id: &str, steward_id: &str, domain: &str) -> [RevocationTarget; 4] {
+    [
+        RevocationTarget::Anchor { anchor_id: holder_id.to_string() },
+        RevocationTarget::Holder { holder_id: holder_id.to_string() },
+        RevocationTarget::Membership { holder_id: holder_id.to_string(), jurisdiction: domain.to_string() },
+        RevocationTarget::Steward { steward_id: steward_id.to_string() },
+    ]
+}
+
+fn revoke(m: &Memory, target: RevocationTarget, immediate: bool) -> Result<RevocationRecord> {
+    Ok(m.create_revocation(RevocationRequest {
+        target,
+        reason: RevocationReason::Fraud,
+        immediate,
+        appeal_window_days: None,
+    })?)
+}
+
+fn file(m: &Memory, who: &Person, kind: Value) -> Result<Appeal, CommonsError> {
+    m.file_appeal(&who.sign::<AppealFile>(
+        "-",
+        json!({"kind": kind, "grounds": "This is wrong.", "statement": "Long story.",
+               "requested_remedy": {"kind": "Reinstate"}}),
+    ))
+}
+
+fn appeal_revocation(m: &Memory, who: &Person, r: &RevocationRecord) -> Result<Appeal, CommonsError> {
+    file(m, who, json!({"kind": "Revocation", "revocation_id": r.revocation_id}))
+}
+
+fn resolve(m: &Memory, id: &str, outcome: Outcome) -> Result<Appeal, CommonsError> {
+    m.resolve_appeal(id, ResolveRequest { outcome, notes: "Decided.".into() })
+}
+
+/// The target's state as one word: Live, Suspended, Revoked (Banned for a
+/// membership).
+fn state(m: &Memory, target: &RevocationTarget) -> Result<&'static str> {
+    use commons_gateway::model::anchor::AnchorStatus;
+    Ok(match target {
+        RevocationTarget::Anchor { anchor_id } => match m.anchor(anchor_id)?.anchor.status {
+            AnchorStatus::Active => "Live",
+            AnchorStatus::Suspended { .. } => "Suspended",
+            AnchorStatus::Revoked { .. } => "Revoked",
+        },
+        RevocationTarget::Holder { holder_id } => match m.holder(holder_id)?.holder.status {
+            HolderStatus::Active => "Live",
+            HolderStatus::Suspended { .. } => "Suspended",
+            HolderStatus::Revoked { .. } => "Revoked",
+            HolderStatus::Exited { .. } => "Other",
+        },
+        RevocationTarget::Membership { holder_id, jurisdiction } => {
+            match m.holder(holder_id)?.holder.affiliation(jurisdiction).map(|a| a.status) {
+                Some(AffiliationStatus::Member) => "Live",
+                Some(AffiliationStatus::Suspended) => "Suspended",
+                Some(AffiliationStatus::Banned) => "Revoked",
+                _ => "Other",
+            }
+        }
+        RevocationTarget::Steward { steward_id } => match m.steward(steward_id)?.steward.status {
+            StewardStatus::Active => "Live",
+            StewardStatus::Suspended { .. } => "Suspended",
+            StewardStatus::Revoked { .. } => "Revoked",
+            StewardStatus::Retired => "Other",
+        },
+    })
+}
+
+/// Runs `f`, asserts `check` accepts its result and that the store did not change.
+fn refused<T: std::fmt::Debug>(
+    m: &Memory,
+    what: &str,
+    f: impl FnOnce() -> Result<T, CommonsError>,
+    check: impl Fn(&Result<T, CommonsError>) -> bool,
+) {
+    let before = snapshot(m);
+    let r = f();
+    assert!(check(&r), "{what}: unexpected {r:?}");
+    assert!(snapshot(m) == before, "{what}: refused but the store changed");
+}
+
+fn is_transition(r: &Result<impl std::fmt::Debug, CommonsError>) -> bool {
+    matches!(r, Err(CommonsError::InvalidTransition { .. }))
+}
+
+fn is_forbidden(r: &Result<impl std::fmt::Debug, CommonsError>) -> bool {
+    matches!(r, Err(CommonsError::Forbidden { .. }))
+}
+
+#[test]
+fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()> {
+    for immediate in [true, false] {
+        for i in 0..4 {
+            let m = memory()?;
+            let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+            let target = targets(&holder_id, &steward_id, &w.domain)[i].clone();
+            let r = revoke(&m, target.clone(), immediate)?;
+            assert_eq!(state(&m, &target)?, if immediate { "Revoked" } else { "Suspended" });
+
+            // Even a revoked holder may appeal the revocation itself.
+            m.clock().advance(DAY);
+            let appeal = appeal_revocation(&m, &p, &r)?;
+            assert_eq!(appeal.status, AppealState::Filed);
+            assert_eq!(appeal.appellant_did, p.did);
+            let pending = m.revocation(&r.revocation_id)?;
+            assert_eq!(pending.appeal_status, AppealStatus::Pending { appeal_id: appeal.appeal_id.clone() });
+            let expected_jurisdiction = matches!(target, RevocationTarget::Membership { .. }).then(|| w.domain.clone());
+            assert_eq!(appeal.jurisdiction, expected_jurisdiction);
+
+            let reviewed = m.review_appeal(&appeal.appeal_id)?;
+            assert_eq!(reviewed.status, AppealState::UnderReview { reviewer: "operator".into() });
+            let resolved = resolve(&m, &appeal.appeal_id, Outcome::Upheld)?;
+            assert_eq!(
+                resolved.status,
+                AppealState::Resolved { outcome: Outcome::Upheld, notes: "Decided.".into(), at: T0 + DAY }
+            );
+            assert_eq!(m.appeal(&appeal.appeal_id)?, resolved);
+            assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::Upheld { at: T0 + DAY });
+            assert_eq!(state(&m, &target)?, "Live", "{target:?} immediate={immediate}");
+
+            // An upheld revocation is over: never finalized, not in the sweep.
+            assert_eq!(m.store().backend().scan(b"revocation_deadline/")?.len(), 0);
+            m.clock().advance(60 * DAY);
+            assert_eq!(m.finalize_due_revocations()?, 0);
+            refused(
+                &m,
+                "finalize upheld",
+                || m.finalize_revocation(&r.revocation_id),
+                |r| matches!(r, Err(CommonsError::Conflict { code: "not_finalizable", .. })),
+            );
+            assert_eq!(state(&m, &target)?, "Live");
+            let report = m.store().verify()?;
+            assert!(report.is_clean(), "{:?}", report.problems);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn denied_and_partially_upheld_appeals_let_the_revocation_stand() -> Result<()> {
+    for outcome in [Outcome::Denied, Outcome::PartiallyUpheld] {
+        let m = memory()?;
+        let (w, p, holder_id, _) = world_with_member(&m)?;
+        let target = RevocationTarget::Membership { holder_id, jurisdiction: w.domain.clone() };
+        let r = revoke(&m, target.clone(), false)?;
+        let appeal = appeal_revocation(&m, &p, &r)?;
+        m.review_appeal(&appeal.appeal_id)?;
+        resolve(&m, &appeal.appeal_id, outcome)?;
+        assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::Denied { at: T0 });
+        assert_eq!(state(&m, &target)?, "Suspended");
+        // A decided appeal cannot be filed again.
+        refused(&m, "appeal again after a decision", || appeal_revocation(&m, &p, &r), is_transition);
+        m.clock().advance(30 * DAY);
+        assert_eq!(m.finalize_due_revocations()?, 1);
+        assert_eq!(state(&m, &target)?, "Revoked");
+    }
+    Ok(())
+}
+
+#[test]
+fn remanded_dismissed_and_withdrawn_appeals_free_the_revocation_for_a_new_appeal() -> Result<()> {
+    let m = memory()?;
+    let (_w, p, holder_id, _) = world_with_member(&m)?;
+    let target = RevocationTarget::Holder { holder_id };
+    let r = revoke(&m, target.clone(), false)?;
+
+    let a = appeal_revocation(&m, &p, &r)?;
+    m.review_appeal(&a.appeal_id)?;
+    resolve(&m, &a.appeal_id, Outcome::Remanded)?;
+    assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::None);
+
+    let b = appeal_revocation(&m, &p, &r)?;
+    let dismissed = m.dismiss_appeal(&b.appeal_id, DismissRequest { reason: "Out of scope.".into() })?;
+    assert_eq!(dismissed.status, AppealState::Dismissed { reason: "Out of scope.".into(), at: T0 });
+    assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::None);
+
+    let c = appeal_revocation(&m, &p, &r)?;
+    m.review_appeal(&c.appeal_id)?;
+    let withdrawn = m.withdraw_appeal(&p.sign::<AppealWithdraw>(&c.appeal_id, json!({})))?;
+    assert_eq!(withdrawn.status, AppealState::Withdrawn { at: T0 });
+    assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::None);
+    assert_eq!(state(&m, &target)?, "Suspended");
+
+    // With no appeal pending, the deadline finalizes it.
+    m.clock().advance(30 * DAY);
+    assert_eq!(m.finalize_due_revocations()?, 1);
+    assert_eq!(state(&m, &target)?, "Revoked");
+    Ok(())
+}
+
+#[test]
+fn refused_filings_change_nothing() -> Result<()> {
+    let m = memory()?;
+    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let other = &w.genesis[3];
+    let r = revoke(&m, RevocationTarget::Anchor { anchor_id: holder_id.clone() }, false)?;
+    let revocation = json!({"kind": "Revocation", "revocation_id": r.revocation_id});
+
+    refused(&m, "not a holder", || file(&m, &Person::new(), revocation.clone()), is_forbidden);
+    refused(&m, "someone else's revocation", || file(&m, other, revocation.clone()), is_forbidden);
+    refused(
+        &m,
+        "unknown revocation",
+        || file(&m, &p, json!({"kind": "Revocation", "revocation_id": uuid::Uuid::now_v7().to_string()})),
+        |r| matches!(r, Err(CommonsError::NotFound { entity: "revocation", .. })),
+    );
+    refused(
+        &m,
+        "revocation id that is no UUID",
+        || file(&m, &p, json!({"kind": "Revocation", "revocation_id": "../x"})),
+        |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+    );
+    refused(
+        &m,
+        "target other than -",
+        || {
+            m.file_appeal(&p.sign::<AppealFile>(
+                &r.revocation_id,
+                json!({"kind": revocation, "grounds": "g", "requested_remedy": {"kind": "None"}}),
+            ))
+        },
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "target", .. })),
+    );
+    refused(
+        &m,
+        "empty grounds",
+        || {
+            m.file_appeal(&p.sign::<AppealFile>(
+                "-",
+                json!({"kind": revocation, "grounds": " ", "requested_remedy": {"kind": "None"}}),
+            ))
+        },
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "grounds", .. })),
+    );
+    refused(
+        &m,
+        "compensation without a currency",
+        || {
+            m.file_appeal(&p.sign::<AppealFile>(
+                "-",
+                json!({"kind": {"kind": "Other"}, "grounds": "g",
+                       "requested_remedy": {"kind": "Compensation", "amount": 5, "currency": ""}}),
+            ))
+        },
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "requested_remedy.currency", .. })),
+    );
+    refused(
+        &m,
+        "unknown jurisdiction",
+        || {
+            m.file_appeal(&p.sign::<AppealFile>(
+                "-",
+                json!({"kind": {"kind": "Other"}, "grounds": "g", "requested_remedy": {"kind": "None"},
+                       "jurisdiction": "coop:nowhere"}),
+            ))
+        },
+        |r| matches!(r, Err(CommonsError::NotFound { entity: "charter", .. })),
+    );
+    refused(
+        &m,
+        "malformed jurisdiction",
+        || {
+            m.file_appeal(&p.sign::<AppealFile>(
+                "-",
+                json!({"kind": {"kind": "Other"}, "grounds": "g", "requested_remedy": {"kind": "None"},
+                       "jurisdiction": "coop/x"}),
+            ))
+        },
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "jurisdiction", .. })),
+    );
+    refused(
+        &m,
+        "own steward action",
+        || file(&m, &p, json!({"kind": "StewardAction", "steward_id": steward_id})),
+        is_forbidden,
+    );
+    refused(
+        &m,
+        "unknown steward",
+        || file(&m, other, json!({"kind": "StewardAction", "steward_id": "cd".repeat(32)})),
+        |r| matches!(r, Err(CommonsError::NotFound { entity: "steward", .. })),
+    );
+
+    let first = appeal_revocation(&m, &p, &r)?;
+    refused(&m, "second appeal while one is pending", || appeal_revocation(&m, &p, &r), is_transition);
+    m.withdraw_appeal(&p.sign::<AppealWithdraw>(&first.appeal_id, json!({})))?;
+    m.clock().advance(30 * DAY);
+    refused(
+        &m,
+        "after the deadline",
+        || appeal_revocation(&m, &p, &r),
+        |r| matches!(r, Err(CommonsError::Conflict { code: "appeal_deadline_passed", .. })),
+    );
+    m.finalize_revocation(&r.revocation_id)?;
+    refused(&m, "after finalisation", || appeal_revocation(&m, &p, &r), is_transition);
+
+    // A revoked holder keeps due process only against its revocation.
+    let revoked = &w.genesis[4];
+    let revoked_id = m.holder_by_did(revoked.did.as_str())?.holder.holder_id;
+    let hr = revoke(&m, RevocationTarget::Holder { holder_id: revoked_id }, true)?;
+    refused(&m, "revoked holder, other kind", || file(&m, revoked, json!({"kind": "Other"})), is_forbidden);
+    assert!(appeal_revocation(&m, revoked, &hr).is_ok());
+    Ok(())
+}
+
+#[test]
+fn steward_action_appeals_count_disputes_and_wins() -> Result<()> {
+    let m = memory()?;
+    let w = World::build(&m, "bakery", false)?;
+    let local = &w.genesis[2];
+    let steward_id = m.register_steward(local.did.as_str(), 365, Some(w.domain.clone()))?.steward.steward_id;
+    let appellant = &w.genesis[3];
+    let kind = json!({"kind": "StewardAction", "steward_id": steward_id});
+
+    let a = file(&m, appellant, kind.clone())?;
+    assert_eq!(a.jurisdiction, Some(w.domain.clone()), "defaults to the steward's jurisdiction");
+    assert_eq!(m.steward(&steward_id)?.steward.disputes_against, 1);
+    m.review_appeal(&a.appeal_id)?;
+    resolve(&m, &a.appeal_id, Outcome::Denied)?;
+    let s = m.steward(&steward_id)?.steward;
+    assert_eq!((s.disputes_against, s.disputes_won), (1, 1));
+
+    let b = file(&m, appellant, kind.clone())?;
+    m.review_appeal(&b.appeal_id)?;
+    resolve(&m, &b.appeal_id, Outcome::Upheld)?;
+    let c = file(&m, appellant, kind.clone())?;
+    m.dismiss_appeal(&c.appeal_id, DismissRequest { reason: "Duplicate.".into() })?;
+    let s = m.steward(&steward_id)?.steward;
+    assert_eq!((s.disputes_against, s.disputes_won), (3, 1), "only a denial is a win");
+    assert_eq!(s.status, StewardStatus::Active, "an appeal does not change the steward's status");
+    Ok(())
+}
+
+#[test]
+fn parties_add_evidence_and_responses_while_the_appeal_is_open() -> Result<()> {
+    let m = memory()?;
+    let w = World::build(&m, "bakery", false)?;
+    let other = World::build(&m, "brewery", false)?;
+    let local = &w.genesis[2];
+    m.register_steward(local.did.as_str(), 365, Some(w.domain.clone()))?;
+    let foreign = &other.genesis[2];
+    m.register_steward(foreign.did.as_str(), 365, Some(other.domain.clone()))?;
+    let accused = &w.genesis[4];
+    let accused_id = m.register_steward(accused.did.as_str(), 365, Some(other.domain.clone()))?.steward.steward_id;
+    let appellant = &w.genesis[3];
+    let a = m.file_appeal(&appellant.sign::<AppealFile>(
+        "-",
+        json!({"kind": {"kind": "StewardAction", "steward_id": accused_id}, "grounds": "Bad vouch.",
+               "requested_remedy": {"kind": "Compensation", "amount": 100, "currency": "EUR"},
+               "jurisdiction": w.domain}),
+    ))?;
+    assert_eq!(a.requested_remedy, Remedy::Compensation { amount: 100, currency: "EUR".into() });
+    let id = a.appeal_id.clone();
+
+    let evidence = |who: &Person| {
+        m.add_appeal_evidence(
+            &who.sign::<AppealEvidence>(&id, json!({"sha256": HASH, "description": "Photo of the receipt"})),
+        )
+    };
+    let respond =
+        |who: &Person, text: &str| m.respond_to_appeal(&who.sign::<AppealRespond>(&id, json!({"text": text})));
+
+    evidence(appellant)?;
+    respond(appellant, "As the receipt shows.")?;
+    respond(accused, "I acted in good faith.")?; // the steward concerned
+    respond(local, "Looking into it.")?; // a steward of the appeal's jurisdiction
+    let commons_wide = &w.stewards[0];
+    let after = respond(commons_wide, "Noted.")?; // a commons-wide steward serves everywhere
+    assert_eq!(after.evidence.len(), 1);
+    assert_eq!(after.evidence[0].submitted_by, appellant.did);
+    assert_eq!(after.evidence[0].sha256, HASH);
+    assert_eq!(
+        after.responses.iter().map(|r| r.responder_did.clone()).collect::<Vec<_>>(),
+        vec![appellant.did.clone(), accused.did.clone(), local.did.clone(), commons_wide.did.clone()]
+    );
+
+    refused(&m, "steward of another jurisdiction", || respond(foreign, "Hi"), is_forbidden);
+    Ok(())
+}
+
+#[test]
+fn outsiders_and_bad_input_are_refused_on_evidence_and_responses() -> Result<()> {
+    let m = memory()?;
+    let (w, p, _, _) = world_with_member(&m)?;
+    let a = file(&m, &p, json!({"kind": "Suspension"}))?;
+    let id = a.appeal_id.clone();
+    let outsider = &w.genesis[3];
+    refused(
+        &m,
+        "outsider evidence",
+        || m.add_appeal_evidence(&outsider.sign::<AppealEvidence>(&id, json!({"sha256": HASH, "description": "x"}))),
+        is_forbidden,
+    );
+    refused(
+        &m,
+        "outsider response",
+        || m.respond_to_appeal(&outsider.sign::<AppealRespond>(&id, json!({"text": "x"}))),
+        is_forbidden,
+    );
+    refused(
+        &m,
+        "bad hash",
+        || m.add_appeal_evidence(&p.sign::<AppealEvidence>(&id, json!({"sha256": "ABC", "description": "x"}))),
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "sha256", .. })),
+    );
+    refused(
+        &m,
+        "empty response",
+        || m.respond_to_appeal(&p.sign::<AppealRespond>(&id, json!({"text": "  "}))),
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "text", .. })),
+    );
+    refused(
+        &m,
+        "withdraw by a steward",
+        || m.withdraw_appeal(&w.stewards[0].sign::<AppealWithdraw>(&id, json!({}))),
+        is_forbidden,
+    );
+    refused(
+        &m,
+        "unknown appeal",
+        || m.respond_to_appeal(&p.sign::<AppealRespond>(&uuid::Uuid::now_v7().to_string(), json!({"text": "x"}))),
+        |r| matches!(r, Err(CommonsError::NotFound { .. })),
+    );
+    Ok(())
+}
+
+#[test]
+fn refusals_in_every_appeal_state_change_nothing() -> Result<()> {
+    let m = memory()?;
+    let (_w, p, _, _) = world_with_member(&m)?;
+    let kind = json!({"kind": "GovernanceDecision", "reference": "Vote of 2026-10"});
+
+    // Filed.
+    let a = file(&m, &p, kind.clone())?;
+    let id = a.appeal_id.clone();
+    refused(&m, "resolve a filed appeal", || resolve(&m, &id, Outcome::Upheld), is_transition);
+    m.review_appeal(&id)?;
+    // UnderReview.
+    refused(&m, "review twice", || m.review_appeal(&id), is_transition);
+    m.add_appeal_evidence(&p.sign::<AppealEvidence>(&id, json!({"sha256": HASH, "description": "x"})))?;
+    resolve(&m, &id, Outcome::Denied)?;
+
+    let dismissed = file(&m, &p, kind.clone())?;
+    m.dismiss_appeal(&dismissed.appeal_id, DismissRequest { reason: "No".into() })?;
+    let withdrawn = file(&m, &p, kind.clone())?;
+    m.withdraw_appeal(&p.sign::<AppealWithdraw>(&withdrawn.appeal_id, json!({})))?;
+
+    for ended in [id.as_str(), &dismissed.appeal_id, &withdrawn.appeal_id] {
+        refused(&m, "review an ended appeal", || m.review_appeal(ended), is_transition);
+        refused(&m, "resolve an ended appeal", || resolve(&m, ended, Outcome::Upheld), is_transition);
+        refused(
+            &m,
+            "dismiss an ended appeal",
+            || m.dismiss_appeal(ended, DismissRequest { reason: "x".into() }),
+            is_transition,
+        );
+        refused(
+            &m,
+            "withdraw an ended appeal",
+            || m.withdraw_appeal(&p.sign::<AppealWithdraw>(ended, json!({}))),
+            is_transition,
+        );
+        refused(
+            &m,
+            "evidence on an ended appeal",
+            || m.add_appeal_evidence(&p.sign::<AppealEvidence>(ended, json!({"sha256": HASH, "description": "x"}))),
+            is_transition,
+        );
+        refused(
+            &m,
+            "respond to an ended appeal",
+            || m.respond_to_appeal(&p.sign::<AppealRespond>(ended, json!({"text": "x"}))),
+            is_transition,
+        );
+    }
+    refused(
+        &m,
+        "bad appeal id",
+        || m.review_appeal("not-a-uuid"),
+        |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+    );
+    Ok(())
+}
+
+#[test]
+fn appeals_are_listed_per_appellant_filtered_and_paged() -> Result<()> {
+    let m = memory()?;
+    let (w, p, _, _) = world_with_member(&m)?;
+    let mut ids = Vec::new();
+    for kind in [json!({"kind": "Other"}), json!({"kind": "Suspension"}), json!({"kind": "Other"})] {
+        ids.push(file(&m, &p, kind)?.appeal_id);
+    }
+    file(&m, &w.genesis[3], json!({"kind": "Other"}))?;
+    m.review_appeal(&ids[1])?;
+
+    let all = m.list_appeals(p.did.as_str(), &AppealFilter::default(), None, 100)?;
+    assert_eq!(all.items.iter().map(|a| a.appeal_id.clone()).collect::<Vec<_>>(), ids);
+    assert!(matches!(all.items[1].kind, AppealKind::Suspension));
+    let under_review =
+        m.list_appeals(p.did.as_str(), &AppealFilter { status: Some("UnderReview".into()) }, None, 100)?;
+    assert_eq!(under_review.items.iter().map(|a| a.appeal_id.clone()).collect::<Vec<_>>(), vec![ids[1].clone()]);
+
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = m.list_appeals(p.did.as_str(), &AppealFilter::default(), cursor.as_deref(), 2)?;
+        paged.extend(page.items.into_iter().map(|a| a.appeal_id));
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(paged, ids);
+
+    assert!(matches!(
+        m.list_appeals(&p.did.as_str().to_uppercase(), &AppealFilter::default(), None, 10),
+        Err(CommonsError::InvalidDid(_))
+    ));
+    assert!(matches!(
+        m.list_appeals(p.did.as_str(), &AppealFilter { status: Some("Open".into()) }, None, 10),
+        Err(CommonsError::InvalidInput { field: "status", .. })
+    ));
+    assert!(m.list_appeals(Person::new().did.as_str(), &AppealFilter::default(), None, 10)?.items.is_empty());
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! Revocations through the manager: creation changes its target in the same
+//! batch (immediate: Revoked / Banned; otherwise Suspended until the appeal
+//! deadline) for every target kind; refusals (unknown target, a state that
+//! does not allow it, bad input, a second open revocation) change nothing;
+//! finalisation by the operator and by the sweep; the per-target list; and,
+//! on every persistent engine compiled in, a ban that is still a ban after
+//! the store is reopened (the older design kept revocations in RAM and
+//! forgot them on restart).
+
+mod scenario;
+
+use anyhow::Result;
+use commons_gateway::backend::InMemoryCommonsStore;
+use commons_gateway::manager::actions::EnrollComplete;
+use commons_gateway::manager::governance_actions::{AppealFile, RevocationRequest};
+use commons_gateway::manager::CommonsManager;
+use commons_gateway::model::anchor::AnchorStatus;
+use commons_gateway::model::holder::{AffiliationStatus, Capability, HolderStatus};
+use commons_gateway::model::revocation::{AppealStatus, RevocationReason, RevocationTarget};
+use commons_gateway::model::steward::StewardStatus;
+use commons_gateway::{CommonsError, CommonsStoreBackend};
+use scenario::{make_member, manager_on, snapshot, Person, World, T0};
+use serde_json::json;
+
+type Memory = CommonsManager<InMemoryCommonsStore>;
+
+const DAY: u64 = 86_400;
+
+fn memory() -> Result<Memory> {
+    manager_on(InMemoryCommonsStore::new(), "memory", false)
+}
+
+fn request(target: RevocationTarget, immediate: bool) -> RevocationRequest {
+    RevocationRequest { target, reason: RevocationReason::Sybil, immediate, appeal_window_days: None }
+}
+
+/// A world and one more person who is a Member with Vote of its coop and a
+/// commons-wide steward. Returns the person and their holder id (= anchor id)
+/// and steward id.
+fn world_with_member<S: CommonsStoreBackend>(m: &CommonsManager<S>) -> Result<(World, Person, String, String)> {
+    let w = World::build(m, "bakery", false)?;
+    let p = Person::new();
+    let anchor = m.bootstrap_anchor(p.did.as_str(), Some("Pat".into()))?;
+    let holder_id = anchor.anchor.anchor_id;
+    make_member(m, &p.did, &w.domain, &[Capability::Vote, Capability::Propose])?;
+    let steward_id = m.register_steward(p.did.as_str(), 365, None)?.steward.steward_id;
+    Ok((w, p, holder_id, steward_id))
+}
+
+fn targets(holder_id: &str, steward_id: &str, domain: &str) -> [RevocationTarget; 4] {
+    [
+        RevocationTarget::Anchor { anchor_id: holder_id.to_string() },
+        RevocationTarget::Holder { holder_id: holder_id.to_string() },
+        RevocationTarget::Membership { holder_id: holder_id.to_string(), jurisdiction: domain.to_string() },
+        RevocationTarget::Steward { steward_id: steward_id.to_string() },
+    ]
+}
+
+/// The target's state as one word: Live, Suspended, Revoked (Banned for a
+/// membership), Other.
+fn state<S: CommonsStoreBackend>(m: &CommonsManager<S>, target: &RevocationTarget) -> Result<&'static str> {
+    Ok(match target {
+        RevocationTarget::Anchor { anchor_id } => match m.anchor(anchor_id)?.anchor.status {
+            AnchorStatus::Active => "Live",
+            AnchorStatus::Suspended { .. } => "Suspended",
+            AnchorStatus::Revoked { .. } => "Revoked",
+        },
+        RevocationTarget::Holder { holder_id } => match m.holder(holder_id)?.holder.status {
+            HolderStatus::Active => "Live",
+            HolderStatus::Suspended { .. } => "Suspended",
+            HolderStatus::Revoked { .. } => "Revoked",
+            HolderStatus::Exited { .. } => "Other",
+        },
+        RevocationTarget::Membership { holder_id, jurisdiction } => {
+            match m.holder(holder_id)?.holder.affiliation(jurisdiction).map(|a| a.status) {
+                Some(AffiliationStatus::Member) => "Live",
+                Some(AffiliationStatus::Suspended) => "Suspended",
+                Some(AffiliationStatus::Banned) => "Revoked",
+                _ => "Other",
+            }
+        }
+        RevocationTarget::Steward { steward_id } => match m.steward(steward_id)?.steward.status {
+            StewardStatus::Active => "Live",
+            StewardStatus::Suspended { .. } => "Suspended",
+            StewardStatus::Revoked { .. } => "Revoked",
+            _ => "Other",
+        },
+    })
+}
+
+/// Runs `f`, asserts `check` accepts its result and that the store did not change.
+fn refused<T: std::fmt::Debug, S: CommonsStoreBackend>(
+    m: &CommonsManager<S>,
+    what: &str,
+    f: impl FnOnce() -> Result<T, CommonsError>,
+    check: impl Fn(&Result<T, CommonsError>) -> bool,
+) {
+    let before = snapshot(m);
+    let r = f();
+    assert!(check(&r), "{what}: unexpected {r:?}");
+    assert!(snapshot(m) == before, "{what}: refused but the store changed");
+}
+
+#[test]
+fn immediate_revocation_revokes_or_bans_every_target_kind_at_once() -> Result<()> {
+    let m = memory()?;
+    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    for target in targets(&holder_id, &steward_id, &w.domain) {
+        let r = m.create_revocation(request(target.clone(), true))?;
+        assert_eq!(r.target, target);
+        assert!(r.immediate);
+        assert_eq!(r.authority_did, None);
+        assert_eq!(r.appeal_deadline, T0 + 30 * DAY);
+        assert_eq!(r.appeal_status, AppealStatus::None);
+        assert_eq!(r.finalized_at, None);
+        assert_eq!(m.revocation(&r.revocation_id)?, r);
+        assert_eq!(state(&m, &target)?, "Revoked", "{target:?}");
+        let listed = m.list_revocations(&target.key(), None, 10)?;
+        assert_eq!(listed.items, vec![r.clone()]);
+    }
+    let anchor = m.anchor(&holder_id)?.anchor;
+    assert!(matches!(anchor.status, AnchorStatus::Revoked { revocation_id: Some(_), .. }));
+    let aff = m.holder(&holder_id)?.holder.affiliation(&w.domain).cloned().expect("affiliation kept");
+    assert!(aff.capabilities.is_empty(), "a ban clears capabilities");
+    assert_eq!(m.holder_by_did(p.did.as_str())?.baseline_rights, vec![]);
+    Ok(())
+}
+
+#[test]
+fn suspension_until_the_deadline_for_every_target_kind() -> Result<()> {
+    let m = memory()?;
+    let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
+    for target in targets(&holder_id, &steward_id, &w.domain) {
+        let r = m.create_revocation(RevocationRequest {
+            target: target.clone(),
+            reason: RevocationReason::Other { text: "Under investigation".into() },
+            immediate: false,
+            appeal_window_days: Some(10),
+        })?;
+        assert_eq!(r.appeal_deadline, T0 + 10 * DAY);
+        assert_eq!(state(&m, &target)?, "Suspended", "{target:?}");
+    }
+    assert_eq!(
+        m.anchor(&holder_id)?.anchor.status,
+        AnchorStatus::Suspended { reason: "Under investigation".into(), since: T0, until: Some(T0 + 10 * DAY) }
+    );
+    assert_eq!(
+        m.holder(&holder_id)?.holder.status,
+        HolderStatus::Suspended { reason: "Under investigation".into(), appeal_deadline: T0 + 10 * DAY }
+    );
+    Ok(())
+}
+
+#[test]
+fn refused_revocations_change_nothing() -> Result<()> {
+    let m = memory()?;
+    let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
+    let unknown = "ab".repeat(32);
+    for target in targets(&unknown, &unknown, &w.domain) {
+        refused(
+            &m,
+            "unknown target",
+            || m.create_revocation(request(target.clone(), true)),
+            |r| matches!(r, Err(CommonsError::NotFound { .. })),
+        );
+    }
+    refused(
+        &m,
+        "membership the holder does not have",
+        || {
+            m.create_revocation(request(
+                RevocationTarget::Membership { holder_id: holder_id.clone(), jurisdiction: "coop:nowhere".into() },
+                true,
+            ))
+        },
+        |r| matches!(r, Err(CommonsError::NotFound { entity: "affiliation", .. })),
+    );
+    for (what, target) in [
+        ("id with a slash", RevocationTarget::Anchor { anchor_id: "by_did/x".into() }),
+        ("upper-case id", RevocationTarget::Holder { holder_id: holder_id.to_uppercase() }),
+        ("short steward id", RevocationTarget::Steward { steward_id: "abc".into() }),
+    ] {
+        refused(
+            &m,
+            what,
+            || m.create_revocation(request(target, true)),
+            |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+        );
+    }
+    refused(
+        &m,
+        "bad jurisdiction",
+        || {
+            m.create_revocation(request(
+                RevocationTarget::Membership { holder_id: holder_id.clone(), jurisdiction: "coop/x".into() },
+                true,
+            ))
+        },
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "target.jurisdiction", .. })),
+    );
+    let anchor = RevocationTarget::Anchor { anchor_id: holder_id.clone() };
+    for days in [0, 366] {
+        refused(
+            &m,
+            "appeal window",
+            || {
+                m.create_revocation(RevocationRequest {
+                    appeal_window_days: Some(days),
+                    ..request(anchor.clone(), false)
+                })
+            },
+            |r| matches!(r, Err(CommonsError::InvalidInput { field: "appeal_window_days", .. })),
+        );
+    }
+    refused(
+        &m,
+        "empty Other reason",
+        || {
+            m.create_revocation(RevocationRequest {
+                reason: RevocationReason::Other { text: String::new() },
+                ..request(anchor.clone(), false)
+            })
+        },
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "reason.text", .. })),
+    );
+
+    // One open revocation per target.
+    let first = m.create_revocation(request(anchor.clone(), false))?;
+    refused(
+        &m,
+        "second revocation while one is open",
+        || m.create_revocation(request(anchor.clone(), true)),
+        |r| matches!(r, Err(CommonsError::Conflict { code: "revocation_open", .. })),
+    );
+    // The steward is revoked at once (finalized by the sweep below).
+    let steward = RevocationTarget::Steward { steward_id: steward_id.clone() };
+    m.create_revocation(request(steward.clone(), true))?;
+
+    // After finalisation the target is Revoked; a new revocation finds no
+    // open one but the state refuses it.
+    m.clock().advance(30 * DAY);
+    m.finalize_revocation(&first.revocation_id)?;
+    assert_eq!(state(&m, &anchor)?, "Revoked");
+    refused(
+        &m,
+        "revoke a revoked anchor",
+        || m.create_revocation(request(anchor.clone(), true)),
+        |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "anchor", .. })),
+    );
+    refused(
+        &m,
+        "suspend a revoked anchor",
+        || m.create_revocation(request(anchor.clone(), false)),
+        |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "anchor", .. })),
+    );
+    m.finalize_due_revocations()?;
+    refused(
+        &m,
+        "suspend a revoked steward",
+        || m.create_revocation(request(steward.clone(), false)),
+        |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "steward", .. })),
+    );
+    Ok(())
+}
+
+#[test]
+fn a_candidate_membership_can_be_banned_but_not_suspended() -> Result<()> {
+    let m = memory()?;
+    let w = World::build(&m, "open-bakery", true)?;
+    let p = Person::new();
+    let session = w.enroll_to_level(&m, &p, 1, 0)?;
+    let anchor_id = m.complete_enrollment(&p.sign::<EnrollComplete>(&session, json!({})))?.anchor.anchor_id;
+    let membership = RevocationTarget::Membership { holder_id: anchor_id.clone(), jurisdiction: w.domain.clone() };
+    assert_eq!(
+        m.holder(&anchor_id)?.holder.affiliation(&w.domain).map(|a| a.status),
+        Some(AffiliationStatus::Candidate)
+    );
+    refused(
+        &m,
+        "suspend a candidate",
+        || m.create_revocation(request(membership.clone(), false)),
+        |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "affiliation", .. })),
+    );
+    m.create_revocation(request(membership.clone(), true))?;
+    assert_eq!(state(&m, &membership)?, "Revoked");
+    Ok(())
+}
+
+#[test]
+fn finalisation_after_the_deadline_makes_a_suspension_permanent() -> Result<()> {
+    let m = memory()?;
+    let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
+    let mut records = Vec::new();
+    for target in targets(&holder_id, &steward_id, &w.domain) {
+        records.push(m.create_revocation(request(target, false))?);
+    }
+    let deadline_rows = |m: &Memory| -> Result<usize> { Ok(m.store().backend().scan(b"revocation_deadline/")?.len()) };
+    assert_eq!(deadline_rows(&m)?, 4);
+    m.clock().advance(30 * DAY - 1);
+    for r in &records {
+        refused(
+            &m,
+            "finalize before the deadline",
+            || m.finalize_revocation(&r.revocation_id),
+            |r| matches!(r, Err(CommonsError::Conflict { code: "not_finalizable", .. })),
+        );
+    }
+    m.clock().advance(1);
+    for r in &records {
+        let done = m.finalize_revocation(&r.revocation_id)?;
+        assert_eq!(done.finalized_at, Some(T0 + 30 * DAY));
+        assert_eq!(state(&m, &r.target)?, "Revoked", "{:?}", r.target);
+        refused(
+            &m,
+            "finalize twice",
+            || m.finalize_revocation(&r.revocation_id),
+            |r| matches!(r, Err(CommonsError::Conflict { code: "not_finalizable", .. })),
+        );
+    }
+    assert_eq!(deadline_rows(&m)?, 0, "finalized revocations leave the deadline index");
+    let report = m.store().verify()?;
+    assert!(report.is_clean(), "{:?}", report.problems);
+    let anchor = m.anchor(&holder_id)?.anchor;
+    assert_eq!(
+        anchor.status,
+        AnchorStatus::Revoked {
+            reason: "Sybil".into(),
+            at: T0 + 30 * DAY,
+            revocation_id: Some(records[0].revocation_id.clone())
+        }
+    );
+    refused(
+        &m,
+        "finalize an unknown revocation",
+        || m.finalize_revocation(&uuid::Uuid::now_v7().to_string()),
+        |r| matches!(r, Err(CommonsError::NotFound { .. })),
+    );
+    refused(
+        &m,
+        "finalize a bad id",
+        || m.finalize_revocation("nope"),
+        |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+    );
+    Ok(())
+}
+
+#[test]
+fn immediate_revocation_finalizes_without_touching_its_target() -> Result<()> {
+    let m = memory()?;
+    let (_w, _p, holder_id, _steward_id) = world_with_member(&m)?;
+    let r = m.create_revocation(request(RevocationTarget::Holder { holder_id: holder_id.clone() }, true))?;
+    let holder_before = m.holder(&holder_id)?;
+    m.clock().advance(30 * DAY);
+    let done = m.finalize_revocation(&r.revocation_id)?;
+    assert_eq!(done.finalized_at, Some(T0 + 30 * DAY));
+    assert_eq!(m.holder(&holder_id)?, holder_before);
+    Ok(())
+}
+
+#[test]
+fn sweep_finalizes_due_revocations_and_waits_for_pending_appeals() -> Result<()> {
+    let m = memory()?;
+    let w = World::build(&m, "bakery", false)?;
+    let people: Vec<Person> = (0..3).map(|_| Person::new()).collect();
+    let mut records = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        let holder_id = m.bootstrap_anchor(p.did.as_str(), None)?.anchor.anchor_id;
+        make_member(&m, &p.did, &w.domain, &[Capability::Vote])?;
+        records.push(m.create_revocation(RevocationRequest {
+            appeal_window_days: Some(if i == 2 { 60 } else { 30 }),
+            ..request(RevocationTarget::Membership { holder_id, jurisdiction: w.domain.clone() }, false)
+        })?);
+    }
+    // Person 1 appeals in time.
+    let appeal = m.file_appeal(&people[1].sign::<AppealFile>(
+        "-",
+        json!({"kind": {"kind": "Revocation", "revocation_id": records[1].revocation_id},
+               "grounds": "I am no sybil", "requested_remedy": {"kind": "Reinstate"}}),
+    ))?;
+    m.clock().advance(30 * DAY);
+    assert_eq!(m.finalize_due_revocations()?, 1, "only the unappealed, due one");
+    assert!(m.revocation(&records[0].revocation_id)?.finalized_at.is_some());
+    assert!(m.revocation(&records[1].revocation_id)?.finalized_at.is_none());
+    assert!(m.revocation(&records[2].revocation_id)?.finalized_at.is_none());
+    assert_eq!(state(&m, &records[0].target)?, "Revoked");
+    assert_eq!(state(&m, &records[1].target)?, "Suspended");
+    assert_eq!(m.finalize_due_revocations()?, 0, "the pending appeal holds it");
+
+    // The appeal is denied: the next sweep finalizes it.
+    m.review_appeal(&appeal.appeal_id)?;
+    m.resolve_appeal(
+        &appeal.appeal_id,
+        commons_gateway::manager::governance_actions::ResolveRequest {
+            outcome: commons_gateway::model::appeal::Outcome::Denied,
+            notes: "Evidence is clear.".into(),
+        },
+    )?;
+    assert_eq!(m.finalize_due_revocations()?, 1);
+    assert_eq!(state(&m, &records[1].target)?, "Revoked");
+    m.clock().advance(30 * DAY);
+    assert_eq!(m.finalize_due_revocations()?, 1);
+    assert_eq!(state(&m, &records[2].target)?, "Revoked");
+    assert_eq!(m.finalize_due_revocations()?, 0);
+    let report = m.store().verify()?;
+    assert!(report.is_clean(), "{:?}", report.problems);
+    Ok(())
+}
+
+#[test]
+fn revocations_are_listed_by_target_in_order() -> Result<()> {
+    let m = memory()?;
+    let (w, _p, holder_id, _steward_id) = world_with_member(&m)?;
+    let membership = RevocationTarget::Membership { holder_id: holder_id.clone(), jurisdiction: w.domain.clone() };
+    let first = m.create_revocation(request(membership.clone(), false))?;
+    m.clock().advance(30 * DAY);
+    m.finalize_revocation(&first.revocation_id)?;
+    // Banned now: a second revocation would be refused by the state, so
+    // revoke the holder record instead, and list both targets.
+    let holder = RevocationTarget::Holder { holder_id: holder_id.clone() };
+    let second = m.create_revocation(request(holder.clone(), true))?;
+    let key = format!("membership:{holder_id}:{}", w.domain);
+    let listed = m.list_revocations(&key, None, 10)?;
+    assert_eq!(listed.items.iter().map(|r| r.revocation_id.clone()).collect::<Vec<_>>(), vec![first.revocation_id]);
+    let listed = m.list_revocations(&format!("holder:{holder_id}"), None, 10)?;
+    assert_eq!(listed.items, vec![second]);
+    assert!(m.list_revocations(&format!("anchor:{holder_id}"), None, 10)?.items.is_empty());
+    for bad in ["", "anchor", "planet:x", &format!("membership:{holder_id}"), "anchor:XYZ", "membership:ab:coop:x"] {
+        let r = m.list_revocations(bad, None, 10);
+        assert!(matches!(r, Err(CommonsError::InvalidInput { .. } | CommonsError::InvalidId { .. })), "{bad:?}: {r:?}");
+    }
+    Ok(())
+}
+
+#[cfg(any(feature = "sled-store", feature = "fjall-store"))]
+mod persistent {
+    use super::*;
+    use commons_gateway::manager::Clock;
+    use commons_gateway::model::revocation::RevocationRecord;
+    use commons_gateway::{Durability, OpenBackend, StoreConfig};
+
+    fn open<S: OpenBackend>(dir: &std::path::Path, now: u64) -> Result<CommonsManager<S>> {
+        let config = StoreConfig { durability: Durability::Sync, ..StoreConfig::default() };
+        let backend = S::open(&dir.join(S::FOLDER), &config)?;
+        Ok(CommonsManager::with_backend(
+            backend,
+            &config,
+            Some(dir.to_path_buf()),
+            S::NAME,
+            S::PERSISTENT,
+            Clock::manual(now),
+        )?)
+    }
+
+    /// An immediate ban and a suspension survive reopening; after the
+    /// deadline the reopened store's sweep makes the suspension a ban, and
+    /// that ban survives another reopen.
+    pub fn ban_is_still_a_ban_after_reopen<S: OpenBackend>() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let (banned, suspended, domain, ban, suspension) = {
+            let m = open::<S>(dir.path(), T0)?;
+            let w = World::build(&m, "reopen", false)?;
+            let (a, b) = (Person::new(), Person::new());
+            let mut ids = Vec::new();
+            for p in [&a, &b] {
+                ids.push(m.bootstrap_anchor(p.did.as_str(), None)?.anchor.anchor_id);
+                make_member(&m, &p.did, &w.domain, &[Capability::Vote])?;
+            }
+            let membership =
+                |id: &String| RevocationTarget::Membership { holder_id: id.clone(), jurisdiction: w.domain.clone() };
+            let ban = m.create_revocation(request(membership(&ids[0]), true))?;
+            let suspension = m.create_revocation(request(membership(&ids[1]), false))?;
+            (ids[0].clone(), ids[1].clone(), w.domain.clone(), ban, suspension)
+        };
+        let status = |m: &CommonsManager<S>, id: &str| -> Result<Option<AffiliationStatus>> {
+            Ok(m.holder(id)?.holder.affiliation(&domain).map(|a| a.status))
+        };
+        {
+            let m = open::<S>(dir.path(), T0 + DAY)?;
+            assert_eq!(status(&m, &banned)?, Some(AffiliationStatus::Banned));
+            assert_eq!(status(&m, &suspended)?, Some(AffiliationStatus::Suspended));
+            assert_eq!(m.revocation(&ban.revocation_id)?, ban);
+            assert_eq!(m.list_revocations(&ban.target.key(), None, 10)?.items, vec![ban.clone()]);
+            assert_eq!(m.finalize_due_revocations()?, 0, "nothing is due yet");
+            // Re-applying is refused: the ban is remembered, not forgotten.
+            let again = m.create_revocation(request(ban.target.clone(), true));
+            assert!(matches!(again, Err(CommonsError::Conflict { code: "revocation_open", .. })), "{again:?}");
+        }
+        {
+            let m = open::<S>(dir.path(), T0 + 30 * DAY)?;
+            assert_eq!(m.finalize_due_revocations()?, 2);
+            assert_eq!(status(&m, &suspended)?, Some(AffiliationStatus::Banned));
+        }
+        let m = open::<S>(dir.path(), T0 + 31 * DAY)?;
+        assert_eq!(status(&m, &banned)?, Some(AffiliationStatus::Banned));
+        assert_eq!(status(&m, &suspended)?, Some(AffiliationStatus::Banned));
+        let finalized: Vec<RevocationRecord> =
+            [&ban, &suspension].iter().map(|r| m.revocation(&r.revocation_id)).collect::<Result<_, _>>()?;
+        assert!(finalized.iter().all(|r| r.finalized_at == Some(T0 + 30 * DAY)));
+        assert_eq!(m.store().backend().scan(b"revocation_deadline/")?.len(), 0);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "sled-store")]
+#[test]
+fn sled_ban_is_still_a_ban_after_reopen() -> Result<()> {
+    persistent::ban_is_still_a_ban_after_reopen::<commons_gateway::backend::SledCommonsStore>()
+}
+
+#[cfg(feature = "fjall-store")]
+#[test]
+fn fjall_ban_is_still_a_ban_after_reopen() -> Result<()> {
+    persistent::ban_is_still_a_ban_after_reopen::<commons_gateway::backend::FjallCommonsStore>()
+}
