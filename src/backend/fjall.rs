@@ -49,6 +49,21 @@ pub struct FjallCommonsStore {
     _tempdir: Option<TempDir>,
 }
 
+/// On close, the memtable is written out to a table file (and the write
+/// waited for), so that after a clean shutdown the records live in
+/// checksummed tables rather than only in the journal. fjall 3 recovers a
+/// damaged journal by truncating it at the first bad entry, with no error:
+/// data that lives only in the journal is lost with it. Tables, in contrast,
+/// report damage as an error on open. A crash (no drop) leaves recent writes
+/// in the journal, where fjall needs them.
+impl Drop for FjallCommonsStore {
+    fn drop(&mut self) {
+        if self.db.persist(PersistMode::SyncAll).is_err() || self.keyspace.rotate_memtable_and_wait().is_err() {
+            tracing::warn!(path = %self.dir.display(), "could not write the memtable out on close; the journal keeps the data");
+        }
+    }
+}
+
 impl std::fmt::Debug for FjallCommonsStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FjallCommonsStore")
