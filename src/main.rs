@@ -124,7 +124,6 @@ fn main() -> ExitCode {
             match serve(opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    tracing::error!("{e}");
                     eprintln!("error: {e}");
                     ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
                 }

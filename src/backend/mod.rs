@@ -119,6 +119,19 @@ pub enum BackendError {
         /// The engine of this build.
         built: &'static str,
     },
+    /// The data directory given is a store folder itself (or inside one).
+    /// Pass the directory that contains `commons.<engine>`.
+    #[error("--data-dir {} is (inside) the {engine} store folder {}; pass the directory that contains {folder}", data_dir.display(), store.display())]
+    DataDirIsStore {
+        /// The directory given.
+        data_dir: PathBuf,
+        /// The store folder it is or lies in.
+        store: PathBuf,
+        /// That store's engine.
+        engine: &'static str,
+        /// Its folder name.
+        folder: &'static str,
+    },
     /// The store cannot be reached right now (a networked engine, or an engine
     /// that refuses writes after an earlier failure). Retry later; gateways
     /// answer 503.
@@ -459,6 +472,19 @@ pub(crate) fn dir_size(dir: &Path) -> BackendResult<u64> {
 /// # Errors
 /// [`BackendError::ForeignStore`] naming both engines and the path.
 pub fn store_folder<S: OpenBackend>(data_dir: &Path) -> BackendResult<PathBuf> {
+    // A data dir that is (or lies inside) a store folder is a mistake: a new
+    // store would be created inside the old one.
+    for dir in data_dir.ancestors() {
+        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(&(engine, folder)) = KNOWN_STORE_FOLDERS.iter().find(|(_, folder)| *folder == name) {
+            return Err(BackendError::DataDirIsStore {
+                data_dir: data_dir.to_path_buf(),
+                store: dir.to_path_buf(),
+                engine,
+                folder,
+            });
+        }
+    }
     for &(engine, folder) in KNOWN_STORE_FOLDERS {
         if engine != S::NAME && data_dir.join(folder).exists() {
             return Err(BackendError::ForeignStore {

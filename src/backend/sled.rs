@@ -261,7 +261,28 @@ fn open_db(dir: &Path, config: &StoreConfig) -> BackendResult<sled::Db> {
     let started = Instant::now();
     let mut pause = Duration::from_millis(1);
     loop {
-        match sled_config.open().map_err(|e| engine_error(dir, e, None)) {
+        // sled 0.34.7 panics (index out of bounds in its segment recovery) on
+        // some damaged files instead of returning an error: turn that panic
+        // into `Corrupt` so that a damaged store is a clear refusal, not a crash.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sled_config.open()));
+        let opened = match opened {
+            Ok(result) => result.map_err(|e| engine_error(dir, e, None)),
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("unknown panic");
+                Err(BackendError::Corrupt {
+                    key: String::new(),
+                    reason: format!(
+                        "sled could not recover the store in {} ({what}); the files were left as they are",
+                        dir.display()
+                    ),
+                })
+            }
+        };
+        match opened {
             Err(BackendError::Locked { .. }) if started.elapsed() < LOCK_WAIT => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));

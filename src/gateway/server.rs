@@ -67,8 +67,16 @@ pub enum ServeError {
         /// The refused directory.
         data_dir: PathBuf,
     },
+    /// `--bind` is not a `host:port` address. Nothing was opened or created.
+    #[error("--bind {bind:?} is not a host:port address: {reason}")]
+    BadBind {
+        /// The address given.
+        bind: String,
+        /// Why it was refused.
+        reason: String,
+    },
     /// The store could not be opened or flushed.
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] CommonsError),
     /// The address could not be bound or the server failed.
     #[error("cannot serve on {bind}: {source}")]
@@ -85,7 +93,7 @@ impl ServeError {
     /// Process exit code: 2 for a configuration the build cannot serve, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ServeError::NoPersistentEngine { .. } => 2,
+            ServeError::NoPersistentEngine { .. } | ServeError::BadBind { .. } => 2,
             _ => 1,
         }
     }
@@ -126,6 +134,10 @@ pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
 /// # Errors
 /// See [`ServeError`].
 pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
+    // Check the address before the store is opened (or created).
+    if let Err(e) = std::net::ToSocketAddrs::to_socket_addrs(opts.bind.as_str()) {
+        return Err(ServeError::BadBind { bind: opts.bind.clone(), reason: e.to_string() });
+    }
     let manager = web::Data::new(open_manager(&opts)?);
     let token = web::Data::new(AdminToken::new(opts.admin_token.clone()));
     if !token.is_set() {

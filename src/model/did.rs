@@ -52,7 +52,15 @@ impl Did {
         }
         let mut key = [0u8; 32];
         key.copy_from_slice(&bytes[2..]);
-        VerifyingKey::from_bytes(&key).map_err(|_| fail("not a valid Ed25519 public key"))?;
+        let point = VerifyingKey::from_bytes(&key).map_err(|_| fail("not a valid Ed25519 public key"))?;
+        // A small-order key can never sign under strict verification, and a
+        // non-canonical encoding would give one point two DIDs (two anchors).
+        if point.is_weak() {
+            return Err(fail("a small-order (weak) Ed25519 key"));
+        }
+        if point.to_edwards().compress().to_bytes() != key {
+            return Err(fail("a non-canonical encoding of an Ed25519 point"));
+        }
         let did = Self::from_key_bytes(key);
         if did.text != input {
             return Err(fail("not the canonical spelling"));
@@ -160,5 +168,31 @@ mod tests {
             Did::parse(&format!("did:key:z{}", bs58::encode(&long).into_string())).unwrap_err().reason,
             "wrong length"
         );
+    }
+
+    fn did_of(key: [u8; 32]) -> String {
+        let mut bytes = vec![0xed, 0x01];
+        bytes.extend_from_slice(&key);
+        format!("did:key:z{}", bs58::encode(bytes).into_string())
+    }
+
+    #[test]
+    fn weak_and_non_canonical_points_are_refused() {
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(Did::parse(&did_of(identity)).unwrap_err().reason, "a small-order (weak) Ed25519 key");
+        assert_eq!(Did::parse(&did_of([0u8; 32])).unwrap_err().reason, "a small-order (weak) Ed25519 key");
+        // All 0xff: y = 2^255 - 1 = p + 18 with the sign bit set, a second
+        // spelling of the point whose canonical form is y = 18, sign bit set.
+        let non_canonical = [0xffu8; 32];
+        let mut canonical = [0u8; 32];
+        canonical[0] = 18;
+        canonical[31] = 0x80;
+        assert!(VerifyingKey::from_bytes(&non_canonical).is_ok(), "the point decodes");
+        assert_eq!(
+            Did::parse(&did_of(non_canonical)).unwrap_err().reason,
+            "a non-canonical encoding of an Ed25519 point"
+        );
+        assert!(Did::parse(&did_of(canonical)).is_ok());
     }
 }
