@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use commons_gateway::backend::{Durability, OpenBackend, BACKEND_NAME};
 use commons_gateway::gateway::server::{open_manager, serve, ServeError, ServeOptions};
+use commons_gateway::store::transfer::ExportFile;
 use commons_gateway::{CommonsBackend, CommonsManager};
 
 #[derive(Parser)]
@@ -164,19 +165,21 @@ fn export(data_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<(
         writer.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         rows
     };
-    eprintln!("exported {rows} rows from {} ({BACKEND_NAME})", data_dir.display());
+    eprintln!("exported {rows} rows (schema row included) from {} ({BACKEND_NAME})", data_dir.display());
     Ok(())
 }
 
 fn import(data_dir: &std::path::Path, input: &std::path::Path) -> anyhow::Result<()> {
-    let manager = open_store(data_dir)?;
-    let rows = if input == std::path::Path::new("-") {
-        manager.store().import_from(std::io::stdin().lock())?
+    // Read and check the whole file before the store is opened (or created).
+    let file = if input == std::path::Path::new("-") {
+        ExportFile::read(std::io::stdin().lock())?
     } else {
         let file = std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
-        manager.store().import_from(std::io::BufReader::new(file))?
+        ExportFile::read(std::io::BufReader::new(file))?
     };
-    eprintln!("imported {rows} rows into {} ({BACKEND_NAME})", data_dir.display());
+    let manager = open_store(data_dir)?;
+    let rows = manager.store().import(file)?;
+    eprintln!("imported {rows} rows into {} ({BACKEND_NAME}), plus its own schema row", data_dir.display());
     Ok(())
 }
 

@@ -62,6 +62,30 @@ fn truncated_or_foreign_files_import_nothing() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn export_with_a_bad_record_or_dangling_index_imports_nothing() -> Result<()> {
+    let (_, file) = populated()?;
+    let text = String::from_utf8(file)?;
+    // A record that no longer decodes (the JSON text of an anchor replaced).
+    let anchor_line = text.lines().find(|l| l.contains("\"key\":\"anchor/")).expect("an anchor row");
+    let row: serde_json::Value = serde_json::from_str(anchor_line)?;
+    let broken = serde_json::json!({"key": row["key"], "value": "not json at all"}).to_string();
+    let bad_record = text.replacen(anchor_line, &broken, 1);
+    // An index row pointing at a record that is not in the file.
+    let did_line = text.lines().find(|l| l.contains("\"key\":\"anchor_did/")).expect("a did row");
+    let row: serde_json::Value = serde_json::from_str(did_line)?;
+    let dangling = serde_json::json!({"key": row["key"], "value": "f".repeat(64)}).to_string();
+    let bad_index = text.replacen(did_line, &dangling, 1);
+    for (name, bad) in [("bad record", bad_record), ("dangling index", bad_index)] {
+        let target = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+        let before = snapshot(&target);
+        let r = target.store().import_from(bad.as_bytes());
+        assert!(matches!(r, Err(TransferError::Invalid { .. })), "{name}: {r:?}");
+        assert_eq!(snapshot(&target), before, "{name} wrote something");
+    }
+    Ok(())
+}
+
 #[cfg(all(feature = "sled-store", feature = "fjall-store"))]
 #[test]
 fn sled_store_moves_to_fjall_through_export_and_import() -> Result<()> {

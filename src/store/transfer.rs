@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys::{ALL_NAMESPACES, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 use super::{CommonsStore, StoreError};
-use crate::backend::{CommonsStoreBackend, WriteBatch};
+use crate::backend::{CommonsStoreBackend, InMemoryCommonsStore, StoreConfig, WriteBatch};
 
 const FORMAT: &str = "commons-gateway-export";
 
@@ -31,7 +31,7 @@ struct Header {
     engine: String,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Row {
     key: String,
     value: String,
@@ -60,6 +60,13 @@ pub enum TransferError {
         line: u64,
         /// What is wrong.
         reason: String,
+    },
+    /// The file's records are inconsistent (as `verify` reports them).
+    /// Nothing was imported; fix or re-create the export.
+    #[error("the export is inconsistent: {}", problems.join("; "))]
+    Invalid {
+        /// The problems, by key.
+        problems: Vec<String>,
     },
     /// The target store already holds records. Import into a fresh data dir.
     #[error("the target store is not empty (found key {first_key:?}); import only into a fresh data directory")]
@@ -113,15 +120,23 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     }
 
     /// Reads an export from `input` into this (empty) store; returns the
-    /// number of rows imported. The whole file is checked (and held in memory)
-    /// before the first write. Rows are written in batches of 512; if the store fails midway,
-    /// delete the target store folder and import again.
+    /// number of rows imported (the schema row not counted: the store has its
+    /// own). The whole file is read and checked first ([`ExportFile::read`]).
+    /// Rows are written in batches of 512; if the store fails midway, delete
+    /// the target store folder and import again.
     ///
     /// # Errors
-    /// `NotEmpty`; `Format` (naming the line) for a bad header, row, key
-    /// outside the known namespaces, newer schema, or a missing or wrong
-    /// trailer; store errors.
+    /// As [`ExportFile::read`]; `NotEmpty`; store errors.
     pub fn import_from(&self, input: impl BufRead) -> Result<u64, TransferError> {
+        self.import(ExportFile::read(input)?)
+    }
+
+    /// Writes a checked export into this (empty) store. See
+    /// [`CommonsStore::import_from`].
+    ///
+    /// # Errors
+    /// `NotEmpty`; store errors.
+    pub fn import(&self, file: ExportFile) -> Result<u64, TransferError> {
         if let Some((k, _)) = self
             .backend()
             .scan_from(b"", None, 2)
@@ -131,10 +146,55 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         {
             return Err(TransferError::NotEmpty { first_key: String::from_utf8_lossy(&k).into_owned() });
         }
+        let rows = file.rows;
+        let total = rows.len() as u64;
+        for chunk in rows.chunks(IMPORT_BATCH_ROWS) {
+            let mut batch = WriteBatch::new();
+            for r in chunk {
+                batch.put(r.key.as_bytes(), r.value.as_bytes());
+            }
+            self.backend().apply(batch).map_err(StoreError::from)?;
+        }
+        self.caches().clear();
+        self.flush()?;
+        Ok(total)
+    }
+}
+
+/// A whole export file, read and checked: format, schema version, row keys,
+/// trailer count, and every record decoding with its index rows in place
+/// (the rows are loaded into a scratch in-memory store and `verify`d).
+#[derive(Debug)]
+pub struct ExportFile {
+    rows: Vec<Row>,
+}
+
+impl ExportFile {
+    /// Number of rows (the schema row not counted).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when the export holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Reads and checks an export (see the type's docs). Holds the whole file
+    /// in memory.
+    ///
+    /// # Errors
+    /// `Format` naming the line for a bad header, row, key outside the known
+    /// namespaces, newer schema, or a missing or wrong trailer; `Invalid` with
+    /// the `verify` problems when a record does not decode or an index row
+    /// does not match; `Io`.
+    pub fn read(input: impl BufRead) -> Result<Self, TransferError> {
         let mut rows = Vec::new();
         let mut trailer = None;
+        let mut line_count = 0;
         for (i, line) in input.lines().enumerate() {
             let line_no = i as u64 + 1;
+            line_count = line_no;
             let line = line?;
             let bad = |reason: String| TransferError::Format { line: line_no, reason };
             if trailer.is_some() {
@@ -169,7 +229,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             rows.push(row);
         }
         let Some((line_no, t)) = trailer else {
-            return Err(TransferError::Format { line: 0, reason: "no trailer line: the export is truncated".into() });
+            return Err(TransferError::Format {
+                line: line_count,
+                reason: "the file ends without its trailer line: the export is truncated".into(),
+            });
         };
         if !t.end || t.rows != rows.len() as u64 + 1 {
             return Err(TransferError::Format {
@@ -181,16 +244,21 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
                 ),
             });
         }
-        let total = rows.len() as u64;
+        let scratch = CommonsStore::new(
+            InMemoryCommonsStore::new(),
+            &StoreConfig { cache_records: 0, ..StoreConfig::default() },
+        )?;
         for chunk in rows.chunks(IMPORT_BATCH_ROWS) {
             let mut batch = WriteBatch::new();
             for r in chunk {
                 batch.put(r.key.as_bytes(), r.value.as_bytes());
             }
-            self.backend().apply(batch).map_err(StoreError::from)?;
+            scratch.backend().apply(batch).map_err(StoreError::from)?;
         }
-        self.caches().clear();
-        self.flush()?;
-        Ok(total)
+        let report = scratch.verify()?;
+        if !report.is_clean() {
+            return Err(TransferError::Invalid { problems: report.problems.iter().map(ToString::to_string).collect() });
+        }
+        Ok(Self { rows })
     }
 }
