@@ -1,0 +1,173 @@
+//! Every governance record type survives dropping every handle and reopening
+//! the store, on each persistent engine compiled in: an amendment with votes,
+//! an appeal with evidence and responses, revocations with their appeal
+//! status (pending, upheld, immediate ban), plus part 1's records; and every
+//! index lookup and paged list gives the same answer before and after.
+
+#![cfg(any(feature = "sled-store", feature = "fjall-store"))]
+
+mod scenario;
+
+use anyhow::Result;
+use commons_gateway::manager::amendments::AmendmentFilter;
+use commons_gateway::manager::appeals::AppealFilter;
+use commons_gateway::manager::charters::CharterFilter;
+use commons_gateway::manager::governance_actions::*;
+use commons_gateway::manager::identity::StewardFilter;
+use commons_gateway::manager::{Clock, CommonsManager};
+use commons_gateway::model::appeal::Outcome;
+use commons_gateway::model::holder::Capability;
+use commons_gateway::model::revocation::{RevocationReason, RevocationTarget};
+use commons_gateway::{OpenBackend, StoreConfig};
+use scenario::{new_members, Person, World, T0};
+use serde_json::{json, Value};
+
+fn open<S: OpenBackend>(dir: &std::path::Path) -> Result<CommonsManager<S>> {
+    let config = StoreConfig::default();
+    let backend = S::open(&dir.join(S::FOLDER), &config)?;
+    Ok(CommonsManager::with_backend(
+        backend,
+        &config,
+        Some(dir.to_path_buf()),
+        S::NAME,
+        S::PERSISTENT,
+        Clock::manual(T0),
+    )?)
+}
+
+/// Walks a paged list to its end with a small page size.
+fn all_pages<T: serde::Serialize>(
+    mut page: impl FnMut(Option<&str>) -> Result<commons_gateway::store::Page<T>>,
+) -> Result<Value> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let p = page(cursor.as_deref())?;
+        items.extend(p.items.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
+        match p.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(Value::Array(items)),
+        }
+    }
+}
+
+struct Ids {
+    amendment: String,
+    appeal: String,
+    revocations: Vec<String>,
+    targets: Vec<String>,
+    appellant: String,
+}
+
+fn observe<S: OpenBackend>(m: &CommonsManager<S>, w: &World, ids: &Ids) -> Result<Value> {
+    let charter_id = w.charter_id.clone();
+    let mut out = serde_json::Map::new();
+    out.insert("amendment".into(), serde_json::to_value(m.amendment(&ids.amendment)?)?);
+    out.insert("appeal".into(), serde_json::to_value(m.appeal(&ids.appeal)?)?);
+    for (i, r) in ids.revocations.iter().enumerate() {
+        out.insert(format!("revocation{i}"), serde_json::to_value(m.revocation(r)?)?);
+    }
+    for (i, t) in ids.targets.iter().enumerate() {
+        out.insert(format!("by_target{i}"), all_pages(|c| Ok(m.list_revocations(t, c, 1)?))?);
+    }
+    out.insert("members".into(), all_pages(|c| Ok(m.list_members(&w.domain, None, c, 3)?))?);
+    out.insert("members_member".into(), all_pages(|c| Ok(m.list_members(&w.domain, Some("Member"), c, 2)?))?);
+    out.insert(
+        "amendments".into(),
+        all_pages(|c| Ok(m.list_amendments(&charter_id, &AmendmentFilter::default(), c, 1)?))?,
+    );
+    out.insert("appeals".into(), all_pages(|c| Ok(m.list_appeals(&ids.appellant, &AppealFilter::default(), c, 1)?))?);
+    out.insert("charters".into(), all_pages(|c| Ok(m.list_charters(&CharterFilter::default(), c, 1)?))?);
+    out.insert("stewards".into(), all_pages(|c| Ok(m.list_stewards(&StewardFilter::default(), c, 1)?))?);
+    out.insert("charter_by_domain".into(), serde_json::to_value(m.charter_by_domain(&w.domain)?)?);
+    for (i, s) in w.stewards.iter().enumerate() {
+        out.insert(format!("steward{i}"), serde_json::to_value(m.steward_by_did(s.did.as_str())?)?);
+    }
+    Ok(Value::Object(out))
+}
+
+fn reopen_keeps_governance<S: OpenBackend>() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (world, ids, before) = {
+        let m = open::<S>(dir.path())?;
+        let w = World::build(&m, "govern", false)?;
+        let voters = new_members(&m, &w.domain, 6, &[Capability::Vote, Capability::Propose])?;
+        // An amendment with votes, still Voting.
+        let a = m.propose_amendment(&voters[0].sign::<AmendmentPropose>(
+            "-",
+            json!({"charter_id": w.charter_id, "title": "Sundays", "description": "Open on Sundays",
+                   "changes": [{"target": "hours", "change": "Modify", "new_value": "7 days"}]}),
+        ))?;
+        let id = a.amendment_id.clone();
+        m.submit_amendment(&voters[0].sign::<AmendmentSubmit>(&id, json!({})))?;
+        m.open_amendment_voting(&w.stewards[0].sign::<AmendmentOpenVoting>(&id, json!({})))?;
+        for (i, v) in voters.iter().enumerate().take(4) {
+            m.vote_amendment(&v.sign::<CastVote>(&id, json!({"approve": i != 3})))?;
+        }
+        // A revocation appealed (pending, with evidence and a response), one
+        // upheld, one immediate ban.
+        let holder = |p: &Person| -> Result<String> { Ok(m.holder_by_did(p.did.as_str())?.holder.holder_id) };
+        let membership = |p: &Person| -> Result<RevocationTarget> {
+            Ok(RevocationTarget::Membership { holder_id: holder(p)?, jurisdiction: w.domain.clone() })
+        };
+        let request = |target, immediate| RevocationRequest {
+            target,
+            reason: RevocationReason::PolicyViolation,
+            immediate,
+            appeal_window_days: None,
+        };
+        let pending = m.create_revocation(request(membership(&voters[4])?, false))?;
+        let appeal = m.file_appeal(&voters[4].sign::<AppealFile>(
+            "-",
+            json!({"kind": {"kind": "Revocation", "revocation_id": pending.revocation_id}, "grounds": "not me",
+                   "statement": "I was away", "requested_remedy": {"kind": "Reinstate"}}),
+        ))?;
+        m.add_appeal_evidence(
+            &voters[4]
+                .sign::<AppealEvidence>(&appeal.appeal_id, json!({"sha256": "a".repeat(64), "description": "ticket"})),
+        )?;
+        m.respond_to_appeal(&w.stewards[1].sign::<AppealRespond>(&appeal.appeal_id, json!({"text": "Noted."})))?;
+        m.review_appeal(&appeal.appeal_id)?;
+        let upheld = m.create_revocation(request(membership(&voters[5])?, false))?;
+        let second = m.file_appeal(&voters[5].sign::<AppealFile>(
+            "-",
+            json!({"kind": {"kind": "Revocation", "revocation_id": upheld.revocation_id}, "grounds": "mistake",
+                   "statement": "", "requested_remedy": {"kind": "Reverse"}}),
+        ))?;
+        m.review_appeal(&second.appeal_id)?;
+        m.resolve_appeal(&second.appeal_id, ResolveRequest { outcome: Outcome::Upheld, notes: "agreed".into() })?;
+        let banned = m.create_revocation(request(membership(&voters[3])?, true))?;
+        let ids = Ids {
+            amendment: id,
+            appeal: appeal.appeal_id,
+            targets: vec![pending.target.key(), upheld.target.key(), banned.target.key()],
+            revocations: vec![pending.revocation_id, upheld.revocation_id, banned.revocation_id],
+            appellant: voters[4].did.to_string(),
+        };
+        let before = observe(&m, &w, &ids)?;
+        assert_eq!(before["amendment"]["votes"].as_array().map(Vec::len), Some(4));
+        assert_eq!(before["appeal"]["evidence"].as_array().map(Vec::len), Some(1));
+        assert_eq!(before["appeal"]["responses"].as_array().map(Vec::len), Some(1));
+        assert_eq!(before["revocation0"]["appeal_status"]["kind"], "Pending");
+        assert_eq!(before["revocation1"]["appeal_status"]["kind"], "Upheld");
+        assert_eq!(before["members_member"].as_array().map(Vec::len), Some(4), "6 members, one suspended, one banned");
+        assert!(m.store().verify()?.is_clean());
+        (w, ids, before)
+    };
+    let m = open::<S>(dir.path())?;
+    assert_eq!(observe(&m, &world, &ids)?, before);
+    assert!(m.store().verify()?.is_clean());
+    Ok(())
+}
+
+#[cfg(feature = "sled-store")]
+#[test]
+fn sled_reopen_keeps_governance_records_and_lists() -> Result<()> {
+    reopen_keeps_governance::<commons_gateway::backend::SledCommonsStore>()
+}
+
+#[cfg(feature = "fjall-store")]
+#[test]
+fn fjall_reopen_keeps_governance_records_and_lists() -> Result<()> {
+    reopen_keeps_governance::<commons_gateway::backend::FjallCommonsStore>()
+}
