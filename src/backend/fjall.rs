@@ -56,10 +56,22 @@ pub struct FjallCommonsStore {
 /// data that lives only in the journal is lost with it. Tables, in contrast,
 /// report damage as an error on open. A crash (no drop) leaves recent writes
 /// in the journal, where fjall needs them.
+/// Longest a close waits for the memtable to reach a table file.
+const CLOSE_FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 impl Drop for FjallCommonsStore {
     fn drop(&mut self) {
-        if self.db.persist(PersistMode::SyncAll).is_err() || self.keyspace.rotate_memtable_and_wait().is_err() {
-            tracing::warn!(path = %self.dir.display(), "could not write the memtable out on close; the journal keeps the data");
+        // fjall 3.1 exposes no public "flush and wait": seal the memtable (its
+        // flush is queued to fjall's workers) and wait a bounded time for the
+        // table to be written. fjall's own `rotate_memtable_and_wait` (a test
+        // helper) can wait forever; a close must not hang.
+        let sealed = self.db.persist(PersistMode::SyncAll).is_ok() && self.keyspace.rotate_memtable().is_ok();
+        let deadline = std::time::Instant::now() + CLOSE_FLUSH_WAIT;
+        while sealed && self.keyspace.sealed_memtable_count() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        if !sealed || self.keyspace.sealed_memtable_count() > 0 {
+            tracing::warn!(path = %self.dir.display(), "the memtable was not written out on close; the journal keeps the data");
         }
     }
 }
