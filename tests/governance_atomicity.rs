@@ -98,6 +98,8 @@ fn fails_cleanly<T: std::fmt::Debug>(m: &Flaky, what: &str, f: impl FnOnce() -> 
     assert!(is_unavailable(&r), "{what}: expected Unavailable, got {r:?}");
     assert_eq!(m.store().backend().failures.load(Ordering::SeqCst), failures + 1, "{what}: no injected failure");
     assert!(snapshot(m) == before, "{what}: the failed batch left rows behind");
+    let report = m.store().verify().expect("verify reads the store");
+    assert!(report.is_clean(), "{what}: verify after the failure: {:?}", report.problems);
 }
 
 #[test]
