@@ -7,45 +7,30 @@
 //! adding an attestation does); state changes answer 200; a close answers the
 //! amendment with its `tally` (`{eligible, votes, approvals, ratified}`).
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::{created, ok, parse_limit, run};
+use super::handlers::{body_as, read, signed, signed_on, NoFields};
+use super::{ok, parse_limit, run};
 use crate::manager::amendments::AmendmentFilter;
-use crate::manager::governance_actions::{
-    AmendmentAddChange, AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, AmendmentWithdraw, CastVote,
-};
+use crate::manager::governance_actions::AmendmentOpenVoting;
 use crate::manager::CommonsManager;
 use crate::model::signing::SignedEnvelope;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/amendments", web::post().to(propose))
+    use StatusCode as S;
+    cfg.route("/amendments", web::post().to(signed(S::CREATED, CommonsManager::propose_amendment)))
         .route("/amendments", web::get().to(list))
-        .route("/amendments/{id}", web::get().to(get))
-        .route("/amendments/{id}/changes", web::post().to(add_change))
-        .route("/amendments/{id}/submit", web::post().to(submit))
+        .route("/amendments/{id}", web::get().to(read(CommonsManager::amendment)))
+        .route("/amendments/{id}/changes", web::post().to(signed_on(S::CREATED, CommonsManager::add_amendment_change)))
+        .route("/amendments/{id}/submit", web::post().to(signed_on(S::OK, CommonsManager::submit_amendment)))
         .route("/amendments/{id}/open-voting", web::post().to(open_voting))
-        .route("/amendments/{id}/votes", web::post().to(vote))
+        .route("/amendments/{id}/votes", web::post().to(signed_on(S::CREATED, CommonsManager::vote_amendment)))
         .route("/amendments/{id}/close", web::post().to(close))
-        .route("/amendments/{id}/withdraw", web::post().to(withdraw));
-}
-
-/// An empty JSON object body (`{}`); anything else is a 400.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct NoFields {}
-
-/// Parses a JSON value read by `web::Json` as the shape a route expects.
-pub(super) fn shape<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}")))
-}
-
-async fn propose(m: web::Data<CommonsManager>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<AmendmentPropose>("-")?;
-    Ok(created(&run(&m, move |m| m.propose_amendment(&signed)).await?))
+        .route("/amendments/{id}/withdraw", web::post().to(signed_on(S::OK, CommonsManager::withdraw_amendment)));
 }
 
 #[derive(Deserialize)]
@@ -68,28 +53,6 @@ async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<
     Ok(ok(&run(&m, move |m| m.list_amendments(&charter_id, &filter, cursor.as_deref(), limit)).await?))
 }
 
-async fn get(m: web::Data<CommonsManager>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.amendment(&id)).await?))
-}
-
-async fn add_change(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<AmendmentAddChange>(&id)?;
-    Ok(created(&run(&m, move |m| m.add_amendment_change(&signed)).await?))
-}
-
-async fn submit(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<AmendmentSubmit>(&id)?;
-    Ok(ok(&run(&m, move |m| m.submit_amendment(&signed)).await?))
-}
-
 /// With an `Authorization` header: the operator, body `{}`. Without: a
 /// steward's signed `amendment-open-voting` envelope.
 async fn open_voting(
@@ -99,21 +62,12 @@ async fn open_voting(
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     if let Caller::Operator = caller {
-        let NoFields {} = shape(body.into_inner())?;
+        let NoFields {} = body_as(body.into_inner())?;
         return Ok(ok(&run(&m, move |m| m.open_amendment_voting_by_operator(&id)).await?));
     }
-    let env: SignedEnvelope = shape(body.into_inner())?;
+    let env: SignedEnvelope = body_as(body.into_inner())?;
     let signed = env.open::<AmendmentOpenVoting>(&id)?;
     Ok(ok(&run(&m, move |m| m.open_amendment_voting(&signed)).await?))
-}
-
-async fn vote(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<CastVote>(&id)?;
-    Ok(created(&run(&m, move |m| m.vote_amendment(&signed)).await?))
 }
 
 /// Body `{}`. With the operator token the vote may be closed early; without
@@ -129,13 +83,4 @@ async fn close(
     let NoFields {} = body.into_inner();
     let early = matches!(caller, Caller::Operator);
     Ok(ok(&run(&m, move |m| m.close_amendment(&id, early)).await?))
-}
-
-async fn withdraw(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<AmendmentWithdraw>(&id)?;
-    Ok(ok(&run(&m, move |m| m.withdraw_amendment(&signed)).await?))
 }

@@ -1,73 +1,30 @@
 //! `/v1/anchors` and `/v1/holders`: operator bootstrap, lookups,
 //! attestations, display names.
 
-use actix_web::{web, HttpResponse};
+use actix_web::http::StatusCode;
+use actix_web::web;
 use serde::Deserialize;
 
-use super::auth::Operator;
-use super::error::ApiError;
-use super::{created, ok, run};
-use crate::manager::actions::{Attest, HolderUpdate};
+use super::handlers::{operator, read, signed_on};
 use crate::manager::CommonsManager;
-use crate::model::signing::SignedEnvelope;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/anchors", web::post().to(bootstrap))
-        .route("/anchors/by-did/{did}", web::get().to(anchor_by_did))
-        .route("/anchors/{id}", web::get().to(anchor))
-        .route("/anchors/{id}/attestations", web::post().to(attest))
-        .route("/holders/by-did/{did}", web::get().to(holder_by_did))
-        .route("/holders/{id}", web::get().to(holder))
-        .route("/holders/{id}", web::patch().to(update_holder));
+    use StatusCode as S;
+    let bootstrap = |m: &CommonsManager, r: BootstrapRequest| m.bootstrap_anchor(&r.did, r.display_name);
+    cfg.route("/anchors", web::post().to(operator(S::CREATED, bootstrap)))
+        .route("/anchors/by-did/{did}", web::get().to(read(CommonsManager::anchor_by_did)))
+        .route("/anchors/{id}", web::get().to(read(CommonsManager::anchor)))
+        .route("/anchors/{id}/attestations", web::post().to(signed_on(S::CREATED, CommonsManager::add_attestation)))
+        .route("/holders/by-did/{did}", web::get().to(read(CommonsManager::holder_by_did)))
+        .route("/holders/{id}", web::get().to(read(CommonsManager::holder)))
+        .route("/holders/{id}", web::patch().to(signed_on(S::OK, CommonsManager::update_holder)));
 }
 
+/// Body of the operator bootstrap `POST /anchors`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BootstrapRequest {
     did: String,
     #[serde(default)]
     display_name: Option<String>,
-}
-
-async fn bootstrap(
-    m: web::Data<CommonsManager>,
-    _op: Operator,
-    body: web::Json<BootstrapRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let BootstrapRequest { did, display_name } = body.into_inner();
-    Ok(created(&run(&m, move |m| m.bootstrap_anchor(&did, display_name)).await?))
-}
-
-async fn anchor(m: web::Data<CommonsManager>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.anchor(&id)).await?))
-}
-
-async fn anchor_by_did(m: web::Data<CommonsManager>, did: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.anchor_by_did(&did)).await?))
-}
-
-async fn attest(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<Attest>(&id)?;
-    Ok(created(&run(&m, move |m| m.add_attestation(&signed)).await?))
-}
-
-async fn holder(m: web::Data<CommonsManager>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.holder(&id)).await?))
-}
-
-async fn holder_by_did(m: web::Data<CommonsManager>, did: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.holder_by_did(&did)).await?))
-}
-
-async fn update_holder(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<HolderUpdate>(&id)?;
-    Ok(ok(&run(&m, move |m| m.update_holder(&signed)).await?))
 }

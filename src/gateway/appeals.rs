@@ -5,35 +5,31 @@
 //! changes answer 200. Operator bodies: review `{}`, resolve `{outcome,
 //! notes}`, dismiss `{reason}`.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::amendments::NoFields;
-use super::auth::Operator;
 use super::error::ApiError;
-use super::{created, ok, parse_limit, run};
+use super::handlers::{operator_on, read, signed, signed_on, NoFields};
+use super::{ok, parse_limit, run};
 use crate::manager::appeals::AppealFilter;
-use crate::manager::governance_actions::{
-    AppealEvidence, AppealFile, AppealRespond, AppealWithdraw, DismissRequest, ResolveRequest,
-};
+use crate::manager::governance_actions::{DismissRequest, ResolveRequest};
 use crate::manager::CommonsManager;
-use crate::model::signing::SignedEnvelope;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/appeals", web::post().to(file))
+    use StatusCode as S;
+    let review = |m: &CommonsManager, id: String, NoFields {}| m.review_appeal(&id);
+    let resolve = |m: &CommonsManager, id: String, r: ResolveRequest| m.resolve_appeal(&id, r);
+    let dismiss = |m: &CommonsManager, id: String, r: DismissRequest| m.dismiss_appeal(&id, r);
+    cfg.route("/appeals", web::post().to(signed(S::CREATED, CommonsManager::file_appeal)))
         .route("/appeals", web::get().to(list))
-        .route("/appeals/{id}", web::get().to(get))
-        .route("/appeals/{id}/evidence", web::post().to(evidence))
-        .route("/appeals/{id}/responses", web::post().to(respond))
-        .route("/appeals/{id}/review", web::post().to(review))
-        .route("/appeals/{id}/resolve", web::post().to(resolve))
-        .route("/appeals/{id}/dismiss", web::post().to(dismiss))
-        .route("/appeals/{id}/withdraw", web::post().to(withdraw));
-}
-
-async fn file(m: web::Data<CommonsManager>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<AppealFile>("-")?;
-    Ok(created(&run(&m, move |m| m.file_appeal(&signed)).await?))
+        .route("/appeals/{id}", web::get().to(read(CommonsManager::appeal)))
+        .route("/appeals/{id}/evidence", web::post().to(signed_on(S::CREATED, CommonsManager::add_appeal_evidence)))
+        .route("/appeals/{id}/responses", web::post().to(signed_on(S::CREATED, CommonsManager::respond_to_appeal)))
+        .route("/appeals/{id}/review", web::post().to(operator_on(S::OK, review)))
+        .route("/appeals/{id}/resolve", web::post().to(operator_on(S::OK, resolve)))
+        .route("/appeals/{id}/dismiss", web::post().to(operator_on(S::OK, dismiss)))
+        .route("/appeals/{id}/withdraw", web::post().to(signed_on(S::OK, CommonsManager::withdraw_appeal)));
 }
 
 #[derive(Deserialize)]
@@ -54,65 +50,4 @@ async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<
     let filter = AppealFilter { status: q.status };
     let cursor = q.cursor;
     Ok(ok(&run(&m, move |m| m.list_appeals(&appellant, &filter, cursor.as_deref(), limit)).await?))
-}
-
-async fn get(m: web::Data<CommonsManager>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.appeal(&id)).await?))
-}
-
-async fn evidence(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<AppealEvidence>(&id)?;
-    Ok(created(&run(&m, move |m| m.add_appeal_evidence(&signed)).await?))
-}
-
-async fn respond(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<AppealRespond>(&id)?;
-    Ok(created(&run(&m, move |m| m.respond_to_appeal(&signed)).await?))
-}
-
-async fn review(
-    m: web::Data<CommonsManager>,
-    _op: Operator,
-    id: web::Path<String>,
-    body: web::Json<NoFields>,
-) -> Result<HttpResponse, ApiError> {
-    let NoFields {} = body.into_inner();
-    Ok(ok(&run(&m, move |m| m.review_appeal(&id)).await?))
-}
-
-async fn resolve(
-    m: web::Data<CommonsManager>,
-    _op: Operator,
-    id: web::Path<String>,
-    body: web::Json<ResolveRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let request = body.into_inner();
-    Ok(ok(&run(&m, move |m| m.resolve_appeal(&id, request)).await?))
-}
-
-async fn dismiss(
-    m: web::Data<CommonsManager>,
-    _op: Operator,
-    id: web::Path<String>,
-    body: web::Json<DismissRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let request = body.into_inner();
-    Ok(ok(&run(&m, move |m| m.dismiss_appeal(&id, request)).await?))
-}
-
-async fn withdraw(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<AppealWithdraw>(&id)?;
-    Ok(ok(&run(&m, move |m| m.withdraw_appeal(&signed)).await?))
 }

@@ -1,28 +1,24 @@
 //! `/v1/charters`: create, sign, activate (signed), lookups and the list.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::{created, ok, parse_limit, run};
-use crate::manager::actions::{CharterActivate, CharterCreate, CharterSign};
+use super::handlers::{read, signed, signed_on};
+use super::{ok, parse_limit, run};
 use crate::manager::charters::CharterFilter;
 use crate::manager::CommonsManager;
 use crate::model::charter::OrgType;
-use crate::model::signing::SignedEnvelope;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/charters", web::post().to(create))
+    use StatusCode as S;
+    cfg.route("/charters", web::post().to(signed(S::CREATED, CommonsManager::create_charter)))
         .route("/charters", web::get().to(list))
-        .route("/charters/by-domain/{domain_id}", web::get().to(by_domain))
-        .route("/charters/{id}", web::get().to(get))
-        .route("/charters/{id}/signatures", web::post().to(sign))
-        .route("/charters/{id}/activate", web::post().to(activate));
-}
-
-async fn create(m: web::Data<CommonsManager>, env: web::Json<SignedEnvelope>) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<CharterCreate>("-")?;
-    Ok(created(&run(&m, move |m| m.create_charter(&signed)).await?))
+        .route("/charters/by-domain/{domain_id}", web::get().to(read(CommonsManager::charter_by_domain)))
+        .route("/charters/{id}", web::get().to(read(CommonsManager::charter)))
+        .route("/charters/{id}/signatures", web::post().to(signed_on(S::OK, CommonsManager::sign_charter)))
+        .route("/charters/{id}/activate", web::post().to(signed_on(S::OK, CommonsManager::activate_charter)));
 }
 
 #[derive(Deserialize)]
@@ -52,30 +48,4 @@ async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<
     let filter = CharterFilter { org_type, status: q.status };
     let cursor = q.cursor;
     Ok(ok(&run(&m, move |m| m.list_charters(&filter, cursor.as_deref(), limit)).await?))
-}
-
-async fn get(m: web::Data<CommonsManager>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.charter(&id)).await?))
-}
-
-async fn by_domain(m: web::Data<CommonsManager>, domain: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.charter_by_domain(&domain)).await?))
-}
-
-async fn sign(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<CharterSign>(&id)?;
-    Ok(ok(&run(&m, move |m| m.sign_charter(&signed)).await?))
-}
-
-async fn activate(
-    m: web::Data<CommonsManager>,
-    id: web::Path<String>,
-    env: web::Json<SignedEnvelope>,
-) -> Result<HttpResponse, ApiError> {
-    let signed = env.open::<CharterActivate>(&id)?;
-    Ok(ok(&run(&m, move |m| m.activate_charter(&signed)).await?))
 }

@@ -15,6 +15,7 @@ mod auth;
 mod charters;
 mod enrollments;
 pub mod error;
+mod handlers;
 mod jurisdictions;
 mod lifecycle;
 mod revocations;

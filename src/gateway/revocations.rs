@@ -2,30 +2,23 @@
 //! per-target list (`?target=anchor:<id>`, `holder:<id>`, `steward:<id>`,
 //! `membership:<holder_id>:<jurisdiction>`).
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::amendments::NoFields;
-use super::auth::Operator;
 use super::error::ApiError;
-use super::{created, ok, parse_limit, run};
+use super::handlers::{operator, operator_on, read, NoFields};
+use super::{ok, parse_limit, run};
 use crate::manager::governance_actions::RevocationRequest;
 use crate::manager::CommonsManager;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/revocations", web::post().to(create))
+    let create = |m: &CommonsManager, r: RevocationRequest| m.create_revocation(r);
+    let finalize = |m: &CommonsManager, id: String, NoFields {}| m.finalize_revocation(&id);
+    cfg.route("/revocations", web::post().to(operator(StatusCode::CREATED, create)))
         .route("/revocations", web::get().to(list))
-        .route("/revocations/{id}", web::get().to(get))
-        .route("/revocations/{id}/finalize", web::post().to(finalize));
-}
-
-async fn create(
-    m: web::Data<CommonsManager>,
-    _op: Operator,
-    body: web::Json<RevocationRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let request = body.into_inner();
-    Ok(created(&run(&m, move |m| m.create_revocation(request)).await?))
+        .route("/revocations/{id}", web::get().to(read(CommonsManager::revocation)))
+        .route("/revocations/{id}/finalize", web::post().to(operator_on(StatusCode::OK, finalize)));
 }
 
 #[derive(Deserialize)]
@@ -44,18 +37,4 @@ async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<
     };
     let cursor = q.cursor;
     Ok(ok(&run(&m, move |m| m.list_revocations(&target, cursor.as_deref(), limit)).await?))
-}
-
-async fn get(m: web::Data<CommonsManager>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.revocation(&id)).await?))
-}
-
-async fn finalize(
-    m: web::Data<CommonsManager>,
-    _op: Operator,
-    id: web::Path<String>,
-    body: web::Json<NoFields>,
-) -> Result<HttpResponse, ApiError> {
-    let NoFields {} = body.into_inner();
-    Ok(ok(&run(&m, move |m| m.finalize_revocation(&id)).await?))
 }

@@ -1,19 +1,21 @@
 //! `/v1/stewards`: registration (operator), lookups and the list.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::Operator;
 use super::error::ApiError;
-use super::{created, ok, parse_limit, run};
+use super::handlers::{operator, read};
+use super::{ok, parse_limit, run};
 use crate::manager::identity::StewardFilter;
 use crate::manager::CommonsManager;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/stewards", web::post().to(register))
+    let register = |m: &CommonsManager, r: RegisterRequest| m.register_steward(&r.did, r.term_days, r.jurisdiction);
+    cfg.route("/stewards", web::post().to(operator(StatusCode::CREATED, register)))
         .route("/stewards", web::get().to(list))
-        .route("/stewards/by-did/{did}", web::get().to(by_did))
-        .route("/stewards/{id}", web::get().to(get));
+        .route("/stewards/by-did/{did}", web::get().to(read(CommonsManager::steward_by_did)))
+        .route("/stewards/{id}", web::get().to(read(CommonsManager::steward)));
 }
 
 #[derive(Deserialize)]
@@ -23,15 +25,6 @@ struct RegisterRequest {
     term_days: u64,
     #[serde(default)]
     jurisdiction: Option<String>,
-}
-
-async fn register(
-    m: web::Data<CommonsManager>,
-    _op: Operator,
-    body: web::Json<RegisterRequest>,
-) -> Result<HttpResponse, ApiError> {
-    let RegisterRequest { did, term_days, jurisdiction } = body.into_inner();
-    Ok(created(&run(&m, move |m| m.register_steward(&did, term_days, jurisdiction)).await?))
 }
 
 #[derive(Deserialize)]
@@ -55,12 +48,4 @@ async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<
     let filter = StewardFilter { active, jurisdiction: q.jurisdiction };
     let cursor = q.cursor;
     Ok(ok(&run(&m, move |m| m.list_stewards(&filter, cursor.as_deref(), limit)).await?))
-}
-
-async fn get(m: web::Data<CommonsManager>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.steward(&id)).await?))
-}
-
-async fn by_did(m: web::Data<CommonsManager>, did: web::Path<String>) -> Result<HttpResponse, ApiError> {
-    Ok(ok(&run(&m, move |m| m.steward_by_did(&did)).await?))
 }
