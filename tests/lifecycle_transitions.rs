@@ -15,10 +15,12 @@ use std::sync::Mutex;
 use anyhow::Result;
 use commons_gateway::backend::{BackendResult, InMemoryCommonsStore, WriteBatch};
 use commons_gateway::manager::actions::*;
+use commons_gateway::manager::governance_actions::RevocationRequest;
 use commons_gateway::manager::CommonsManager;
 use commons_gateway::model::anchor::AnchorStatus;
 use commons_gateway::model::charter::CharterStatus;
 use commons_gateway::model::holder::{AffiliationStatus, Capability, CommonsHolderRecord, HolderStatus, HolderView};
+use commons_gateway::model::revocation::{RevocationReason, RevocationTarget};
 use commons_gateway::model::steward::{StewardStatus, DAY_SECS};
 use commons_gateway::store::keys::member_prefix;
 use commons_gateway::store::Changes;
@@ -283,6 +285,54 @@ fn affiliation_transitions_follow_the_table_and_refusals_change_nothing() -> Res
     }
     // approve 1, promote 1, suspend 2, reinstate 1, leave 4, ban 5.
     assert_eq!(allowed, 14);
+    Ok(())
+}
+
+/// A holder suspended in the commons (by a revocation that is not
+/// immediate) keeps its affiliations but cannot move one forward: approve,
+/// promote and reinstate are refused by the holder record itself, for the
+/// operator and a steward alike; suspend, leave and ban still apply.
+#[test]
+fn affiliations_move_forward_only_while_the_holder_is_active() -> Result<()> {
+    let m = memory()?;
+    let w = World::build(&m, "bakery", false)?;
+    let suspend_holder = |id: &str| {
+        m.create_revocation(RevocationRequest {
+            target: RevocationTarget::Holder { holder_id: id.to_string() },
+            reason: RevocationReason::Sybil,
+            immediate: false,
+            appeal_window_days: None,
+        })
+    };
+    let mut refused = 0;
+    for (from, op) in [(Candidate, AffOp::Approve), (Provisional, AffOp::Promote), (Suspended, AffOp::Reinstate)] {
+        let (p, id) = holder_in(&m, &w, from)?;
+        suspend_holder(&id)?;
+        assert_eq!(m.holder(&id)?.holder.status.name(), "Suspended");
+        let before = snapshot(&m);
+        let r = affiliation_op(&m, &w, &p, &id, op);
+        assert!(
+            matches!(&r, Err(CommonsError::InvalidTransition { entity: "holder", .. })),
+            "{from:?} {op:?} of a suspended holder: {r:?}"
+        );
+        assert!(snapshot(&m) == before, "{from:?} {op:?} refused, but the store changed");
+        if op != AffOp::Approve {
+            let r = match op {
+                AffOp::Promote => m.promote_affiliation_by_operator(&id, &w.domain, None),
+                _ => m.reinstate_affiliation(&id, &w.domain, None),
+            };
+            assert_refused(&m, &before, r, &format!("operator {op:?} of a suspended holder"));
+        }
+        refused += 1;
+    }
+    assert_eq!(refused, 3);
+    for (op, to) in [(AffOp::Suspend, Suspended), (AffOp::Leave, Exited), (AffOp::Ban, Banned)] {
+        let (p, id) = holder_in(&m, &w, Member)?;
+        suspend_holder(&id)?;
+        let v = affiliation_op(&m, &w, &p, &id, op)?;
+        assert_eq!(v.holder.affiliation(&w.domain).map(|a| a.status), Some(to), "{op:?} of a suspended holder");
+        assert_eq!(member_row(&m, &w.domain, &id)?, Some(format!("{to:?}")), "{op:?}: index row");
+    }
     Ok(())
 }
 

@@ -120,16 +120,6 @@ fn require_active_holder(holder: &CommonsHolderRecord, action: &'static str) -> 
     }
 }
 
-/// The refused action when a holder that is not Active would move forward.
-fn moving_forward(action: AffiliationAction) -> &'static str {
-    match action {
-        AffiliationAction::Approve => "be approved in a jurisdiction",
-        AffiliationAction::Promote => "be promoted in a jurisdiction",
-        AffiliationAction::Reinstate => "be reinstated in a jurisdiction",
-        _ => "move an affiliation forward",
-    }
-}
-
 /// Writes an operator status change to the server log.
 fn log_operator(entity: &'static str, id: &str, action: &str, reason: &str) {
     tracing::info!(target: "commons::operator", entity, id, action, reason, "operator status change");
@@ -307,7 +297,6 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         check_jurisdiction(jurisdiction)?;
         self.active_charter(jurisdiction)?;
         let (holder, _) = self.lifecycle_update::<CommonsHolderRecord>(holder_id, |h, now| {
-            require_active_holder(h, moving_forward(action))?;
             h.transition_affiliation(jurisdiction, action, now)
         })?;
         if let Some(reason) = reason {
@@ -355,14 +344,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         jurisdiction: &str,
         action: AffiliationAction,
         reason: Option<String>,
-        needs_active_holder: bool,
     ) -> CommonsResult<HolderView> {
         let reason = check_reason(reason)?;
         check_jurisdiction(jurisdiction)?;
         let (holder, _) = self.lifecycle_update::<CommonsHolderRecord>(holder_id, |h, now| {
-            if needs_active_holder {
-                require_active_holder(h, moving_forward(action))?;
-            }
             h.transition_affiliation(jurisdiction, action, now)
         })?;
         log_operator("affiliation", &format!("{holder_id}/{jurisdiction}"), action.verb(), &reason);
@@ -383,7 +368,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         jurisdiction: &str,
         reason: Option<String>,
     ) -> CommonsResult<HolderView> {
-        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Suspend, reason, false)
+        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Suspend, reason)
     }
 
     /// Operator: Suspended -> Member. The holder must be Active in the
@@ -398,7 +383,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         jurisdiction: &str,
         reason: Option<String>,
     ) -> CommonsResult<HolderView> {
-        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Reinstate, reason, true)
+        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Reinstate, reason)
     }
 
     /// Operator: any state but Banned -> Banned; capabilities and roles are
@@ -414,7 +399,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         jurisdiction: &str,
         reason: Option<String>,
     ) -> CommonsResult<HolderView> {
-        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Ban, reason, false)
+        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Ban, reason)
     }
 
     /// Operator: replaces the capabilities of a Provisional or Member

@@ -363,10 +363,15 @@ impl CommonsHolderRecord {
     /// Applies one affiliation transition: `approve` Candidate->Provisional,
     /// `promote` Provisional->Member, `suspend` Provisional|Member->Suspended,
     /// `reinstate` Suspended->Member, `leave` any live state->Exited, `ban`
-    /// any->Banned (clears capabilities and roles).
+    /// any->Banned (clears capabilities and roles). The forward moves
+    /// (approve, promote, reinstate) need the holder Active in the commons;
+    /// suspend, leave and ban apply whatever the holder's status (a Suspended
+    /// holder keeps `exit_freely`).
     ///
     /// # Errors
-    /// `NotFound` without an affiliation there; `InvalidTransition` otherwise.
+    /// `InvalidTransition` (entity `holder`) for a forward move of a holder
+    /// that is not Active; `NotFound` without an affiliation there;
+    /// `InvalidTransition` (entity `affiliation`) otherwise.
     pub fn transition_affiliation(
         &mut self,
         jurisdiction: &str,
@@ -374,6 +379,11 @@ impl CommonsHolderRecord {
         now: u64,
     ) -> CommonsResult<()> {
         use AffiliationStatus::*;
+        if let Some(refused) = action.forward_move() {
+            if !self.is_active() {
+                return Err(self.refuse_status(refused));
+            }
+        }
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
             return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
         };
@@ -451,6 +461,18 @@ impl AffiliationAction {
             AffiliationAction::Reinstate => "reinstate",
             AffiliationAction::Leave => "leave",
             AffiliationAction::Ban => "ban",
+        }
+    }
+
+    /// For the moves that take an affiliation forward (approve, promote,
+    /// reinstate), which need the holder Active in the commons: the refused
+    /// action as an error names it. `None` for suspend, leave and ban.
+    pub fn forward_move(self) -> Option<&'static str> {
+        match self {
+            AffiliationAction::Approve => Some("be approved in a jurisdiction"),
+            AffiliationAction::Promote => Some("be promoted in a jurisdiction"),
+            AffiliationAction::Reinstate => Some("be reinstated in a jurisdiction"),
+            AffiliationAction::Suspend | AffiliationAction::Leave | AffiliationAction::Ban => None,
         }
     }
 }
