@@ -142,6 +142,19 @@ pub enum BackendError {
     },
 }
 
+impl BackendError {
+    /// Whether this is the file system refusing a write for lack of space
+    /// (`ENOSPC`, `EDQUOT`): a condition of the machine, not of the request,
+    /// that ends when space is freed. Gateways answer it 503 so clients retry
+    /// later. The write that met it did not happen (a batch is all or
+    /// nothing); whether the engine accepts later writes without a restart is
+    /// the engine's own (fjall refuses them: [`BackendError::Unavailable`]).
+    pub fn is_out_of_space(&self) -> bool {
+        matches!(self, BackendError::Io { source, .. }
+            if matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded))
+    }
+}
+
 /// Result type of the backend layer.
 pub type BackendResult<T> = Result<T, BackendError>;
 

@@ -78,6 +78,14 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %e, "store unavailable");
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())
             }
+            StoreError::Backend(b) if b.is_out_of_space() => {
+                tracing::error!(error = %e, "store is out of disk space; writes fail until space is freed");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the store is out of disk space; nothing was written, retry later",
+                )
+            }
             _ => Self::internal(&e),
         }
     }
@@ -97,6 +105,34 @@ impl From<CommonsError> for ApiError {
             CommonsError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, msg),
             CommonsError::Expired { .. } => Self::new(StatusCode::GONE, "expired", msg),
             CommonsError::Store(s) => s.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::*;
+
+    fn io(kind: ErrorKind) -> ApiError {
+        let source = Error::new(kind, "from the file system");
+        StoreError::Backend(BackendError::Io { path: "/data/commons.sled".into(), source }).into()
+    }
+
+    #[test]
+    fn out_of_disk_space_is_503_unavailable() {
+        for kind in [ErrorKind::StorageFull, ErrorKind::QuotaExceeded] {
+            let e = io(kind);
+            assert_eq!((e.status, e.code), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"), "{kind:?}");
+            assert!(e.message.contains("out of disk space"), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn other_io_errors_are_500() {
+        for kind in [ErrorKind::PermissionDenied, ErrorKind::Other, ErrorKind::UnexpectedEof] {
+            assert_eq!(io(kind).status, StatusCode::INTERNAL_SERVER_ERROR, "{kind:?}");
         }
     }
 }
