@@ -312,6 +312,97 @@ fn sigterm_exits_zero_and_a_restart_keeps_the_data() -> Result<()> {
     Ok(())
 }
 
+/// Store files may grow to this many KiB in the full-disk test.
+const FULL_DISK_KIB: u64 = 2048;
+
+/// A store that runs out of space (here: a file-size limit, which fails
+/// writes with `EFBIG` as a full disk fails them with `ENOSPC`) stops: the
+/// write that met the limit and every later request answer 503
+/// `unavailable`, reads included (sled would otherwise show the failed write
+/// until a restart), and `/v1/health` says so. A restart with room keeps
+/// every acknowledged write, and `verify` finds the store clean.
+///
+/// Runs on sled. fjall preallocates its journal (64 MiB, sparse) when it
+/// opens, so a file-size limit stops it at open rather than mid-write, and
+/// only a really full file system (a small tmpfs, which needs privileges
+/// tests do not assume) exercises it; it shares the same `FailStop`.
+#[test]
+fn a_full_disk_stops_the_store_and_a_restart_keeps_every_acknowledged_write() -> Result<()> {
+    if BACKEND_NAME != "sled" {
+        return skip("the file-size limit stands in for a full disk only on sled (see the doc comment)");
+    }
+    let dirs = Dirs::new()?;
+    let port = free_port();
+    let mut limited =
+        ChildGuard::spawn_with_file_size_limit(dirs.serve_args(port), &dirs.logs, "limited", FULL_DISK_KIB)?;
+    let base = format!("http://127.0.0.1:{port}");
+    limited.wait_until(BOUND, || http::get(&format!("{base}/v1/health")).is_ok_and(|r| r.status == 200))?;
+
+    let name = "n".repeat(100);
+    let mut acknowledged = Vec::new();
+    let failed = loop {
+        ensure!(acknowledged.len() < 50_000, "{} writes fit under {FULL_DISK_KIB} KiB", acknowledged.len());
+        let did = did_of(&common::new_key());
+        let body = json!({"did": did, "display_name": name});
+        let r = http::send("POST", &format!("{base}/v1/anchors"), Some(TOKEN), &body)
+            .map_err(|e| anyhow::anyhow!("POST /v1/anchors: {e}"))?;
+        match r.status {
+            201 => acknowledged.push(did),
+            503 => {
+                ensure!(r.json["error"] == "unavailable", "503 body: {}", r.text);
+                break did;
+            }
+            other => anyhow::bail!("POST /v1/anchors answered {other} {}", r.text),
+        }
+    };
+    ensure!(acknowledged.len() > 10, "only {} writes before the limit", acknowledged.len());
+
+    // Stopped: writes, reads (also of acknowledged records) and health.
+    let again =
+        http::send("POST", &format!("{base}/v1/anchors"), Some(TOKEN), &json!({"did": did_of(&common::new_key())}))
+            .map_err(|e| anyhow::anyhow!("POST: {e}"))?;
+    ensure!(again.status == 503 && again.json["error"] == "unavailable", "write after the failure: {}", again.text);
+    ensure!(again.text.contains("restart"), "the 503 does not say to restart: {}", again.text);
+    for path in [format!("/v1/anchors/by-did/{}", acknowledged[0]), format!("/v1/anchors/by-did/{failed}")] {
+        let r = http::get(&format!("{base}{path}")).map_err(|e| anyhow::anyhow!("GET {path}: {e}"))?;
+        ensure!(r.status == 503, "GET {path} on a stopped store: {} {}", r.status, r.text);
+    }
+    let health = http::get(&format!("{base}/v1/health")).map_err(|e| anyhow::anyhow!("health: {e}"))?;
+    ensure!(health.status == 503 && health.json["error"] == "unavailable", "health: {}", health.text);
+    ensure!(!limited.stderr().contains("panicked"), "server panicked:\n{}", limited.stderr());
+    limited.kill()?;
+
+    let server = Server::start(&dirs, "restarted")?;
+    for did in &acknowledged {
+        let anchor = server.get_ok(&format!("/v1/anchors/by-did/{did}"))?;
+        ensure!(anchor["did"] == did.as_str(), "acknowledged anchor {did} read back as {anchor}");
+    }
+    let failed_now = server.get(&format!("/v1/anchors/by-did/{failed}"))?;
+    ensure!(
+        matches!(failed_now.status, 200 | 404),
+        "the failed write reads as {} {}",
+        failed_now.status,
+        failed_now.text
+    );
+    let holder = server.get(&format!("/v1/holders/by-did/{failed}"))?.status;
+    ensure!(
+        holder == failed_now.status,
+        "the failed batch is half there: anchor {}, holder {holder}",
+        failed_now.status
+    );
+    drop(server);
+
+    let (status, stdout, stderr) = run_to_exit(
+        [OsString::from("verify"), "--data-dir".into(), dirs.data.clone().into()],
+        &dirs.logs,
+        "verify",
+        BOUND,
+    )?;
+    ensure!(status.success(), "verify after the restart: {status}\n{stdout}\n{stderr}");
+    ensure!(stdout.contains("clean"), "verify output: {stdout}");
+    Ok(())
+}
+
 #[test]
 fn data_dir_holding_the_other_engines_store_is_refused() -> Result<()> {
     let other = match BACKEND_NAME {

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use tempfile::TempDir;
 
+use super::fail_stop::FailStop;
 use super::{
     dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability,
     GroupSync, OpenBackend, StoreConfig, WriteBatch, MAX_KEY_LEN,
@@ -45,6 +46,8 @@ pub struct FjallCommonsStore {
     db: Database,
     group: GroupSync,
     durability: Durability,
+    /// Set by the first failed write or sync; see [`FailStop`].
+    stop: FailStop,
     dir: PathBuf,
     _tempdir: Option<TempDir>,
 }
@@ -104,57 +107,18 @@ impl FjallCommonsStore {
             db,
             group: GroupSync::new(),
             durability: config.durability,
+            stop: FailStop::new(ENGINE, dir),
             dir: dir.to_path_buf(),
             _tempdir: tempdir,
         })
     }
 
-    fn sync_journal(&self) -> BackendResult<()> {
-        self.db.persist(PersistMode::SyncAll).map_err(|e| engine_error(&self.dir, e, None))
-    }
-}
-
-impl CommonsStoreBackend for FjallCommonsStore {
-    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
-        validate_key(key)?;
-        let value = self.db.snapshot().get(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))?;
-        Ok(value.map(|v| v.to_vec()))
-    }
-
-    fn exists(&self, key: &[u8]) -> BackendResult<bool> {
-        validate_key(key)?;
-        self.db.snapshot().contains_key(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))
-    }
-
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        let Some(range) = scan_bounds(prefix, start_after) else {
-            return Ok(Vec::new());
-        };
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let snapshot = self.db.snapshot();
-        let mut rows = Vec::new();
-        for guard in snapshot.range::<Vec<u8>, _>(&self.keyspace, range) {
-            let (key, value) = guard.into_inner().map_err(|e| engine_error(&self.dir, e, None))?;
-            rows.push((key.to_vec(), value.to_vec()));
-            if rows.len() == limit {
-                break;
-            }
-        }
-        Ok(rows)
-    }
-
-    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
-        batch.validate()?;
-        if batch.is_empty() {
-            return Ok(());
-        }
+    /// Commits a validated, non-empty batch and, with [`Durability::Sync`],
+    /// waits for a sync that covers it. An error here stops the store
+    /// ([`FailStop`]): a batch committed to the memtable whose journal sync
+    /// failed would otherwise stay visible although it may be absent after a
+    /// restart.
+    fn write(&self, batch: WriteBatch) -> BackendResult<()> {
         // fjall gives every item of a batch the same sequence number, so two
         // items on one key would tie; keep only the last operation per key,
         // which is what `WriteBatch` promises.
@@ -179,8 +143,66 @@ impl CommonsStoreBackend for FjallCommonsStore {
         }
     }
 
+    fn sync_journal(&self) -> BackendResult<()> {
+        self.db.persist(PersistMode::SyncAll).map_err(|e| engine_error(&self.dir, e, None))
+    }
+}
+
+impl CommonsStoreBackend for FjallCommonsStore {
+    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
+        validate_key(key)?;
+        self.stop.check()?;
+        let value = self.db.snapshot().get(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+        Ok(value.map(|v| v.to_vec()))
+    }
+
+    fn exists(&self, key: &[u8]) -> BackendResult<bool> {
+        validate_key(key)?;
+        self.stop.check()?;
+        self.db.snapshot().contains_key(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))
+    }
+
+    fn scan_from(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        let Some(range) = scan_bounds(prefix, start_after) else {
+            return Ok(Vec::new());
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        self.stop.check()?;
+        let snapshot = self.db.snapshot();
+        let mut rows = Vec::new();
+        for guard in snapshot.range::<Vec<u8>, _>(&self.keyspace, range) {
+            let (key, value) = guard.into_inner().map_err(|e| engine_error(&self.dir, e, None))?;
+            rows.push((key.to_vec(), value.to_vec()));
+            if rows.len() == limit {
+                break;
+            }
+        }
+        Ok(rows)
+    }
+
+    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
+        batch.validate()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.stop.check()?;
+        self.stop.record(self.write(batch))
+    }
+
     fn flush(&self) -> BackendResult<()> {
-        self.group.sync_after_write(|| self.sync_journal())
+        self.stop.check()?;
+        self.stop.record(self.group.sync_after_write(|| self.sync_journal()))
+    }
+
+    fn check_available(&self) -> BackendResult<()> {
+        self.stop.check()
     }
 
     fn size_on_disk(&self) -> BackendResult<u64> {

@@ -12,6 +12,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+#[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(dead_code))]
+mod fail_stop;
 #[cfg(feature = "fjall-store")]
 mod fjall;
 mod group_sync;
@@ -144,14 +146,14 @@ pub enum BackendError {
 
 impl BackendError {
     /// Whether this is the file system refusing a write for lack of space
-    /// (`ENOSPC`, `EDQUOT`): a condition of the machine, not of the request,
-    /// that ends when space is freed. Gateways answer it 503 so clients retry
-    /// later. The write that met it did not happen (a batch is all or
-    /// nothing); whether the engine accepts later writes without a restart is
-    /// the engine's own (fjall refuses them: [`BackendError::Unavailable`]).
+    /// (`ENOSPC`, `EDQUOT`, or `EFBIG` past a file-size limit): a condition of
+    /// the machine, not of the request, so gateways answer it 503. The store
+    /// that met it has stopped (see [`CommonsStoreBackend::apply`]) until the
+    /// process restarts with space freed.
     pub fn is_out_of_space(&self) -> bool {
+        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
         matches!(self, BackendError::Io { source, .. }
-            if matches!(source.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded))
+            if matches!(source.kind(), StorageFull | QuotaExceeded | FileTooLarge))
     }
 }
 
@@ -342,15 +344,30 @@ pub trait CommonsStoreBackend: Send + Sync {
     /// on stable storage when this returns `Ok`.
     ///
     /// # Errors
-    /// `InvalidKey` (checked first; nothing written), `Io`, `Engine`,
-    /// `Unavailable`. On any error the store is as it was before the call.
+    /// `InvalidKey` (checked first; nothing written); `Unavailable` (the store
+    /// has stopped; nothing written); `Io`, `Engine` when the write or its sync
+    /// failed. A persistent store then stops (fail-stop): every later call
+    /// answers `Unavailable` until the process reopens it, and after the
+    /// reopen the failed batch is present whole or not at all, and every batch
+    /// acknowledged before it is present.
     fn apply(&self, batch: WriteBatch) -> BackendResult<()>;
 
     /// Makes every write that returned so far durable (fsync).
     ///
     /// # Errors
-    /// `Io`, `Engine`.
+    /// `Io`, `Engine` (the store then stops, as for [`CommonsStoreBackend::apply`]),
+    /// `Unavailable`.
     fn flush(&self) -> BackendResult<()>;
+
+    /// `Ok` while the store serves requests; for health checks.
+    ///
+    /// # Errors
+    /// `Unavailable` once a persistent store has stopped after a failed write
+    /// (see [`CommonsStoreBackend::apply`]), naming the first cause. The
+    /// operator fixes the cause and restarts the process.
+    fn check_available(&self) -> BackendResult<()> {
+        Ok(())
+    }
 
     /// Bytes the store occupies on disk (0 for the in-memory store).
     ///
@@ -417,6 +434,9 @@ macro_rules! forward_backend {
         }
         fn flush(&self) -> BackendResult<()> {
             (**self).flush()
+        }
+        fn check_available(&self) -> BackendResult<()> {
+            (**self).check_available()
         }
         fn size_on_disk(&self) -> BackendResult<u64> {
             (**self).size_on_disk()

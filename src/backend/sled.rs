@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use super::fail_stop::FailStop;
 use super::{
     dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability,
     GroupSync, OpenBackend, StoreConfig, WriteBatch,
@@ -50,6 +51,8 @@ pub struct SledCommonsStore {
     /// sequence number they were written at).
     synced_blob: Mutex<u64>,
     durability: Durability,
+    /// Set by the first failed write or sync; see [`FailStop`].
+    stop: FailStop,
     dir: PathBuf,
     _tempdir: Option<TempDir>,
 }
@@ -96,9 +99,36 @@ impl SledCommonsStore {
             data_file,
             synced_blob: Mutex::new(0),
             durability: config.durability,
+            stop: FailStop::new(ENGINE, dir),
             dir: dir.to_path_buf(),
             _tempdir: tempdir,
         })
+    }
+
+    /// Applies a validated, non-empty batch and, with [`Durability::Sync`],
+    /// waits for a sync that covers it. An error here stops the store
+    /// ([`FailStop`]): a batch whose sync failed stays visible in sled's memory
+    /// although it may be absent after a restart.
+    fn write(&self, batch: WriteBatch) -> BackendResult<()> {
+        // `sled::Batch` keeps one entry per key, the last one set: later
+        // operations on the same key win, as `WriteBatch` promises.
+        let mut sled_batch = sled::Batch::default();
+        for op in batch.into_ops() {
+            match op {
+                BatchOp::Put(key, value) => sled_batch.insert(key, value),
+                BatchOp::Delete(key) => sled_batch.remove(key),
+            }
+        }
+        {
+            // The gate guards no data (sled does), only the scans' view; a
+            // panic inside sled cannot leave it inconsistent.
+            let _writing = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+            self.db.apply_batch(sled_batch).map_err(|e| engine_error(&self.dir, e, None))?;
+        }
+        match self.durability {
+            Durability::Sync => self.group.sync_after_write(|| self.sync_files()),
+            Durability::Buffered => Ok(()),
+        }
     }
 
     /// Writes out sled's buffers and fsyncs everything they went to. Runs
@@ -142,6 +172,7 @@ impl SledCommonsStore {
 impl CommonsStoreBackend for SledCommonsStore {
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
+        self.stop.check()?;
         // A single `get` cannot interleave with `apply_batch`: sled runs a
         // batch under its global write lock and a point read under its read
         // lock, so the gate is not needed here.
@@ -151,6 +182,7 @@ impl CommonsStoreBackend for SledCommonsStore {
 
     fn exists(&self, key: &[u8]) -> BackendResult<bool> {
         validate_key(key)?;
+        self.stop.check()?;
         self.db.contains_key(key).map_err(|e| engine_error(&self.dir, e, Some(key)))
     }
 
@@ -166,6 +198,7 @@ impl CommonsStoreBackend for SledCommonsStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        self.stop.check()?;
         let _view = self.gate.read().unwrap_or_else(PoisonError::into_inner);
         let mut rows = Vec::new();
         for item in self.db.range::<Vec<u8>, _>((lower, upper)) {
@@ -183,29 +216,17 @@ impl CommonsStoreBackend for SledCommonsStore {
         if batch.is_empty() {
             return Ok(());
         }
-        // `sled::Batch` keeps one entry per key, the last one set: later
-        // operations on the same key win, as `WriteBatch` promises.
-        let mut sled_batch = sled::Batch::default();
-        for op in batch.into_ops() {
-            match op {
-                BatchOp::Put(key, value) => sled_batch.insert(key, value),
-                BatchOp::Delete(key) => sled_batch.remove(key),
-            }
-        }
-        {
-            // The gate guards no data (sled does), only the scans' view; a
-            // panic inside sled cannot leave it inconsistent.
-            let _writing = self.gate.write().unwrap_or_else(PoisonError::into_inner);
-            self.db.apply_batch(sled_batch).map_err(|e| engine_error(&self.dir, e, None))?;
-        }
-        match self.durability {
-            Durability::Sync => self.group.sync_after_write(|| self.sync_files()),
-            Durability::Buffered => Ok(()),
-        }
+        self.stop.check()?;
+        self.stop.record(self.write(batch))
     }
 
     fn flush(&self) -> BackendResult<()> {
-        self.group.sync_after_write(|| self.sync_files())
+        self.stop.check()?;
+        self.stop.record(self.group.sync_after_write(|| self.sync_files()))
+    }
+
+    fn check_available(&self) -> BackendResult<()> {
+        self.stop.check()
     }
 
     fn size_on_disk(&self) -> BackendResult<u64> {

@@ -79,11 +79,13 @@ impl From<StoreError> for ApiError {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())
             }
             StoreError::Backend(b) if b.is_out_of_space() => {
-                tracing::error!(error = %e, "store is out of disk space; writes fail until space is freed");
+                tracing::error!(error = %e, "store is out of disk space; it has stopped until the process restarts");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
-                    "the store is out of disk space; nothing was written, retry later",
+                    "the store is out of disk space: this write was not acknowledged (after a restart it is \
+                     present whole or not at all), and the store serves nothing more until space is freed and \
+                     the gateway restarted",
                 )
             }
             _ => Self::internal(&e),

@@ -124,8 +124,13 @@ struct Health<'a> {
     info: &'a crate::manager::StoreInfo,
 }
 
-async fn health(manager: web::Data<CommonsManager>) -> HttpResponse {
-    ok(&Health { status: "ok", info: manager.info() })
+/// `GET /v1/health`: 200 `{status: "ok", backend, persistent, data_dir,
+/// schema_version, durability}`, or 503 `unavailable` once the store has
+/// stopped after a failed write (the message names the cause; restart the
+/// process after fixing it).
+async fn health(manager: web::Data<CommonsManager>) -> Result<HttpResponse, ApiError> {
+    manager.check_available()?;
+    Ok(ok(&Health { status: "ok", info: manager.info() }))
 }
 
 /// Parses a list `limit` query value (default 50).

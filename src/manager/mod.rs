@@ -181,6 +181,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         &self.info
     }
 
+    /// `Ok` while the store serves requests (the gateway's `/v1/health`).
+    ///
+    /// # Errors
+    /// `Store(Backend(Unavailable))` once the store stopped after a failed
+    /// write; fix the cause named and restart the process.
+    pub fn check_available(&self) -> CommonsResult<()> {
+        Ok(self.store.check_available()?)
+    }
+
     /// The clock.
     pub fn clock(&self) -> &Clock {
         &self.clock

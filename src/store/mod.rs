@@ -242,12 +242,23 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         SCHEMA_VERSION
     }
 
+    /// `Ok` while the backend serves requests.
+    ///
+    /// # Errors
+    /// `Backend(Unavailable)` once the backend stopped after a failed write
+    /// (see [`CommonsStoreBackend::apply`]).
+    pub fn check_available(&self) -> StoreResult<()> {
+        Ok(self.backend.check_available()?)
+    }
+
     /// The record with `id`, from the cache or the store. `id` must already
-    /// be validated.
+    /// be validated. A stopped backend answers even for a cached record, so a
+    /// stopped store serves nothing.
     ///
     /// # Errors
     /// `Corrupt` naming the key when it does not decode; backend errors.
     pub fn get<E: Entity>(&self, id: &str) -> StoreResult<Option<E>> {
+        self.backend.check_available()?;
         let cache = E::cache(&self.caches);
         let ticket = match cache.get(id) {
             Ok(hit) => return Ok(Some(hit)),

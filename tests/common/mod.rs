@@ -127,9 +127,33 @@ mod process {
             I: IntoIterator<Item = S>,
             S: AsRef<OsStr>,
         {
+            Self::spawn_command(Command::new(bin()), args, log_dir, name)
+        }
+
+        /// As [`ChildGuard::spawn`], with the size of every file the process
+        /// writes limited to `limit_kib` KiB (`ulimit -f`; SIGXFSZ ignored, so
+        /// a write past the limit fails with `EFBIG` as on a full disk). The
+        /// process's own log files count too: keep its logging small.
+        pub fn spawn_with_file_size_limit<I, S>(args: I, log_dir: &Path, name: &str, limit_kib: u64) -> Result<Self>
+        where
+            I: IntoIterator<Item = S>,
+            S: AsRef<OsStr>,
+        {
+            let mut sh = Command::new("sh");
+            // POSIX `ulimit -f` counts 512-byte blocks.
+            let script = format!("ulimit -f {}; trap '' XFSZ; exec \"$0\" \"$@\"", limit_kib * 2);
+            sh.arg("-c").arg(script).arg(bin());
+            Self::spawn_command(sh, args, log_dir, name)
+        }
+
+        fn spawn_command<I, S>(mut command: Command, args: I, log_dir: &Path, name: &str) -> Result<Self>
+        where
+            I: IntoIterator<Item = S>,
+            S: AsRef<OsStr>,
+        {
             let stdout_path = log_dir.join(format!("{name}.stdout"));
             let stderr_path = log_dir.join(format!("{name}.stderr"));
-            let child = Command::new(bin())
+            let child = command
                 .args(args)
                 .env_remove("COMMONS_ADMIN_TOKEN")
                 .env("RUST_LOG", "info")
