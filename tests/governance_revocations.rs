@@ -512,3 +512,60 @@ fn sled_ban_is_still_a_ban_after_reopen() -> Result<()> {
 fn fjall_ban_is_still_a_ban_after_reopen() -> Result<()> {
     persistent::ban_is_still_a_ban_after_reopen::<commons_gateway::backend::FjallCommonsStore>()
 }
+
+/// What may legitimately happen to a target while its revocation stands: the
+/// member leaves, the steward retires (and the revocation is finalized all
+/// the same), while nothing but an upheld appeal brings a target back: the
+/// operator's reinstate routes and a new application are `revocation_open`
+/// and change nothing. After each step `verify` finds the store clean, and an
+/// export of it imports into a fresh store (its import verifies the file).
+#[test]
+fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> Result<()> {
+    let m = memory()?;
+    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let clean = |step: &str| -> Result<()> {
+        let report = m.store().verify()?;
+        assert!(report.is_clean(), "after {step}: {:?}", report.problems);
+        let mut export = Vec::new();
+        m.store().export_to("memory", &mut export)?;
+        let fresh = commons_gateway::store::CommonsStore::new(InMemoryCommonsStore::new(), &Default::default())?;
+        fresh.import_from(export.as_slice())?;
+        Ok(())
+    };
+    fn open<T>(r: &Result<T, CommonsError>) -> bool {
+        matches!(r, Err(CommonsError::Conflict { code: "revocation_open", .. }))
+    }
+    let [anchor, _, membership, steward] = targets(&holder_id, &steward_id, &w.domain);
+
+    m.create_revocation(request(anchor.clone(), false))?;
+    m.create_revocation(request(steward.clone(), false))?;
+    m.create_revocation(request(membership.clone(), false))?;
+    clean("three suspensions")?;
+    refused(&m, "reinstate anchor", || m.reinstate_anchor(&holder_id, None), open);
+    refused(&m, "reinstate steward", || m.reinstate_steward(&steward_id, None), open);
+    refused(&m, "reinstate affiliation", || m.reinstate_affiliation(&holder_id, &w.domain, None), open);
+
+    // The member leaves (exit_freely) and may not apply again to shed the revocation.
+    let j = json!({ "jurisdiction": w.domain });
+    m.leave_affiliation(&p.sign::<commons_gateway::manager::actions::AffiliationLeave>(&holder_id, j.clone()))?;
+    assert_eq!(state(&m, &membership)?, "Other");
+    clean("leave under revocation")?;
+    refused(
+        &m,
+        "apply again",
+        || m.apply_affiliation(&p.sign::<commons_gateway::manager::actions::AffiliationApply>(&holder_id, j.clone())),
+        open,
+    );
+
+    // The steward retires; finalisation leaves it Retired.
+    m.retire_steward(&steward_id, Some("moved away".into()))?;
+    clean("retire under revocation")?;
+    m.clock().advance(30 * DAY + 1);
+    let swept = m.finalize_due_revocations()?;
+    assert_eq!(swept, 3, "all three finalize");
+    assert_eq!(state(&m, &steward)?, "Other", "a retired steward stays retired");
+    assert_eq!(state(&m, &anchor)?, "Revoked");
+    assert_eq!(state(&m, &membership)?, "Revoked", "an exited membership is banned on finalisation");
+    clean("finalisation")?;
+    Ok(())
+}

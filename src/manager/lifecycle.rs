@@ -50,6 +50,7 @@ use crate::model::holder::{
     Affiliation, AffiliationAction, AffiliationStatus, Capability, CommonsHolderRecord, HolderView,
 };
 use crate::model::ids::check_hex_id;
+use crate::model::revocation::RevocationTarget;
 use crate::model::signing::Signed;
 use crate::model::steward::{StewardRecord, StewardView};
 use crate::store::keys::{member_prefix, CHARTER_DOMAIN};
@@ -170,14 +171,20 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     }
 
     /// Operator: Suspended -> Active. Only the anchor changes (see
-    /// [`CommonsManager::suspend_anchor`]); `reason` is logged.
+    /// [`CommonsManager::suspend_anchor`]); `reason` is logged. An anchor
+    /// suspended by an open revocation comes back only through an upheld
+    /// appeal of it.
     ///
     /// # Errors
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
-    /// `InvalidTransition` unless Suspended; store errors (nothing written).
+    /// `InvalidTransition` unless Suspended; `Conflict` `revocation_open`;
+    /// store errors (nothing written).
     pub fn reinstate_anchor(&self, id: &str, reason: Option<String>) -> CommonsResult<AnchorView> {
         let reason = check_reason(reason)?;
-        let (anchor, now) = self.lifecycle_update::<PersonhoodAnchor>(id, |a, now| a.reinstate(now))?;
+        let (anchor, now) = self.lifecycle_update::<PersonhoodAnchor>(id, |a, now| {
+            a.reinstate(now)?;
+            self.refuse_while_revocation_open(RevocationTarget::Anchor { anchor_id: id.to_string() })
+        })?;
         log_operator("anchor", id, "reinstate", &reason);
         Ok(anchor.view(now))
     }
@@ -210,7 +217,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `jurisdiction`; `NotFound` (charter or
     /// holder); `Conflict` `charter_not_active`; `Forbidden` unless signed by
     /// the holder; `InvalidTransition` when the holder is not Active, or the
-    /// affiliation exists and is not Exited (live or Banned); store errors.
+    /// affiliation exists and is not Exited (live or Banned); `Conflict`
+    /// `revocation_open` while a revocation of that membership is open (a
+    /// member cannot leave and apply again to shed it); store errors.
     pub fn apply_affiliation(&self, signed: &Signed<AffiliationApply>) -> CommonsResult<HolderView> {
         let j = signed.body.jurisdiction.as_str();
         check_hex_id("holder", &signed.target)?;
@@ -219,7 +228,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let (holder, _) = self.lifecycle_update::<CommonsHolderRecord>(&signed.target, |h, now| {
             require_actor(signed, &h.did, "the holder")?;
             require_active_holder(h, "apply for an affiliation")?;
-            h.join(j, AffiliationStatus::Candidate, BTreeSet::new(), now)
+            h.join(j, AffiliationStatus::Candidate, BTreeSet::new(), now)?;
+            let membership = RevocationTarget::Membership { holder_id: signed.target.clone(), jurisdiction: j.into() };
+            self.refuse_while_revocation_open(membership)
         })?;
         Ok(holder.view())
     }
@@ -348,7 +359,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let reason = check_reason(reason)?;
         check_jurisdiction(jurisdiction)?;
         let (holder, _) = self.lifecycle_update::<CommonsHolderRecord>(holder_id, |h, now| {
-            h.transition_affiliation(jurisdiction, action, now)
+            h.transition_affiliation(jurisdiction, action, now)?;
+            if action == AffiliationAction::Reinstate {
+                let membership =
+                    RevocationTarget::Membership { holder_id: holder_id.into(), jurisdiction: jurisdiction.into() };
+                self.refuse_while_revocation_open(membership)?;
+            }
+            Ok(())
         })?;
         log_operator("affiliation", &format!("{holder_id}/{jurisdiction}"), action.verb(), &reason);
         Ok(holder.view())
@@ -372,11 +389,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     }
 
     /// Operator: Suspended -> Member. The holder must be Active in the
-    /// commons; `reason` is logged.
+    /// commons; `reason` is logged. A membership suspended by an open
+    /// revocation comes back only through an upheld appeal of it.
     ///
     /// # Errors
     /// As [`CommonsManager::suspend_affiliation`], with `InvalidTransition`
-    /// unless Suspended or when the holder is not Active.
+    /// unless Suspended or when the holder is not Active, and `Conflict`
+    /// `revocation_open`.
     pub fn reinstate_affiliation(
         &self,
         holder_id: &str,
@@ -538,14 +557,19 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         Ok(steward.view(now))
     }
 
-    /// Operator: Suspended -> Active; `reason` is logged.
+    /// Operator: Suspended -> Active; `reason` is logged. A steward suspended
+    /// by an open revocation comes back only through an upheld appeal of it.
     ///
     /// # Errors
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
-    /// `InvalidTransition` unless Suspended; store errors (nothing written).
+    /// `InvalidTransition` unless Suspended; `Conflict` `revocation_open`;
+    /// store errors (nothing written).
     pub fn reinstate_steward(&self, id: &str, reason: Option<String>) -> CommonsResult<StewardView> {
         let reason = check_reason(reason)?;
-        let (steward, now) = self.lifecycle_update::<StewardRecord>(id, |s, now| s.reinstate(now))?;
+        let (steward, now) = self.lifecycle_update::<StewardRecord>(id, |s, now| {
+            s.reinstate(now)?;
+            self.refuse_while_revocation_open(RevocationTarget::Steward { steward_id: id.to_string() })
+        })?;
         log_operator("steward", id, "reinstate", &reason);
         Ok(steward.view(now))
     }

@@ -16,6 +16,9 @@
 //!   upheld): a second one is a 409 `revocation_open`, so that the appeal and
 //!   the finalisation of one revocation never fight over the target with
 //!   another. To escalate, the operator uses the target's own status routes.
+//!   While it is open, nothing brings the target back but an upheld appeal:
+//!   the operator's reinstate routes (anchor, steward, affiliation) and a new
+//!   application in that jurisdiction are a 409 `revocation_open`.
 //! - Finalisation turns a suspension into Revoked / Banned when the target's
 //!   state still allows it; a target that is already Revoked / Banned, or that
 //!   left in a way revocation cannot follow (an Exited holder, a Retired
@@ -132,6 +135,28 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         TargetRecord::put(&new_target, &old_target, &mut changes)?;
         self.store.commit(changes)?;
         Ok(record)
+    }
+
+    /// Refuses to bring `target` back while a revocation of it is open: the
+    /// target is reinstated by an upheld appeal of that revocation (due
+    /// process), not by the operator's status routes, and a member under a
+    /// membership revocation cannot leave and apply again to shed it. Call it
+    /// with the target's record lock held.
+    ///
+    /// # Errors
+    /// `Conflict` `revocation_open` naming the revocation; store errors.
+    pub(super) fn refuse_while_revocation_open(&self, target: RevocationTarget) -> CommonsResult<()> {
+        match self.open_revocation_of(&target)? {
+            None => Ok(()),
+            Some(open) => Err(CommonsError::conflict(
+                "revocation_open",
+                format!(
+                    "{} is under open revocation {open}; it comes back only through an upheld appeal of it \
+                     (POST /v1/appeals, kind Revocation)",
+                    target.key()
+                ),
+            )),
+        }
     }
 
     /// The id of an open revocation (not finalized, appeal not upheld) of

@@ -259,63 +259,79 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     }
 
     /// Why a revocation's target state does not match it, if it does not
-    /// (checked only for the latest revocation of each target).
-    /// Upheld: the target must not be revoked. Immediate or finalized (and
-    /// not upheld): revoked or banned. Otherwise: suspended (or already
-    /// revoked / banned).
+    /// (checked only for the latest revocation of each target). The rules
+    /// allow for what may legitimately happen to a target afterwards (the
+    /// target leaving, retiring or being revoked outright by the operator;
+    /// nothing but an upheld appeal brings it back while the revocation
+    /// stands):
+    /// - open (not immediate, not finalized, not upheld): the target must not
+    ///   be live (Active, or a live affiliation);
+    /// - immediate or finalized (not upheld): revoked / banned, or gone its
+    ///   own way (Exited holder or affiliation, Retired steward);
+    /// - upheld at `t`: the target must not still be revoked unless it
+    ///   changed at or after `t` (a later decision).
     fn revocation_mismatch(&self, r: &RevocationRecord) -> StoreResult<Option<String>> {
         #[derive(PartialEq)]
         enum State {
             Live,
             Suspended,
             Revoked,
-            Other,
+            Gone,
         }
-        let state = match &r.target {
-            RevocationTarget::Anchor { anchor_id } => {
-                self.get::<PersonhoodAnchor>(anchor_id)?.map(|a| match a.status {
+        let found = match &r.target {
+            RevocationTarget::Anchor { anchor_id } => self.get::<PersonhoodAnchor>(anchor_id)?.map(|a| {
+                let state = match a.status {
                     AnchorStatus::Active => State::Live,
                     AnchorStatus::Suspended { .. } => State::Suspended,
                     AnchorStatus::Revoked { .. } => State::Revoked,
-                })
-            }
-            RevocationTarget::Holder { holder_id } => {
-                self.get::<CommonsHolderRecord>(holder_id)?.map(|h| match h.status {
+                };
+                (state, a.updated_at)
+            }),
+            RevocationTarget::Holder { holder_id } => self.get::<CommonsHolderRecord>(holder_id)?.map(|h| {
+                let state = match h.status {
                     HolderStatus::Active => State::Live,
                     HolderStatus::Suspended { .. } => State::Suspended,
                     HolderStatus::Revoked { .. } => State::Revoked,
-                    HolderStatus::Exited { .. } => State::Other,
-                })
-            }
+                    HolderStatus::Exited { .. } => State::Gone,
+                };
+                (state, h.updated_at)
+            }),
             RevocationTarget::Membership { holder_id, jurisdiction } => self
                 .get::<CommonsHolderRecord>(holder_id)?
-                .and_then(|h| h.affiliation(jurisdiction).map(|a| a.status))
-                .map(|s| match s {
-                    AffiliationStatus::Suspended => State::Suspended,
-                    AffiliationStatus::Banned => State::Revoked,
-                    AffiliationStatus::Exited => State::Other,
-                    _ => State::Live,
+                .and_then(|h| h.affiliation(jurisdiction).map(|a| (a.status, a.updated_at)))
+                .map(|(s, at)| {
+                    let state = match s {
+                        AffiliationStatus::Suspended => State::Suspended,
+                        AffiliationStatus::Banned => State::Revoked,
+                        AffiliationStatus::Exited => State::Gone,
+                        AffiliationStatus::Candidate | AffiliationStatus::Provisional | AffiliationStatus::Member => {
+                            State::Live
+                        }
+                    };
+                    (state, at)
                 }),
-            RevocationTarget::Steward { steward_id } => {
-                self.get::<StewardRecord>(steward_id)?.map(|s| match s.status {
+            RevocationTarget::Steward { steward_id } => self.get::<StewardRecord>(steward_id)?.map(|s| {
+                let state = match s.status {
                     StewardStatus::Active => State::Live,
                     StewardStatus::Suspended { .. } => State::Suspended,
                     StewardStatus::Revoked { .. } => State::Revoked,
-                    StewardStatus::Retired => State::Other,
-                })
-            }
+                    StewardStatus::Retired => State::Gone,
+                };
+                (state, s.updated_at)
+            }),
         };
-        let Some(state) = state else {
+        let Some((state, changed_at)) = found else {
             return Ok(Some(format!("target {} does not exist", r.target.key())));
         };
-        let upheld = matches!(r.appeal_status, AppealStatus::Upheld { .. });
-        let detail = if upheld {
-            (state == State::Revoked).then(|| format!("appeal upheld but target {} is still revoked", r.target.key()))
+        let key = r.target.key();
+        let detail = if let AppealStatus::Upheld { at } = r.appeal_status {
+            (state == State::Revoked && changed_at < at)
+                .then(|| format!("appeal upheld but target {key} is still revoked"))
         } else if r.immediate || r.finalized_at.is_some() {
-            (state != State::Revoked).then(|| format!("target {} should be revoked or banned", r.target.key()))
+            matches!(state, State::Live | State::Suspended)
+                .then(|| format!("target {key} should be revoked or banned (or have left)"))
         } else {
-            (state != State::Suspended && state != State::Revoked)
-                .then(|| format!("target {} should be suspended until the appeal deadline", r.target.key()))
+            (state == State::Live).then(|| format!("target {key} is live under an open revocation"))
         };
         Ok(detail)
     }
