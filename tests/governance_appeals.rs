@@ -343,28 +343,65 @@ fn refused_filings_change_nothing() -> Result<()> {
     Ok(())
 }
 
+/// Disputes count when the operator decides them on the merits: Denied is a
+/// dispute the steward won, Upheld and PartiallyUpheld disputes it lost;
+/// Remanded, Dismissed and Withdrawn appeals count nothing. One holder has
+/// one open StewardAction appeal per steward at a time, so filing appeals
+/// cannot push a steward's reputation down (regression: filings used to
+/// count, and two appeals took a steward that had attested twice from
+/// reputation 1.0 to 0.0, unable to attest).
 #[test]
-fn steward_action_appeals_count_disputes_and_wins() -> Result<()> {
+fn steward_disputes_count_only_decided_appeals() -> Result<()> {
     let m = memory()?;
     let w = World::build(&m, "bakery", false)?;
     let local = &w.genesis[2];
     let steward_id = m.register_steward(local.did.as_str(), 365, Some(w.domain.clone()))?.steward.steward_id;
     let appellant = &w.genesis[3];
     let kind = json!({"kind": "StewardAction", "steward_id": steward_id});
+    let counters = |m: &Memory| -> Result<(u64, u64)> {
+        let s = m.steward(&steward_id)?.steward;
+        Ok((s.disputes_against, s.disputes_won))
+    };
 
     let a = file(&m, appellant, kind.clone())?;
     assert_eq!(a.jurisdiction, Some(w.domain.clone()), "defaults to the steward's jurisdiction");
-    assert_eq!(m.steward(&steward_id)?.steward.disputes_against, 1);
+    assert_eq!(counters(&m)?, (0, 0), "a filing is not a dispute yet");
+    refused(
+        &m,
+        "second open appeal of the same steward",
+        || file(&m, appellant, kind.clone()),
+        |r| matches!(r, Err(CommonsError::Conflict { code: "appeal_open", .. })),
+    );
+    // Another holder may appeal the same steward meanwhile.
+    let other = file(&m, &w.genesis[4], kind.clone())?;
+    m.withdraw_appeal(&w.genesis[4].sign::<AppealWithdraw>(&other.appeal_id, json!({})))?;
     m.review_appeal(&a.appeal_id)?;
+    assert_eq!(counters(&m)?, (0, 0), "nor is a review");
     resolve(&m, &a.appeal_id, Outcome::Denied)?;
-    let s = m.steward(&steward_id)?.steward;
-    assert_eq!((s.disputes_against, s.disputes_won), (1, 1));
+    assert_eq!(counters(&m)?, (1, 1), "denied: a dispute the steward won");
 
-    let b = file(&m, appellant, kind.clone())?;
-    m.review_appeal(&b.appeal_id)?;
-    resolve(&m, &b.appeal_id, Outcome::Upheld)?;
-    let c = file(&m, appellant, kind.clone())?;
-    m.dismiss_appeal(&c.appeal_id, DismissRequest { reason: "Duplicate.".into() })?;
+    let mut expected = (1, 1);
+    for (outcome, counts) in [
+        (Some(Outcome::Upheld), true),
+        (Some(Outcome::PartiallyUpheld), true),
+        (Some(Outcome::Remanded), false),
+        (None, false),
+    ] {
+        let appeal = file(&m, appellant, kind.clone())?;
+        match outcome {
+            Some(outcome) => {
+                m.review_appeal(&appeal.appeal_id)?;
+                resolve(&m, &appeal.appeal_id, outcome)?;
+            }
+            None => {
+                m.dismiss_appeal(&appeal.appeal_id, DismissRequest { reason: "Frivolous.".into() })?;
+            }
+        }
+        if counts {
+            expected.0 += 1;
+        }
+        assert_eq!(counters(&m)?, expected, "after {outcome:?}");
+    }
     let s = m.steward(&steward_id)?.steward;
     assert_eq!((s.disputes_against, s.disputes_won), (3, 1), "only a denial is a win");
     assert_eq!(s.status, StewardStatus::Active, "an appeal does not change the steward's status");

@@ -184,7 +184,7 @@ fn failed_appeal_resolution_leaves_nothing_and_retry_succeeds() -> Result<()> {
 }
 
 #[test]
-fn failed_appeal_filing_leaves_the_revocation_and_steward_unchanged() -> Result<()> {
+fn failed_steward_appeal_decision_leaves_the_appeal_and_the_steward_unchanged() -> Result<()> {
     let m = flaky()?;
     let w = World::build(&m, "atomic", false)?;
     let appellant = &w.genesis[3];
@@ -195,9 +195,16 @@ fn failed_appeal_filing_leaves_the_revocation_and_steward_unchanged() -> Result<
                "grounds": "Wrong vouch.", "requested_remedy": {"kind": "None"}}),
     );
     fails_cleanly(&m, "file steward-action appeal", || m.file_appeal(&file));
-    assert_eq!(m.steward(&steward_id)?.steward.disputes_against, 0);
-    m.file_appeal(&file)?;
-    assert_eq!(m.steward(&steward_id)?.steward.disputes_against, 1);
+    let appeal = m.file_appeal(&file)?;
+    m.review_appeal(&appeal.appeal_id)?;
+    let denied = || ResolveRequest { outcome: Outcome::Denied, notes: "The vouch was sound.".into() };
+    fails_cleanly(&m, "deny steward-action appeal", || m.resolve_appeal(&appeal.appeal_id, denied()));
+    assert!(matches!(m.appeal(&appeal.appeal_id)?.status, AppealState::UnderReview { .. }));
+    let s = m.steward(&steward_id)?.steward;
+    assert_eq!((s.disputes_against, s.disputes_won), (0, 0));
+    m.resolve_appeal(&appeal.appeal_id, denied())?;
+    let s = m.steward(&steward_id)?.steward;
+    assert_eq!((s.disputes_against, s.disputes_won), (1, 1), "appeal and steward written in one batch");
     Ok(())
 }
 

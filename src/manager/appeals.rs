@@ -26,10 +26,16 @@
 //!   through the ordinary status routes); Remanded -> None (no decision on
 //!   the revocation: the appellant may appeal again before the deadline,
 //!   after which it is finalized). Dismissed and Withdrawn -> None.
-//! - **Steward disputes.** Filing a StewardAction appeal adds one to the
-//!   steward's `disputes_against`; resolving it Denied adds one to
-//!   `disputes_won` (the steward's action stood on the merits). Other endings
-//!   leave the counters as they are.
+//! - **Steward disputes.** A StewardAction appeal counts as a dispute when
+//!   the operator decides it on the merits, not when it is filed: resolving
+//!   it Upheld or PartiallyUpheld adds one to the steward's
+//!   `disputes_against`; Denied adds one to `disputes_against` and one to
+//!   `disputes_won` (the steward's action stood), so `disputes_won <=
+//!   disputes_against` as the reputation formula expects. Remanded,
+//!   Dismissed and Withdrawn appeals leave the counters as they are. Counting
+//!   filings instead would let any holder push a steward's reputation under
+//!   0.5 (and take away its right to attest) by filing appeals. A holder has
+//!   at most one open StewardAction appeal per steward (409 `appeal_open`).
 //!
 //! **Invariant:** an appeal and every record its step changes (the
 //! revocation, its target, the steward) are written in ONE batch, under the
@@ -72,16 +78,19 @@ enum Ending {
 
 impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// A holder files an appeal (status Filed). A Revocation appeal sets the
-    /// revocation's appeal status to Pending and a StewardAction appeal adds
-    /// one to the steward's `disputes_against`, in the same batch.
+    /// revocation's appeal status to Pending in the same batch. A
+    /// StewardAction appeal changes no counter until it is decided (see the
+    /// module docs).
     ///
     /// # Errors
     /// `InvalidInput` on `target` (must be `-`), a field, or `jurisdiction`;
     /// `InvalidId` on an id in `kind`; `Forbidden` unless the actor is a
     /// holder with the right to file it (see the module docs); `NotFound`
     /// (revocation, steward, jurisdiction's charter); `Conflict`
-    /// `appeal_deadline_passed`; `InvalidTransition` when the revocation
-    /// already has an appeal pending or decided, or was finalized.
+    /// `appeal_deadline_passed`; `Conflict` `appeal_open` when the actor
+    /// already has an open StewardAction appeal of that steward;
+    /// `InvalidTransition` when the revocation already has an appeal pending
+    /// or decided, or was finalized.
     pub fn file_appeal(&self, signed: &Signed<AppealFile>) -> CommonsResult<Appeal> {
         if signed.target != "-" {
             return Err(CommonsError::invalid("target", "appeal-file is signed with target -"));
@@ -136,16 +145,21 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             AppealKind::StewardAction { steward_id } => {
                 check_hex_id("steward", steward_id)?;
                 require_due_process(&holder)?;
-                let _guard = self.locks.lock(&[steward_id]);
-                let old = self.get_required::<StewardRecord>(steward_id)?;
-                if old.did == signed.actor {
+                // Under the appellant's lock, so two filings cannot both pass
+                // the one-open-appeal check.
+                let _guard = self.locks.lock(&[steward_id, holder.holder_id.as_str()]);
+                let steward = self.get_required::<StewardRecord>(steward_id)?;
+                if steward.did == signed.actor {
                     return Err(CommonsError::forbidden("a steward cannot appeal its own action"));
                 }
-                let appeal = new_appeal(old.jurisdiction.clone())?;
-                let mut steward = old.clone();
-                steward.record_dispute(false, now);
+                if let Some(open) = self.open_steward_appeal(&signed.actor, steward_id)? {
+                    return Err(CommonsError::conflict(
+                        "appeal_open",
+                        format!("{} already has open appeal {open} of steward {steward_id}", signed.actor),
+                    ));
+                }
+                let appeal = new_appeal(steward.jurisdiction.clone())?;
                 changes.put(&appeal, None)?;
-                changes.put(&steward, Some(&old))?;
                 self.store.commit(changes)?;
                 return Ok(appeal);
             }
@@ -157,6 +171,28 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         changes.put(&appeal, None)?;
         self.store.commit(changes)?;
         Ok(appeal)
+    }
+
+    /// The id of an open (Filed or UnderReview) StewardAction appeal of
+    /// `steward_id` filed by `appellant`, if any: walks the appellant's
+    /// appeals through their index rows.
+    fn open_steward_appeal(&self, appellant: &Did, steward_id: &str) -> CommonsResult<Option<String>> {
+        let prefix = format!("{}/", did_key(APPEAL_APPELLANT, appellant));
+        let mut after: Option<String> = None;
+        loop {
+            let rows = self.store.index_rows_after(&prefix, after.as_deref(), 256)?;
+            for (_, id) in &rows {
+                let appeal = self.get_required::<Appeal>(id)?;
+                let open = matches!(appeal.status, AppealState::Filed | AppealState::UnderReview { .. });
+                if open && matches!(&appeal.kind, AppealKind::StewardAction { steward_id: s } if s == steward_id) {
+                    return Ok(Some(appeal.appeal_id));
+                }
+            }
+            match rows.last() {
+                Some((k, _)) if rows.len() == 256 => after = Some(k.clone()),
+                _ => return Ok(None),
+            }
+        }
     }
 
     /// True when `did` is a party of `appeal` (see the module docs).
@@ -329,11 +365,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             (AppealKind::Revocation { revocation_id }, Some(_)) => {
                 self.end_revocation_appeal(&appeal.appeal_id, revocation_id, ending, now, &mut changes)?;
             }
-            (AppealKind::StewardAction { steward_id }, _) if ending == Ending::Resolved(Outcome::Denied) => {
-                let old_steward = self.get_required::<StewardRecord>(steward_id)?;
-                let mut steward = old_steward.clone();
-                steward.record_dispute(true, now);
-                changes.put(&steward, Some(&old_steward))?;
+            (AppealKind::StewardAction { steward_id }, _) => {
+                let won = match ending {
+                    Ending::Resolved(Outcome::Denied) => Some(true),
+                    Ending::Resolved(Outcome::Upheld | Outcome::PartiallyUpheld) => Some(false),
+                    Ending::Resolved(Outcome::Remanded) | Ending::Dismissed | Ending::Withdrawn => None,
+                };
+                if let Some(won) = won {
+                    let old_steward = self.get_required::<StewardRecord>(steward_id)?;
+                    let mut steward = old_steward.clone();
+                    steward.record_dispute(won, now);
+                    changes.put(&steward, Some(&old_steward))?;
+                }
             }
             _ => {}
         }

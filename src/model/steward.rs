@@ -239,14 +239,14 @@ impl StewardRecord {
         Ok(())
     }
 
-    /// One more dispute against this steward (an appeal of its action was
-    /// filed); `won` when the appeal was then denied (the steward's action
-    /// stood).
+    /// One more decided dispute against this steward (an appeal of its
+    /// action was resolved on the merits): `disputes_against` + 1, and
+    /// `disputes_won` + 1 too when `won` (the appeal was denied: the
+    /// steward's action stood). So `disputes_won <= disputes_against`.
     pub fn record_dispute(&mut self, won: bool, now: u64) {
+        self.disputes_against += 1;
         if won {
             self.disputes_won += 1;
-        } else {
-            self.disputes_against += 1;
         }
         self.updated_at = now;
     }
