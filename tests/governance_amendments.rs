@@ -505,11 +505,69 @@ fn eligible_members_are_counted_when_the_vote_closes() -> Result<()> {
     // One eligible member at opening; three more join before the close, so
     // the single vote is 1 of 4 = 25 % < 50 %.
     new_members(&m, &w.domain, 3, &[Vote])?;
-    assert_eq!(m.eligible_voters(&w.domain)?, 4);
+    assert_eq!(m.eligible_voters(&w.domain)?.len(), 4);
     m.clock().advance(WEEK);
     let closed = m.close_amendment(&a.amendment_id, false)?;
     assert_eq!((closed.tally.eligible, closed.tally.votes), (4, 1));
     assert!(!closed.tally.ratified);
+    Ok(())
+}
+
+/// Only the votes of members still eligible at the close count (regression:
+/// a vote of a member banned or revoked before the close used to count, so
+/// counted votes could exceed the eligible and an amendment could pass
+/// without its quorum).
+#[test]
+fn votes_of_members_no_longer_eligible_at_the_close_are_not_counted() -> Result<()> {
+    let m = memory()?;
+    let (w, proposer) = world_with_proposer(&m)?;
+    let voters = new_members(&m, &w.domain, 4, &[Vote])?;
+    let a = voting(&m, &w, &proposer, json!(null))?;
+    for v in &voters[..3] {
+        vote(&m, v, &a.amendment_id, true)?;
+    }
+    let holder_of = |p: &Person| -> Result<String> { Ok(m.holder_by_did(p.did.as_str())?.holder.holder_id) };
+    m.ban_affiliation(&holder_of(&voters[1])?, &w.domain, Some("fraud".into()))?;
+    m.create_revocation(RevocationRequest {
+        target: RevocationTarget::Holder { holder_id: holder_of(&voters[2])? },
+        reason: commons_gateway::model::revocation::RevocationReason::Sybil,
+        immediate: true,
+        appeal_window_days: None,
+    })?;
+    // Eligible now: the proposer and voters 0 and 3; one counted vote of 3 is
+    // under the 50 % quorum.
+    let closed = m.close_amendment(&a.amendment_id, true)?;
+    assert_eq!(
+        (closed.tally.eligible, closed.tally.votes, closed.tally.approvals, closed.tally.uncounted),
+        (3, 1, 1, 2)
+    );
+    assert!(!closed.tally.ratified);
+    assert!(matches!(closed.amendment.status, AmendmentStatus::Rejected { .. }));
+    assert_eq!(closed.amendment.votes.len(), 3, "every vote cast stays in the record");
+    Ok(())
+}
+
+/// Votes are cast only while the charter is Active, and a close after the
+/// charter was dissolved rejects the amendment whatever the count.
+#[test]
+fn a_dissolved_charter_takes_no_votes_and_its_amendments_close_rejected() -> Result<()> {
+    let m = memory()?;
+    let (w, proposer) = world_with_proposer(&m)?;
+    let voters = new_members(&m, &w.domain, 2, &[Vote])?;
+    let a = voting(&m, &w, &proposer, json!(null))?;
+    vote(&m, &proposer, &a.amendment_id, true)?;
+    vote(&m, &voters[0], &a.amendment_id, true)?;
+    m.dissolve_charter(&w.charter_id, Some("merged".into()))?;
+    refused(
+        &m,
+        "vote on a dissolved charter",
+        || vote(&m, &voters[1], &a.amendment_id, true),
+        |r| matches!(r, Err(CommonsError::Conflict { code: "charter_not_active", .. })),
+    );
+    m.clock().advance(WEEK);
+    let closed = m.close_amendment(&a.amendment_id, false)?;
+    assert!(!closed.tally.ratified, "2 of 3 approving would otherwise ratify: {:?}", closed.tally);
+    assert!(matches!(closed.amendment.status, AmendmentStatus::Rejected { .. }));
     Ok(())
 }
 

@@ -5,6 +5,8 @@
 //! Rejected, or to Withdrawn from any live state; changes are added only while
 //! Draft; votes only while Voting and before `closes_at`, one per voter.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::did::Did;
@@ -197,10 +199,13 @@ pub struct Amendment {
 pub struct Tally {
     /// Members with Vote at close.
     pub eligible: u64,
-    /// Votes cast.
+    /// Votes counted: those of voters still eligible at close.
     pub votes: u64,
-    /// Votes for.
+    /// Counted votes for.
     pub approvals: u64,
+    /// Votes cast by voters who were no longer eligible at close (banned,
+    /// suspended, left, lost Vote): kept in the record, not counted.
+    pub uncounted: u64,
     /// Whether it was ratified.
     pub ratified: bool,
 }
@@ -349,24 +354,36 @@ impl Amendment {
         Ok(())
     }
 
-    /// Voting -> Ratified | Rejected. `eligible` counts the jurisdiction's
-    /// Members with Vote at close; ratified iff votes/eligible >= quorum_pct %
-    /// and approvals/votes >= approval_pct % (integer arithmetic, no rounding).
-    /// Closing before `closes_at` needs `early` (the operator).
+    /// Voting -> Ratified | Rejected. `eligible` holds the DIDs of the
+    /// jurisdiction's Members with Vote at close; only their votes count.
+    /// Ratified iff counted votes/eligible >= quorum_pct % and
+    /// approvals/counted votes >= approval_pct % (integer arithmetic, no
+    /// rounding), and `charter_active` (a charter that is no longer Active
+    /// cannot be amended: the close rejects). Closing before `closes_at`
+    /// needs `early` (the operator).
     ///
     /// # Errors
     /// `InvalidTransition` unless Voting, or before `closes_at` without `early`.
-    pub fn close(&mut self, eligible: u64, early: bool, now: u64) -> CommonsResult<Tally> {
+    pub fn close(
+        &mut self,
+        eligible: &BTreeSet<Did>,
+        charter_active: bool,
+        early: bool,
+        now: u64,
+    ) -> CommonsResult<Tally> {
         self.check_close(early, now)?;
-        let votes = self.votes.len() as u64;
-        let approvals = self.votes.iter().filter(|v| v.approve).count() as u64;
+        let counted: Vec<&Vote> = self.votes.iter().filter(|v| eligible.contains(&v.voter_did)).collect();
+        let votes = counted.len() as u64;
+        let approvals = counted.iter().filter(|v| v.approve).count() as u64;
+        let uncounted = self.votes.len() as u64 - votes;
+        let eligible = eligible.len() as u64;
         let quorum = eligible > 0 && votes * 100 >= eligible * u64::from(self.requirements.quorum_pct);
         let approved = votes > 0 && approvals * 100 >= votes * u64::from(self.requirements.approval_pct);
-        let ratified = quorum && approved;
+        let ratified = charter_active && quorum && approved;
         self.status =
             if ratified { AmendmentStatus::Ratified { at: now } } else { AmendmentStatus::Rejected { at: now } };
         self.updated_at = now;
-        Ok(Tally { eligible, votes, approvals, ratified })
+        Ok(Tally { eligible, votes, approvals, uncounted, ratified })
     }
 
     /// Any live state -> Withdrawn.
