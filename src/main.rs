@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use commons_gateway::backend::{Durability, OpenBackend, BACKEND_NAME};
+use commons_gateway::backend::{store_folder, Durability, OpenBackend, BACKEND_NAME};
 use commons_gateway::gateway::server::{open_manager, serve, ServeError, ServeOptions};
 use commons_gateway::store::transfer::ExportFile;
 use commons_gateway::{CommonsBackend, CommonsManager};
@@ -90,11 +90,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The server logs at info; the one-shot commands only warnings and
+    // errors, so their own output is not buried in the engine's start-up
+    // lines. `RUST_LOG` overrides both.
+    let default_filter = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match cli.command {
         Command::Info => {
             println!("commons-gateway {}", env!("CARGO_PKG_VERSION"));
@@ -154,8 +160,22 @@ fn open_store(data_dir: &std::path::Path) -> anyhow::Result<CommonsManager> {
     Ok(open_manager(&opts)?)
 }
 
+/// Opens the store that must already be in `data_dir` (for `export` and
+/// `verify`): a mistyped directory is an error, never a new empty store.
+fn open_existing_store(data_dir: &std::path::Path) -> anyhow::Result<CommonsManager> {
+    if <CommonsBackend as OpenBackend>::PERSISTENT {
+        let folder = store_folder::<CommonsBackend>(data_dir)?;
+        anyhow::ensure!(
+            folder.is_dir(),
+            "no {BACKEND_NAME} store at {} (nothing was created); check --data-dir",
+            folder.display()
+        );
+    }
+    open_store(data_dir)
+}
+
 fn export(data_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
-    let manager = open_store(data_dir)?;
+    let manager = open_existing_store(data_dir)?;
     let rows = if out == std::path::Path::new("-") {
         manager.store().export_to(BACKEND_NAME, std::io::stdout().lock())?
     } else {
@@ -185,7 +205,7 @@ fn import(data_dir: &std::path::Path, input: &std::path::Path) -> anyhow::Result
 
 /// Prints the report; `Ok(true)` when the store is clean.
 fn verify(data_dir: &std::path::Path) -> anyhow::Result<bool> {
-    let manager = open_store(data_dir)?;
+    let manager = open_existing_store(data_dir)?;
     let report = manager.store().verify()?;
     for (namespace, rows) in &report.rows {
         println!("{namespace:<24} {rows:>8} rows");

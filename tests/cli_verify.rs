@@ -49,3 +49,35 @@ fn verify_reports_corruption_by_key_and_exits_one() -> Result<()> {
     assert!(text.contains("steward_did/did:key:z6MkDangling: index row points to no record"), "{text}");
     Ok(())
 }
+
+/// `verify` and `export` need an existing store: a mistyped `--data-dir`
+/// is exit 1 naming the missing store folder, and nothing is created
+/// (regression: both opened a new empty store there, and `verify` said
+/// "clean", `export` wrote an empty backup). Without a persistent engine the
+/// build refuses any data dir with exit 2, as before.
+#[test]
+fn verify_and_export_of_a_missing_store_fail_and_create_nothing() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let missing = root.path().join("typo");
+    let out = root.path().join("backup.jsonl");
+    let run = |args: &[&std::ffi::OsStr]| -> Result<(i32, String)> {
+        let o = Command::new(env!("CARGO_BIN_EXE_commons-gateway")).args(args).output()?;
+        Ok((o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned()))
+    };
+    let persistent = <CommonsBackend as OpenBackend>::PERSISTENT;
+    let expected = if persistent { 1 } else { 2 };
+    let (code, text) = verify(&missing)?;
+    assert_eq!(code, expected, "{text}");
+    let (code, stderr) =
+        run(&["export".as_ref(), "--data-dir".as_ref(), missing.as_os_str(), "--out".as_ref(), out.as_os_str()])?;
+    assert_eq!(code, expected, "{stderr}");
+    if persistent {
+        let folder = missing.join(<CommonsBackend as OpenBackend>::FOLDER);
+        let named = format!("no {} store at {}", commons_gateway::BACKEND_NAME, folder.display());
+        assert!(text.contains(&named), "{text}");
+        assert!(stderr.contains(&named), "{stderr}");
+    }
+    assert!(!missing.exists(), "{} was created", missing.display());
+    assert!(!out.exists(), "an export file was written");
+    Ok(())
+}
