@@ -1077,6 +1077,24 @@ async fn operator_route_checks_the_token_before_reading_the_body(
     Ok(())
 }
 
+/// The scheme name of `Authorization` is case-insensitive (RFC 7235,
+/// section 2.1); the token itself is compared exactly.
+#[rstest]
+#[case::lower("bearer")]
+#[case::upper("BEARER")]
+#[case::mixed("BeArEr")]
+#[actix_web::test]
+async fn operator_scheme_name_is_case_insensitive(#[case] scheme: &str) -> Result<()> {
+    let w = World::new().await?;
+    let (call, body) = Body::Bootstrap.good(&w);
+    let call = call.header("authorization", format!("{scheme} {TOKEN}")).json(&body);
+    let reply = w.gw.send(&call).await;
+    ensure!(reply.status == 201, "{scheme}: {} {}", reply.status, reply.text);
+    let upper = call.header("authorization", format!("{scheme} {}", TOKEN.to_uppercase()));
+    w.refused(&upper, 401, "unauthorized").await?;
+    Ok(())
+}
+
 #[rstest]
 #[actix_web::test]
 async fn operator_route_on_a_server_without_token_is_403_admin_disabled_and_changes_nothing(

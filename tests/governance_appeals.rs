@@ -418,8 +418,22 @@ fn parties_add_evidence_and_responses_while_the_appeal_is_open() -> Result<()> {
     let foreign = &other.genesis[2];
     m.register_steward(foreign.did.as_str(), 365, Some(other.domain.clone()))?;
     let accused = &w.genesis[4];
-    let accused_id = m.register_steward(accused.did.as_str(), 365, Some(other.domain.clone()))?.steward.steward_id;
+    let accused_id = m.register_steward(accused.did.as_str(), 365, Some(w.domain.clone()))?.steward.steward_id;
     let appellant = &w.genesis[3];
+    // The appeal belongs to the accused steward's jurisdiction: naming
+    // another would pick other stewards as parties.
+    refused(
+        &m,
+        "steward-action appeal naming another jurisdiction",
+        || {
+            m.file_appeal(&appellant.sign::<AppealFile>(
+                "-",
+                json!({"kind": {"kind": "StewardAction", "steward_id": accused_id}, "grounds": "Bad vouch.",
+                       "requested_remedy": {"kind": "None"}, "jurisdiction": other.domain}),
+            ))
+        },
+        |r| matches!(r, Err(CommonsError::InvalidInput { field: "jurisdiction", .. })),
+    );
     let a = m.file_appeal(&appellant.sign::<AppealFile>(
         "-",
         json!({"kind": {"kind": "StewardAction", "steward_id": accused_id}, "grounds": "Bad vouch.",

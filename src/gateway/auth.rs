@@ -30,7 +30,9 @@ impl AdminToken {
         self.0.is_some()
     }
 
-    /// Checks the request's bearer token.
+    /// Checks the request's bearer token (`Authorization: Bearer <token>`;
+    /// the scheme name is case-insensitive, RFC 7235 section 2.1; the token is
+    /// compared in constant time).
     ///
     /// # Errors
     /// 403 `admin_disabled` with no token configured; 401 `unauthorized`
@@ -47,8 +49,9 @@ impl AdminToken {
             .headers()
             .get(actix_web::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map_or("", |(_, token)| token.trim_start_matches(' '));
         if bool::from(given.as_bytes().ct_eq(expected.as_bytes())) && !given.is_empty() {
             Ok(())
         } else {

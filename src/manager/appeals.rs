@@ -9,9 +9,12 @@
 //!   never taken away. Every other kind needs the `due_process` baseline
 //!   right (an Active or Suspended holder). A steward cannot appeal its own
 //!   action.
-//! - **Jurisdiction.** When the payload gives none, a membership revocation
-//!   appeal takes the membership's jurisdiction and a steward-action appeal
-//!   the steward's. A given one must be an existing charter's domain.
+//! - **Jurisdiction.** A membership revocation appeal belongs to the
+//!   membership's jurisdiction and a steward-action appeal to the steward's
+//!   (when it has one); a payload `jurisdiction` may repeat it but not name
+//!   another (400 `invalid_input`), so an appellant cannot choose which
+//!   stewards become parties. Other appeals take the payload's, which must be
+//!   an existing charter's domain.
 //! - **Parties** (who may add evidence and responses): the appellant; for a
 //!   StewardAction appeal, the steward concerned; and any Active steward
 //!   within its term who serves the appeal's jurisdiction (a commons-wide
@@ -108,11 +111,20 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             }
         }
         let now = self.now();
-        let new_appeal = |jurisdiction: Option<String>| {
+        let new_appeal = |fixed: Option<String>| {
+            let jurisdiction = match (&body.jurisdiction, fixed) {
+                (Some(given), Some(fixed)) if *given != fixed => return Err(CommonsError::invalid(
+                    "jurisdiction",
+                    format!(
+                        "this appeal belongs to {fixed} (the jurisdiction of what it appeals); omit it or give {fixed}"
+                    ),
+                )),
+                (given, fixed) => fixed.or_else(|| given.clone()),
+            };
             Appeal::new(
                 signed.actor.clone(),
                 body.kind.clone(),
-                body.jurisdiction.clone().or(jurisdiction),
+                jurisdiction,
                 body.grounds.clone(),
                 body.statement.clone(),
                 body.requested_remedy.clone(),
