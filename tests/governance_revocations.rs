@@ -569,3 +569,52 @@ fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> R
     clean("finalisation")?;
     Ok(())
 }
+
+/// The anchor is the identity root: once it is revoked (here by a Sybil
+/// revocation record; the holder, membership and steward records are left as
+/// they are) the principal takes no governance action and no longer counts
+/// as eligible, while its due process stays open (regression: a revoked
+/// anchor still voted and proposed).
+#[test]
+fn a_principal_whose_anchor_is_revoked_takes_no_governance_action() -> Result<()> {
+    use commons_gateway::manager::actions::Attest;
+    use commons_gateway::manager::governance_actions::{
+        AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, CastVote,
+    };
+    let m = memory()?;
+    let (w, p, holder_id, _) = world_with_member(&m)?;
+    let propose = || {
+        m.propose_amendment(&p.sign::<AmendmentPropose>(
+            "-",
+            json!({"charter_id": w.charter_id, "title": "Sundays", "changes": [{"target": "hours", "change": "Add", "new_value": "Sun 8-12"}]}),
+        ))
+    };
+    let a = propose()?;
+    m.submit_amendment(&p.sign::<AmendmentSubmit>(&a.amendment_id, json!({})))?;
+    m.open_amendment_voting(&w.stewards[0].sign::<AmendmentOpenVoting>(&a.amendment_id, json!({})))?;
+    assert!(m.eligible_voters(&w.domain)?.contains(&p.did));
+
+    let r = m.create_revocation(request(RevocationTarget::Anchor { anchor_id: holder_id.clone() }, true))?;
+    assert_eq!(m.holder(&holder_id)?.holder.status, HolderStatus::Active, "only the anchor changed");
+    fn forbidden<T>(r: &Result<T, CommonsError>) -> bool {
+        matches!(r, Err(CommonsError::Forbidden { .. }))
+    }
+    refused(&m, "vote", || m.vote_amendment(&p.sign::<CastVote>(&a.amendment_id, json!({"approve": true}))), forbidden);
+    refused(&m, "propose", propose, forbidden);
+    let other = m.anchor_by_did(w.genesis[3].did.as_str())?.anchor.anchor_id;
+    refused(
+        &m,
+        "attest as a steward",
+        || m.add_attestation(&p.sign::<Attest>(&other, json!({"level": "Strong", "method": "InPerson"}))),
+        forbidden,
+    );
+    assert!(!m.eligible_voters(&w.domain)?.contains(&p.did), "no longer counted as eligible");
+    // Due process stays open.
+    let appeal = m.file_appeal(&p.sign::<AppealFile>(
+        "-",
+        json!({"kind": {"kind": "Revocation", "revocation_id": r.revocation_id},
+               "grounds": "I am one person.", "requested_remedy": {"kind": "Reverse"}}),
+    ))?;
+    assert_eq!(appeal.appellant_did, p.did);
+    Ok(())
+}

@@ -84,6 +84,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 "only an Active holder who is a Member of {jurisdiction} with {capability:?} may take this action"
             )));
         }
+        self.require_active_anchor(did)?;
         Ok(holder)
     }
 
@@ -286,8 +287,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         Ok(ClosedAmendment { amendment, tally })
     }
 
-    /// The DIDs of the Active holders who are Members of `jurisdiction` with
-    /// Vote, walking its `member/` rows (only rows whose value is `Member`
+    /// The DIDs of the Active holders with an Active anchor who are Members
+    /// of `jurisdiction` with Vote (exactly those who may vote), walking its `member/` rows (only rows whose value is `Member`
     /// load their holder). Memory: one DID (~56 bytes) per eligible member.
     ///
     /// # Errors
@@ -310,7 +311,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                         reason: format!("member row points to missing holder {holder_id}"),
                     }
                 })?;
-                if can_act(&holder, jurisdiction, Capability::Vote) {
+                if can_act(&holder, jurisdiction, Capability::Vote) && self.anchor_is_active(&holder.did)? {
                     eligible.insert(holder.did);
                 }
             }

@@ -113,12 +113,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let now = self.now();
         let new_appeal = |fixed: Option<String>| {
             let jurisdiction = match (&body.jurisdiction, fixed) {
-                (Some(given), Some(fixed)) if *given != fixed => return Err(CommonsError::invalid(
-                    "jurisdiction",
-                    format!(
+                (Some(given), Some(fixed)) if *given != fixed => {
+                    return Err(CommonsError::invalid(
+                        "jurisdiction",
+                        format!(
                         "this appeal belongs to {fixed} (the jurisdiction of what it appeals); omit it or give {fixed}"
                     ),
-                )),
+                    ))
+                }
                 (given, fixed) => fixed.or_else(|| given.clone()),
             };
             Appeal::new(

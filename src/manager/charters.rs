@@ -37,6 +37,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 holder.status.name()
             )));
         }
+        self.require_active_anchor(did)?;
         Ok(holder)
     }
 

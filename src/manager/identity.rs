@@ -142,6 +142,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 jurisdiction.unwrap_or("the whole commons")
             )));
         }
+        self.require_active_anchor(did)?;
         Ok(steward)
     }
 

@@ -8,6 +8,15 @@
 //! a fixed order, so they cannot deadlock), so N concurrent updates are N
 //! updates; signed actions arrive as [`Signed`] values, verified before any
 //! rule runs.
+//!
+//! The anchor is the identity root: a principal whose anchor is not Active
+//! (suspended or revoked, directly or by a revocation record) takes no
+//! governance action, whatever its holder, membership or steward records
+//! say: no vote, proposal, charter founding or signing, attestation, vouch,
+//! approval or opening of a vote ([`CommonsManager::require_active_anchor`]
+//! runs in every such check). What the holder keeps are its due-process and
+//! exit actions (appeals, evidence, responses, withdrawing, leaving) and
+//! finishing its own enrollment.
 
 pub mod actions;
 pub mod amendments;
@@ -28,6 +37,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::backend::{store_folder, CommonsBackend, CommonsStoreBackend, OpenBackend, StoreConfig};
+use crate::model::anchor::{AnchorStatus, PersonhoodAnchor};
 use crate::model::did::Did;
 use crate::model::error::{CommonsError, CommonsResult};
 use crate::model::signing::Signed;
@@ -206,6 +216,31 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// Store errors.
     pub fn flush(&self) -> CommonsResult<()> {
         Ok(self.store.flush()?)
+    }
+
+    /// `Ok` when `did`'s anchor exists and is Active (see the module docs).
+    ///
+    /// # Errors
+    /// `Forbidden` naming the anchor and its status; store errors.
+    pub(crate) fn require_active_anchor(&self, did: &Did) -> CommonsResult<()> {
+        let id = PersonhoodAnchor::id_for(did);
+        match self.store.get::<PersonhoodAnchor>(&id)? {
+            Some(anchor) if anchor.status == AnchorStatus::Active => Ok(()),
+            Some(anchor) => Err(CommonsError::forbidden(format!(
+                "anchor {id} of {did} is {}: a principal whose anchor is not Active takes no governance action",
+                anchor.status.name()
+            ))),
+            None => Err(CommonsError::forbidden(format!("{did} has no anchor in the commons"))),
+        }
+    }
+
+    /// Whether `did` has an Active anchor.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub(crate) fn anchor_is_active(&self, did: &Did) -> CommonsResult<bool> {
+        let anchor = self.store.get::<PersonhoodAnchor>(&PersonhoodAnchor::id_for(did))?;
+        Ok(anchor.is_some_and(|a| a.status == AnchorStatus::Active))
     }
 
     fn get_required<E: Entity>(&self, id: &str) -> CommonsResult<E> {
