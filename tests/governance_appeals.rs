@@ -134,6 +134,8 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
             let m = memory()?;
             let (w, p, holder_id, steward_id) = world_with_member(&m)?;
             let target = targets(&holder_id, &steward_id, &w.domain)[i].clone();
+            let caps_before = m.holder(&holder_id)?.holder.affiliation(&w.domain).map(|a| a.capabilities.clone());
+            assert!(caps_before.as_ref().is_some_and(|c| !c.is_empty()));
             let r = revoke(&m, target.clone(), immediate)?;
             assert_eq!(state(&m, &target)?, if immediate { "Revoked" } else { "Suspended" });
 
@@ -157,6 +159,16 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
             assert_eq!(m.appeal(&appeal.appeal_id)?, resolved);
             assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::Upheld { at: T0 + DAY });
             assert_eq!(state(&m, &target)?, "Live", "{target:?} immediate={immediate}");
+            if let RevocationTarget::Membership { .. } = &target {
+                // A ban cleared the capabilities; the upheld appeal gives them back.
+                let caps = m.holder(&holder_id)?.holder.affiliation(&w.domain).map(|a| a.capabilities.clone());
+                assert_eq!(caps, caps_before, "immediate={immediate}");
+                assert_eq!(
+                    r.membership_before.as_ref().map(|b| b.capabilities.clone()),
+                    caps_before,
+                    "the revocation remembers them"
+                );
+            }
 
             // An upheld revocation is over: never finalized, not in the sweep.
             assert_eq!(m.store().backend().scan(b"revocation_deadline/")?.len(), 0);

@@ -424,7 +424,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         changes.put(&revocation, Some(&old))?;
         if upheld == Some(true) {
             let old_target = self.read_target(&revocation.target)?;
-            if let Some(new_target) = restore(&revocation.target, &old_target, now)? {
+            if let Some(new_target) = restore(&revocation, &old_target, now)? {
                 TargetRecord::put(&new_target, &old_target, changes)?;
             }
         }
@@ -493,8 +493,9 @@ fn require_due_process(holder: &CommonsHolderRecord) -> CommonsResult<()> {
 
 /// The target after an upheld appeal, or `None` when it is no longer
 /// suspended or revoked (reinstated meanwhile, or left).
-fn restore(target: &RevocationTarget, old: &TargetRecord, now: u64) -> CommonsResult<Option<TargetRecord>> {
-    Ok(match (old, target) {
+fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> CommonsResult<Option<TargetRecord>> {
+    let membership_before = revocation.membership_before.as_ref();
+    Ok(match (old, &revocation.target) {
         (TargetRecord::Anchor(a), _) => {
             if a.status == crate::model::anchor::AnchorStatus::Active {
                 return Ok(None);
@@ -511,7 +512,7 @@ fn restore(target: &RevocationTarget, old: &TargetRecord, now: u64) -> CommonsRe
                 return Ok(None);
             }
             let mut h = h.clone();
-            h.restore_affiliation(jurisdiction, now)?;
+            h.restore_affiliation(jurisdiction, membership_before, now)?;
             Some(TargetRecord::Holder(h))
         }
         (TargetRecord::Holder(h), _) => {

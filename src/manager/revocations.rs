@@ -40,7 +40,9 @@ use crate::model::anchor::{AnchorStatus, PersonhoodAnchor};
 use crate::model::error::{CommonsError, CommonsResult};
 use crate::model::holder::{AffiliationAction, AffiliationStatus, CommonsHolderRecord, HolderStatus};
 use crate::model::ids::check_uuid;
-use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget, DEFAULT_APPEAL_WINDOW_DAYS};
+use crate::model::revocation::{
+    AppealStatus, MembershipBefore, RevocationRecord, RevocationTarget, DEFAULT_APPEAL_WINDOW_DAYS,
+};
 use crate::model::steward::{StewardRecord, StewardStatus};
 use crate::store::keys::{revocation_target_prefix, REVOCATION_DEADLINE};
 use crate::store::{Changes, Page};
@@ -123,6 +125,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         )?;
         let _guard = self.locks.lock(&[&record.revocation_id, record.target.record_id()]);
         let old_target = self.read_target(&record.target)?;
+        let mut record = record;
+        if let (RevocationTarget::Membership { jurisdiction, .. }, TargetRecord::Holder(h)) =
+            (&record.target, &old_target)
+        {
+            record.membership_before = h
+                .affiliation(jurisdiction)
+                .map(|a| MembershipBefore { capabilities: a.capabilities.clone(), roles: a.roles.clone() });
+        }
         if let Some(open) = self.open_revocation_of(&record.target)? {
             return Err(CommonsError::conflict(
                 "revocation_open",

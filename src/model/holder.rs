@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::did::Did;
 use super::error::{CommonsError, CommonsResult};
+use super::revocation::MembershipBefore;
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
@@ -292,12 +293,18 @@ impl CommonsHolderRecord {
     }
 
     /// Suspended|Banned -> Member for one affiliation, after an upheld appeal
-    /// of the membership revocation. A restored ban comes back with no
-    /// capabilities (a ban cleared them); a suspension keeps its capabilities.
+    /// of the membership revocation. A suspension kept its capabilities and
+    /// roles; a ban cleared them, and they come back from `before` (what the
+    /// membership held when the revocation was created; `None` restores none).
     ///
     /// # Errors
     /// `NotFound`; `InvalidTransition` from any other state.
-    pub fn restore_affiliation(&mut self, jurisdiction: &str, now: u64) -> CommonsResult<()> {
+    pub fn restore_affiliation(
+        &mut self,
+        jurisdiction: &str,
+        before: Option<&MembershipBefore>,
+        now: u64,
+    ) -> CommonsResult<()> {
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
             return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
         };
@@ -305,8 +312,15 @@ impl CommonsHolderRecord {
         if !matches!(from, AffiliationStatus::Suspended | AffiliationStatus::Banned) {
             return Err(self.refuse(jurisdiction, &format!("{from:?}"), "restore"));
         }
-        self.affiliations[i].status = AffiliationStatus::Member;
-        self.affiliations[i].updated_at = now;
+        let a = &mut self.affiliations[i];
+        if from == AffiliationStatus::Banned {
+            if let Some(before) = before {
+                a.capabilities = before.capabilities.clone();
+                a.roles = before.roles.clone();
+            }
+        }
+        a.status = AffiliationStatus::Member;
+        a.updated_at = now;
         self.updated_at = now;
         Ok(())
     }

@@ -7,17 +7,30 @@
 //! when the appeal is dismissed or withdrawn); finalisation happens only after
 //! `appeal_deadline` with no pending or upheld appeal.
 
+use std::collections::BTreeSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::charter::parse_domain_id;
 use super::did::Did;
 use super::error::{CommonsError, CommonsResult};
+use super::holder::Capability;
 use super::ids::check_hex_id;
 
 /// Default appeal window, in days.
 pub const DEFAULT_APPEAL_WINDOW_DAYS: u64 = 30;
 /// Longest appeal window, in days.
 pub const MAX_APPEAL_WINDOW_DAYS: u64 = 365;
+
+/// What a membership held when its revocation was created (see
+/// [`RevocationRecord::membership_before`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MembershipBefore {
+    /// Its capabilities.
+    pub capabilities: BTreeSet<Capability>,
+    /// Its roles.
+    pub roles: BTreeSet<String>,
+}
 
 /// What is revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -196,6 +209,12 @@ pub struct RevocationRecord {
     pub appeal_status: AppealStatus,
     /// Set when finalisation made a suspension permanent (Unix seconds).
     pub finalized_at: Option<u64>,
+    /// For a membership target: its capabilities and roles when the
+    /// revocation was created, so that an upheld appeal gives back what a ban
+    /// cleared. Absent for other targets (and in records written before this
+    /// field existed, which restore with no capabilities).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership_before: Option<MembershipBefore>,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds.
@@ -232,6 +251,7 @@ impl RevocationRecord {
             immediate,
             appeal_status: AppealStatus::None,
             finalized_at: None,
+            membership_before: None,
             created_at: now,
             updated_at: now,
         })
