@@ -626,3 +626,89 @@ fn appeals_are_listed_per_appellant_filtered_and_paged() -> Result<()> {
     assert!(m.list_appeals(Person::new().did.as_str(), &AppealFilter::default(), None, 10)?.items.is_empty());
     Ok(())
 }
+
+/// Resolves an appeal of `r` by `who` as Upheld (filed, reviewed, resolved).
+fn uphold(m: &Memory, who: &Person, r: &RevocationRecord) -> Result<()> {
+    let appeal = appeal_revocation(m, who, r)?;
+    m.review_appeal(&appeal.appeal_id)?;
+    resolve(m, &appeal.appeal_id, Outcome::Upheld)?;
+    assert!(matches!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::Upheld { .. }));
+    Ok(())
+}
+
+/// An upheld appeal undoes what its revocation did and nothing else: a
+/// separate operator decision taken meanwhile (revoking the anchor or the
+/// steward outright, banning the membership) stands (regression: the upheld
+/// appeal made them Active again).
+#[test]
+fn an_upheld_appeal_leaves_a_separate_operator_decision_standing() -> Result<()> {
+    let m = memory()?;
+    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let [anchor, _, membership, steward] = targets(&holder_id, &steward_id, &w.domain);
+    let separate = [
+        (anchor, "Revoked"),
+        (steward, "Revoked"),
+        (membership, "Revoked"), // Banned
+    ];
+    for (target, decided) in separate {
+        let r = revoke(&m, target.clone(), false)?;
+        match &target {
+            RevocationTarget::Anchor { anchor_id } => {
+                m.revoke_anchor(anchor_id, Some("separate finding".into()))?;
+            }
+            RevocationTarget::Steward { steward_id } => {
+                m.revoke_steward(steward_id, Some("separate finding".into()))?;
+            }
+            _ => {
+                m.ban_affiliation(&holder_id, &w.domain, Some("separate finding".into()))?;
+            }
+        }
+        uphold(&m, &p, &r)?;
+        assert_eq!(state(&m, &target)?, decided, "{target:?}: the operator's decision stands");
+        let report = m.store().verify()?;
+        assert!(report.is_clean(), "{target:?}: {:?}", report.problems);
+    }
+    Ok(())
+}
+
+/// A membership comes back to what it was when the revocation was created:
+/// a Candidate stays a Candidate, a Provisional member Provisional (with its
+/// capabilities), an Exited one Exited (regression: each came back a Member).
+#[test]
+fn an_upheld_membership_appeal_restores_the_status_it_had() -> Result<()> {
+    use commons_gateway::manager::actions::{AffiliationApply, AffiliationLeave};
+    let m = memory()?;
+    let w = World::build(&m, "bakery", false)?;
+    let j = json!({ "jurisdiction": w.domain });
+    for (before, immediate) in [
+        (AffiliationStatus::Candidate, true),
+        (AffiliationStatus::Provisional, false),
+        (AffiliationStatus::Provisional, true),
+        (AffiliationStatus::Exited, true),
+    ] {
+        let p = Person::new();
+        let id = m.bootstrap_anchor(p.did.as_str(), None)?.anchor.anchor_id;
+        m.apply_affiliation(&p.sign::<AffiliationApply>(&id, j.clone()))?;
+        if before == AffiliationStatus::Provisional {
+            m.approve_affiliation_by_operator(&id, &w.domain, None)?;
+            m.set_affiliation_capabilities(&id, &w.domain, [Capability::Vote, Capability::Transact].into())?;
+        }
+        if before == AffiliationStatus::Exited {
+            m.leave_affiliation(&p.sign::<AffiliationLeave>(&id, j.clone()))?;
+        }
+        let had = m.holder(&id)?.holder.affiliation(&w.domain).cloned().expect("affiliation");
+        assert_eq!(had.status, before);
+        let target = RevocationTarget::Membership { holder_id: id.clone(), jurisdiction: w.domain.clone() };
+        let r = revoke(&m, target, immediate)?;
+        uphold(&m, &p, &r)?;
+        let now = m.holder(&id)?.holder.affiliation(&w.domain).cloned().expect("affiliation");
+        assert_eq!(
+            (now.status, &now.capabilities, &now.roles),
+            (before, &had.capabilities, &had.roles),
+            "{before:?} immediate={immediate}"
+        );
+        let report = m.store().verify()?;
+        assert!(report.is_clean(), "{before:?}: {:?}", report.problems);
+    }
+    Ok(())
+}

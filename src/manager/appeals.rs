@@ -21,9 +21,11 @@
 //!   steward serves every appeal). The operator decides through its own
 //!   routes and has no DID to sign evidence with.
 //! - **Outcomes of a Revocation appeal**, in the batch that resolves it:
-//!   Upheld -> revocation appeal status Upheld and the target restored
-//!   (anchor / holder / steward `restore`, membership `restore_affiliation`;
-//!   a target that is no longer suspended or revoked is left as it is);
+//!   Upheld -> revocation appeal status Upheld and what the revocation did
+//!   undone (anchor / holder / steward `restore`, membership
+//!   `restore_affiliation` to the status, capabilities and roles it had); a
+//!   target that has moved on since (reinstated, left, retired, or revoked
+//!   or banned by a separate operator decision) is left as it is;
 //!   Denied and PartiallyUpheld -> Denied (the revocation stands and is
 //!   finalized after its deadline; partial relief is granted by the operator
 //!   through the ordinary status routes); Remanded -> None (no decision on
@@ -51,6 +53,7 @@ use super::identity::check_limit;
 use super::revocations::TargetRecord;
 use super::{parse_did, CommonsManager};
 use crate::backend::CommonsStoreBackend;
+use crate::model::anchor::AnchorStatus;
 use crate::model::appeal::{Appeal, AppealKind, AppealState, Evidence, Outcome, Response};
 use crate::model::charter::parse_domain_id;
 use crate::model::did::Did;
@@ -491,13 +494,25 @@ fn require_due_process(holder: &CommonsHolderRecord) -> CommonsResult<()> {
     }
 }
 
-/// The target after an upheld appeal, or `None` when it is no longer
-/// suspended or revoked (reinstated meanwhile, or left).
+/// The target after an upheld appeal: what this revocation did is undone,
+/// and only that. The target is restored only while it is still in the state
+/// the revocation put it in (immediate: Revoked / Banned, for an anchor with
+/// this revocation's id; otherwise Suspended); a target that has moved on
+/// since (reinstated, left, retired, or revoked or banned by a separate
+/// operator decision) is left as it is (`None`). A membership comes back to
+/// the status, capabilities and roles it had when the revocation was created.
 fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> CommonsResult<Option<TargetRecord>> {
-    let membership_before = revocation.membership_before.as_ref();
+    let immediate = revocation.immediate;
     Ok(match (old, &revocation.target) {
         (TargetRecord::Anchor(a), _) => {
-            if a.status == crate::model::anchor::AnchorStatus::Active {
+            let ours = match &a.status {
+                AnchorStatus::Revoked { revocation_id, .. } => {
+                    immediate && revocation_id.as_deref() == Some(revocation.revocation_id.as_str())
+                }
+                AnchorStatus::Suspended { .. } => !immediate,
+                AnchorStatus::Active => false,
+            };
+            if !ours {
                 return Ok(None);
             }
             let mut a = a.clone();
@@ -505,18 +520,21 @@ fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> Commo
             Some(TargetRecord::Anchor(a))
         }
         (TargetRecord::Holder(h), RevocationTarget::Membership { jurisdiction, .. }) => {
-            if !h
-                .affiliation(jurisdiction)
-                .is_some_and(|a| matches!(a.status, AffiliationStatus::Suspended | AffiliationStatus::Banned))
-            {
+            let produced = if immediate { AffiliationStatus::Banned } else { AffiliationStatus::Suspended };
+            if !h.affiliation(jurisdiction).is_some_and(|a| a.status == produced) {
                 return Ok(None);
             }
             let mut h = h.clone();
-            h.restore_affiliation(jurisdiction, membership_before, now)?;
+            h.restore_affiliation(jurisdiction, revocation.membership_before.as_ref(), now)?;
             Some(TargetRecord::Holder(h))
         }
         (TargetRecord::Holder(h), _) => {
-            if !matches!(h.status, HolderStatus::Suspended { .. } | HolderStatus::Revoked { .. }) {
+            let ours = match h.status {
+                HolderStatus::Revoked { .. } => immediate,
+                HolderStatus::Suspended { .. } => !immediate,
+                HolderStatus::Active | HolderStatus::Exited { .. } => false,
+            };
+            if !ours {
                 return Ok(None);
             }
             let mut h = h.clone();
@@ -524,7 +542,12 @@ fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> Commo
             Some(TargetRecord::Holder(h))
         }
         (TargetRecord::Steward(s), _) => {
-            if !matches!(s.status, StewardStatus::Suspended { .. } | StewardStatus::Revoked { .. }) {
+            let ours = match s.status {
+                StewardStatus::Revoked { .. } => immediate,
+                StewardStatus::Suspended { .. } => !immediate,
+                StewardStatus::Active | StewardStatus::Retired => false,
+            };
+            if !ours {
                 return Ok(None);
             }
             let mut s = s.clone();

@@ -129,9 +129,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         if let (RevocationTarget::Membership { jurisdiction, .. }, TargetRecord::Holder(h)) =
             (&record.target, &old_target)
         {
-            record.membership_before = h
-                .affiliation(jurisdiction)
-                .map(|a| MembershipBefore { capabilities: a.capabilities.clone(), roles: a.roles.clone() });
+            record.membership_before = h.affiliation(jurisdiction).map(|a| MembershipBefore {
+                status: Some(a.status),
+                capabilities: a.capabilities.clone(),
+                roles: a.roles.clone(),
+            });
         }
         if let Some(open) = self.open_revocation_of(&record.target)? {
             return Err(CommonsError::conflict(

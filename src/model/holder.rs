@@ -292,10 +292,12 @@ impl CommonsHolderRecord {
         Ok(())
     }
 
-    /// Suspended|Banned -> Member for one affiliation, after an upheld appeal
-    /// of the membership revocation. A suspension kept its capabilities and
-    /// roles; a ban cleared them, and they come back from `before` (what the
-    /// membership held when the revocation was created; `None` restores none).
+    /// Suspended|Banned -> the status the affiliation had when its revocation
+    /// was created (`before.status`; Member when unknown), after an upheld
+    /// appeal of that revocation. A suspension kept its capabilities and
+    /// roles; a ban cleared them, and they come back from `before`. A
+    /// membership that was Exited or a Candidate comes back as such, never
+    /// as a Member it was not.
     ///
     /// # Errors
     /// `NotFound`; `InvalidTransition` from any other state.
@@ -319,7 +321,7 @@ impl CommonsHolderRecord {
                 a.roles = before.roles.clone();
             }
         }
-        a.status = AffiliationStatus::Member;
+        a.status = before.and_then(|b| b.status).unwrap_or(AffiliationStatus::Member);
         a.updated_at = now;
         self.updated_at = now;
         Ok(())

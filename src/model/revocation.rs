@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::charter::parse_domain_id;
 use super::did::Did;
 use super::error::{CommonsError, CommonsResult};
-use super::holder::Capability;
+use super::holder::{AffiliationStatus, Capability};
 use super::ids::check_hex_id;
 
 /// Default appeal window, in days.
@@ -26,6 +26,10 @@ pub const MAX_APPEAL_WINDOW_DAYS: u64 = 365;
 /// [`RevocationRecord::membership_before`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MembershipBefore {
+    /// Its status (`None` in records written before this field existed,
+    /// which restore to Member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<AffiliationStatus>,
     /// Its capabilities.
     pub capabilities: BTreeSet<Capability>,
     /// Its roles.

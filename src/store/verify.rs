@@ -268,8 +268,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     ///   be live (Active, or a live affiliation);
     /// - immediate or finalized (not upheld): revoked / banned, or gone its
     ///   own way (Exited holder or affiliation, Retired steward);
-    /// - upheld at `t`: the target must not still be revoked unless it
-    ///   changed at or after `t` (a later decision).
+    /// - upheld at `t`: the target must not still be in the state the
+    ///   revocation put it in (revoked / banned when immediate, else
+    ///   suspended) unless it changed at or after `t` (a later decision).
     fn revocation_mismatch(&self, r: &RevocationRecord) -> StoreResult<Option<String>> {
         #[derive(PartialEq)]
         enum State {
@@ -325,8 +326,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         };
         let key = r.target.key();
         let detail = if let AppealStatus::Upheld { at } = r.appeal_status {
-            (state == State::Revoked && changed_at < at)
-                .then(|| format!("appeal upheld but target {key} is still revoked"))
+            let produced = if r.immediate { State::Revoked } else { State::Suspended };
+            (state == produced && changed_at < at)
+                .then(|| format!("appeal upheld but target {key} is still as the revocation left it"))
         } else if r.immediate || r.finalized_at.is_some() {
             matches!(state, State::Live | State::Suspended)
                 .then(|| format!("target {key} should be revoked or banned (or have left)"))
