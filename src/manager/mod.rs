@@ -13,7 +13,7 @@
 //! (suspended or revoked, directly or by a revocation record) takes no
 //! governance action, whatever its holder, membership or steward records
 //! say: no vote, proposal, charter founding or signing, attestation, vouch,
-//! approval or opening of a vote ([`CommonsManager::require_active_anchor`]
+//! approval or opening of a vote (`CommonsManager::require_active_anchor`
 //! runs in every such check). What the holder keeps are its due-process and
 //! exit actions (appeals, evidence, responses, withdrawing, leaving) and
 //! finishing its own enrollment.
