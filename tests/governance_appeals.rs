@@ -712,3 +712,32 @@ fn an_upheld_membership_appeal_restores_the_status_it_had() -> Result<()> {
     }
     Ok(())
 }
+
+/// A revocation appeal belongs where its target lives: the whole commons for
+/// an anchor, a holder or a commons-wide steward; naming a jurisdiction in
+/// the payload (and so choosing which stewards become parties) is a 400.
+#[test]
+fn revocation_appeals_belong_to_where_their_target_lives() -> Result<()> {
+    let m = memory()?;
+    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let [anchor, holder, _, steward] = targets(&holder_id, &steward_id, &w.domain);
+    for target in [anchor, holder, steward] {
+        let r = revoke(&m, target.clone(), false)?;
+        refused(
+            &m,
+            &format!("{target:?} appeal naming {}", w.domain),
+            || {
+                m.file_appeal(&p.sign::<AppealFile>(
+                    "-",
+                    json!({"kind": {"kind": "Revocation", "revocation_id": r.revocation_id},
+                           "grounds": "Wrong.", "requested_remedy": {"kind": "Reverse"}, "jurisdiction": w.domain}),
+                ))
+            },
+            |r| matches!(r, Err(CommonsError::InvalidInput { field: "jurisdiction", .. })),
+        );
+        let appeal = appeal_revocation(&m, &p, &r)?;
+        assert_eq!(appeal.jurisdiction, None, "{target:?}");
+        m.withdraw_appeal(&p.sign::<AppealWithdraw>(&appeal.appeal_id, json!({})))?;
+    }
+    Ok(())
+}

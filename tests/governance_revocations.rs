@@ -618,3 +618,88 @@ fn a_principal_whose_anchor_is_revoked_takes_no_governance_action() -> Result<()
     assert_eq!(appeal.appellant_did, p.did);
     Ok(())
 }
+
+/// Standing (an Active holder with an Active anchor) is checked wherever a
+/// principal's power is used, not only where it was first granted:
+/// a steward whose holder record is revoked attests and vouches no more; a
+/// vouch given before its steward's anchor was revoked no longer completes an
+/// enrollment; a founder suspended since signing does not count towards
+/// `min_founders` and cannot activate; a proposer whose anchor is suspended
+/// cannot change or submit its amendment (regressions found by review).
+#[test]
+fn standing_is_checked_where_power_is_used() -> Result<()> {
+    use commons_gateway::manager::actions::{CharterActivate, CharterCreate, CharterSign, EnrollVouch};
+    use commons_gateway::manager::governance_actions::{AmendmentAddChange, AmendmentPropose, AmendmentSubmit};
+    fn forbidden<T>(r: &Result<T, CommonsError>) -> bool {
+        matches!(r, Err(CommonsError::Forbidden { .. }))
+    }
+    let m = memory()?;
+    let w = World::build(&m, "bakery", false)?;
+    let holder_of = |p: &Person| -> Result<String> { Ok(m.holder_by_did(p.did.as_str())?.holder.holder_id) };
+
+    // Steward 1's holder record is revoked: no more vouching.
+    let person = Person::new();
+    let id = w.enroll_to_level(&m, &person, 1, 0)?;
+    m.create_revocation(request(RevocationTarget::Holder { holder_id: holder_of(&w.stewards[1])? }, true))?;
+    refused(
+        &m,
+        "vouch by a steward whose holder is revoked",
+        || m.vouch_enrollment(&w.stewards[1].sign::<EnrollVouch>(&id, json!({"person_did": person.did.as_str()}))),
+        forbidden,
+    );
+    assert!(!m.steward_by_did(w.stewards[1].did.as_str())?.can_attest, "the view agrees");
+
+    // Steward 0 vouches, then its anchor is revoked: the vouch no longer completes.
+    m.vouch_enrollment(&w.stewards[0].sign::<EnrollVouch>(&id, json!({"person_did": person.did.as_str()})))?;
+    m.create_revocation(request(RevocationTarget::Anchor { anchor_id: holder_of(&w.stewards[0])? }, true))?;
+    refused(
+        &m,
+        "complete with a vouch that no longer counts",
+        || m.complete_enrollment(&person.sign::<EnrollComplete>(&id, json!({}))),
+        |r| matches!(r, Err(CommonsError::Conflict { code: "vouch_no_longer_valid", .. })),
+    );
+
+    // A draft signed by genesis 2, 3 and 4; genesis 4 is then suspended.
+    let created = m.create_charter(&w.genesis[2].sign::<CharterCreate>(
+        "-",
+        json!({"domain_id": "coop:mill", "org_type": "Cooperative", "name": "The mill", "description": "",
+               "membership_policy": {"min_founders": 3, "open_enrollment": false, "required_pop_level": "Strong"}}),
+    ))?;
+    let charter_id = created.charter.charter_id.clone();
+    for p in &w.genesis[2..5] {
+        m.sign_charter(&p.sign::<CharterSign>(&charter_id, json!({"digest": created.digest})))?;
+    }
+    m.suspend_anchor(&holder_of(&w.genesis[4])?, Some("check".into()))?;
+    let activate = |p: &Person| m.activate_charter(&p.sign::<CharterActivate>(&charter_id, json!({})));
+    refused(&m, "activate by a suspended founder", || activate(&w.genesis[4]), forbidden);
+    refused(
+        &m,
+        "activate with 2 of 3 founders in good standing",
+        || activate(&w.genesis[2]),
+        |r| matches!(r, Err(CommonsError::Conflict { code: "not_enough_founders", .. })),
+    );
+    m.reinstate_anchor(&holder_of(&w.genesis[4])?, None)?;
+    activate(&w.genesis[2])?;
+
+    // A proposer whose anchor is suspended cannot change or submit.
+    let proposer = &w.genesis[3];
+    make_member(&m, &proposer.did, &w.domain, &[Capability::Propose])?;
+    let a = m.propose_amendment(
+        &proposer.sign::<AmendmentPropose>("-", json!({"charter_id": w.charter_id, "title": "Hours", "changes": []})),
+    )?;
+    m.suspend_anchor(&holder_of(proposer)?, None)?;
+    let change = json!({"target": "hours", "change": "Add", "new_value": "Sun"});
+    refused(
+        &m,
+        "change by a suspended proposer",
+        || m.add_amendment_change(&proposer.sign::<AmendmentAddChange>(&a.amendment_id, change.clone())),
+        forbidden,
+    );
+    refused(
+        &m,
+        "submit by a suspended proposer",
+        || m.submit_amendment(&proposer.sign::<AmendmentSubmit>(&a.amendment_id, json!({}))),
+        forbidden,
+    );
+    Ok(())
+}

@@ -116,7 +116,7 @@ fn anchor_transitions_follow_the_table_and_refusals_change_nothing() -> Result<(
 }
 
 #[test]
-fn anchor_status_changes_leave_the_holder_and_steward_as_they_were() -> Result<()> {
+fn anchor_status_changes_leave_the_holder_and_steward_records_as_they_were() -> Result<()> {
     let m = memory()?;
     let w = World::build(&m, "bakery", false)?;
     let steward = &w.stewards[0];
@@ -127,7 +127,9 @@ fn anchor_status_changes_leave_the_holder_and_steward_as_they_were() -> Result<(
     m.revoke_anchor(&id, Some("fake".into()))?;
     assert_eq!(m.holder(&id)?, holder_before);
     assert_eq!(m.holder(&id)?.holder.status, HolderStatus::Active);
-    assert_eq!(m.steward_by_did(steward.did.as_str())?, steward_before);
+    let after = m.steward_by_did(steward.did.as_str())?;
+    assert_eq!(after.steward, steward_before.steward, "the steward record is unchanged");
+    assert!(steward_before.can_attest && !after.can_attest, "but its principal no longer attests");
     Ok(())
 }
 

@@ -148,14 +148,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// The proposer adds a change while Draft.
     ///
     /// # Errors
-    /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;
-    /// `InvalidTransition` unless Draft; `InvalidInput` on the change or past
-    /// 100 changes.
+    /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer, or while the
+    /// proposer's anchor is not Active; `InvalidTransition` unless Draft;
+    /// `InvalidInput` on the change or past 100 changes.
     pub fn add_amendment_change(&self, signed: &Signed<AmendmentAddChange>) -> CommonsResult<Amendment> {
         let id = signed.target.as_str();
         check_uuid("amendment", id)?;
         let _guard = self.locks.lock(&[id]);
         let old = self.proposers_amendment(signed)?;
+        self.require_active_anchor(&signed.actor)?;
         let mut amendment = old.clone();
         let b = &signed.body;
         let change = AmendmentChange { target: b.target.clone(), change: b.change, new_value: b.new_value.clone() };
@@ -168,13 +169,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// change).
     ///
     /// # Errors
-    /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;
-    /// `InvalidTransition` unless Draft; `Conflict` `no_changes`.
+    /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer, or while the
+    /// proposer's anchor is not Active; `InvalidTransition` unless Draft;
+    /// `Conflict` `no_changes`.
     pub fn submit_amendment(&self, signed: &Signed<AmendmentSubmit>) -> CommonsResult<Amendment> {
         let id = signed.target.as_str();
         check_uuid("amendment", id)?;
         let _guard = self.locks.lock(&[id]);
         let old = self.proposers_amendment(signed)?;
+        self.require_active_anchor(&signed.actor)?;
         let mut amendment = old.clone();
         amendment.submit(self.now())?;
         self.save_amendment(&amendment, &old)?;
@@ -182,7 +185,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     }
 
     /// The proposer withdraws the amendment from Draft, Submitted or Voting
-    /// (votes cast stay on the record; nothing is counted).
+    /// (votes cast stay on the record; nothing is counted). Allowed whatever
+    /// the proposer's standing: withdrawing gives power up rather than using
+    /// it.
     ///
     /// # Errors
     /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;

@@ -9,12 +9,15 @@
 //!   never taken away. Every other kind needs the `due_process` baseline
 //!   right (an Active or Suspended holder). A steward cannot appeal its own
 //!   action.
-//! - **Jurisdiction.** A membership revocation appeal belongs to the
-//!   membership's jurisdiction and a steward-action appeal to the steward's
-//!   (when it has one); a payload `jurisdiction` may repeat it but not name
-//!   another (400 `invalid_input`), so an appellant cannot choose which
-//!   stewards become parties. Other appeals take the payload's, which must be
-//!   an existing charter's domain.
+//! - **Jurisdiction.** An appeal of something that lives in a jurisdiction
+//!   belongs there: a membership revocation appeal to the membership's
+//!   jurisdiction, a steward revocation or steward-action appeal to the
+//!   steward's (the whole commons for a commons-wide steward), an anchor or
+//!   holder revocation appeal to the whole commons. A payload `jurisdiction`
+//!   may repeat it but not name another (400 `invalid_input`), so an
+//!   appellant cannot choose which stewards become parties. Suspension,
+//!   GovernanceDecision and Other appeals take the payload's, which must be an
+//!   existing charter's domain.
 //! - **Parties** (who may add evidence and responses): the appellant; for a
 //!   StewardAction appeal, the steward concerned; and any Active steward
 //!   within its term who serves the appeal's jurisdiction (a commons-wide
@@ -114,17 +117,19 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             }
         }
         let now = self.now();
-        let new_appeal = |fixed: Option<String>| {
-            let jurisdiction = match (&body.jurisdiction, fixed) {
-                (Some(given), Some(fixed)) if *given != fixed => {
+        // `fixed`: `Some(j)` when what is appealed decides the jurisdiction
+        // (`j` = `None` for the whole commons); `None` when the payload may.
+        let new_appeal = |fixed: Option<Option<String>>| {
+            let jurisdiction = match fixed {
+                None => body.jurisdiction.clone(),
+                Some(fixed) if body.jurisdiction.is_none() || body.jurisdiction == fixed => fixed,
+                Some(fixed) => {
+                    let fixed = fixed.as_deref().unwrap_or("the whole commons");
                     return Err(CommonsError::invalid(
                         "jurisdiction",
-                        format!(
-                        "this appeal belongs to {fixed} (the jurisdiction of what it appeals); omit it or give {fixed}"
-                    ),
-                    ))
+                        format!("this appeal belongs to {fixed} (where what it appeals lives); omit jurisdiction"),
+                    ));
                 }
-                (given, fixed) => fixed.or_else(|| given.clone()),
             };
             Appeal::new(
                 signed.actor.clone(),
@@ -148,10 +153,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                         signed.actor
                     )));
                 }
-                let appeal = new_appeal(match &old.target {
+                let fixed = match &old.target {
                     RevocationTarget::Membership { jurisdiction, .. } => Some(jurisdiction.clone()),
-                    _ => None,
-                })?;
+                    RevocationTarget::Steward { steward_id } => {
+                        self.get_required::<StewardRecord>(steward_id)?.jurisdiction
+                    }
+                    RevocationTarget::Anchor { .. } | RevocationTarget::Holder { .. } => None,
+                };
+                let appeal = new_appeal(Some(fixed))?;
                 let mut revocation = old.clone();
                 revocation.appeal_filed(appeal.appeal_id.clone(), now)?;
                 changes.put(&appeal, None)?;
@@ -175,7 +184,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                         format!("{} already has open appeal {open} of steward {steward_id}", signed.actor),
                     ));
                 }
-                let appeal = new_appeal(steward.jurisdiction.clone())?;
+                let appeal = new_appeal(Some(steward.jurisdiction.clone()))?;
                 changes.put(&appeal, None)?;
                 self.store.commit(changes)?;
                 return Ok(appeal);

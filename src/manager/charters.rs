@@ -107,18 +107,27 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         Ok(charter.view())
     }
 
-    /// A founder activates the charter once it has `min_founders` signatures.
+    /// A founder activates the charter once it has `min_founders` signatures
+    /// of founders in good standing (an Active holder with an Active anchor,
+    /// now: a founder suspended or revoked since signing no longer counts).
     ///
     /// # Errors
-    /// `InvalidId`; `NotFound`; `Forbidden` unless a founder;
-    /// `InvalidTransition` unless Draft; `Conflict` `not_enough_founders`.
+    /// `InvalidId`; `NotFound`; `Forbidden` unless a founder in good
+    /// standing; `InvalidTransition` unless Draft; `Conflict`
+    /// `not_enough_founders`.
     pub fn activate_charter(&self, signed: &Signed<CharterActivate>) -> CommonsResult<CharterView> {
         let id = signed.target.as_str();
         check_hex_id("charter", id)?;
         let _guard = self.locks.lock(&[id]);
         let old = self.get_required::<Charter>(id)?;
+        let mut standing = std::collections::BTreeSet::new();
+        for founder in &old.founders {
+            if self.in_good_standing(&founder.did)? {
+                standing.insert(founder.did.clone());
+            }
+        }
         let mut charter = old.clone();
-        charter.activate(&signed.actor, self.now())?;
+        charter.activate(&signed.actor, |did| standing.contains(did), self.now())?;
         let mut changes = Changes::new();
         changes.put(&charter, Some(&old))?;
         self.store.commit(changes)?;

@@ -191,8 +191,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`, `NotFound`, `Expired`; `Forbidden` unless signed by the
     /// bound person; `InvalidTransition` when the level is too low or the
     /// session was rejected; `Conflict` `already_enrolled`,
-    /// `charter_not_active`, `insufficient_pop_level`; store errors (nothing
-    /// written).
+    /// `charter_not_active`, `insufficient_pop_level`, `vouch_no_longer_valid`
+    /// (the vouching steward can no longer attest: suspended, revoked, out of
+    /// term, its anchor or holder record no longer Active; the person starts
+    /// a new enrollment); store errors (nothing written).
     pub fn complete_enrollment(&self, signed: &Signed<EnrollComplete>) -> CommonsResult<AnchorView> {
         let id = signed.target.as_str();
         check_uuid("enrollment", id)?;
@@ -237,6 +239,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             });
         }
         self.ensure_not_enrolled(&person)?;
+        if let Some(v) = &session.vouch {
+            // The vouch counts only while its steward could still give it.
+            if let Err(e) = self.attesting_steward(&v.steward_did, session.domain_id.as_deref(), now) {
+                return Err(CommonsError::conflict(
+                    "vouch_no_longer_valid",
+                    format!("the vouch of {} no longer counts ({e}); start a new enrollment", v.steward_did),
+                ));
+            }
+        }
 
         let mut changes = Changes::new();
         let (anchor, steward_update) = match &session.vouch {

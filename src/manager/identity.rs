@@ -143,7 +143,29 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             )));
         }
         self.require_active_anchor(did)?;
+        if !self.store.get::<CommonsHolderRecord>(&steward.holder_id)?.is_some_and(|h| h.is_active()) {
+            return Err(CommonsError::forbidden(format!(
+                "steward {}'s holder record {} is not Active: a steward acts only while an Active holder",
+                steward.steward_id, steward.holder_id
+            )));
+        }
         Ok(steward)
+    }
+
+    /// The API view of a steward: `can_attest` also needs the principal in
+    /// good standing (anchor and holder record Active), as
+    /// `attesting_steward` requires.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub(crate) fn steward_view(&self, steward: StewardRecord, now: u64) -> CommonsResult<StewardView> {
+        let mut view = steward.view(now);
+        if view.can_attest {
+            let holder_active =
+                self.store.get::<CommonsHolderRecord>(&steward.holder_id)?.is_some_and(|h| h.is_active());
+            view.can_attest = holder_active && self.anchor_is_active(&steward.did)?;
+        }
+        Ok(view)
     }
 
     /// The holder with `id`.
@@ -235,7 +257,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let mut changes = Changes::new();
         changes.put(&steward, None)?;
         self.store.commit(changes)?;
-        Ok(steward.view(now))
+        self.steward_view(steward, now)
     }
 
     /// The steward with `id`.
@@ -244,7 +266,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`, `NotFound`, store errors.
     pub fn steward(&self, id: &str) -> CommonsResult<StewardView> {
         check_hex_id("steward", id)?;
-        Ok(self.get_required::<StewardRecord>(id)?.view(self.now()))
+        self.steward_view(self.get_required::<StewardRecord>(id)?, self.now())
     }
 
     /// The steward of a DID.
@@ -257,7 +279,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             .store
             .get_by_index::<StewardRecord>(&did_key(STEWARD_DID, &did))?
             .ok_or_else(|| CommonsError::not_found("steward", did.as_str()))?;
-        Ok(s.view(self.now()))
+        self.steward_view(s, self.now())
     }
 
     /// A page of stewards in id order, filtered. `limit` 1..=100.
@@ -281,7 +303,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             filter.active.is_none_or(|a| s.can_attest(now) == a)
                 && filter.jurisdiction.as_ref().is_none_or(|j| s.jurisdiction.as_ref() == Some(j))
         })?;
-        Ok(page.map(|s| s.view(now)))
+        let items = page.items.into_iter().map(|s| self.steward_view(s, now)).collect::<CommonsResult<Vec<_>>>()?;
+        Ok(Page { items, next_cursor: page.next_cursor })
     }
 }
 

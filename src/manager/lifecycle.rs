@@ -554,7 +554,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let reason = check_reason(reason)?;
         let (steward, now) = self.lifecycle_update::<StewardRecord>(id, |s, now| s.suspend(reason.clone(), now))?;
         log_operator("steward", id, "suspend", &reason);
-        Ok(steward.view(now))
+        self.steward_view(steward, now)
     }
 
     /// Operator: Suspended -> Active; `reason` is logged. A steward suspended
@@ -571,7 +571,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             self.refuse_while_revocation_open(RevocationTarget::Steward { steward_id: id.to_string() })
         })?;
         log_operator("steward", id, "reinstate", &reason);
-        Ok(steward.view(now))
+        self.steward_view(steward, now)
     }
 
     /// Operator: Active|Suspended -> Retired (terminal); `reason` is logged.
@@ -583,7 +583,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let reason = check_reason(reason)?;
         let (steward, now) = self.lifecycle_update::<StewardRecord>(id, |s, now| s.retire(now))?;
         log_operator("steward", id, "retire", &reason);
-        Ok(steward.view(now))
+        self.steward_view(steward, now)
     }
 
     /// Operator: Active|Suspended -> Revoked (terminal but for an upheld
@@ -596,7 +596,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let reason = check_reason(reason)?;
         let (steward, now) = self.lifecycle_update::<StewardRecord>(id, |s, now| s.revoke(reason.clone(), now))?;
         log_operator("steward", id, "revoke", &reason);
-        Ok(steward.view(now))
+        self.steward_view(steward, now)
     }
 
     /// Operator: moves the term end forward to `term_end` (Unix seconds),
@@ -609,6 +609,6 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn extend_steward_term(&self, id: &str, term_end: u64) -> CommonsResult<StewardView> {
         let (steward, now) = self.lifecycle_update::<StewardRecord>(id, |s, now| s.extend_term(term_end, now))?;
         log_operator("steward", id, "extend term", &term_end.to_string());
-        Ok(steward.view(now))
+        self.steward_view(steward, now)
     }
 }

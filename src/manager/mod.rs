@@ -40,6 +40,7 @@ use crate::backend::{store_folder, CommonsBackend, CommonsStoreBackend, OpenBack
 use crate::model::anchor::{AnchorStatus, PersonhoodAnchor};
 use crate::model::did::Did;
 use crate::model::error::{CommonsError, CommonsResult};
+use crate::model::holder::CommonsHolderRecord;
 use crate::model::signing::Signed;
 use crate::store::{CommonsStore, Entity, StoreError};
 
@@ -232,6 +233,16 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             ))),
             None => Err(CommonsError::forbidden(format!("{did} has no anchor in the commons"))),
         }
+    }
+
+    /// Whether `did` is in good standing: an Active holder with an Active
+    /// anchor.
+    ///
+    /// # Errors
+    /// Store errors.
+    pub(crate) fn in_good_standing(&self, did: &Did) -> CommonsResult<bool> {
+        let holder = self.store.get::<CommonsHolderRecord>(&PersonhoodAnchor::id_for(did))?; // holder_id = anchor_id
+        Ok(holder.is_some_and(|h| h.is_active()) && self.anchor_is_active(did)?)
     }
 
     /// Whether `did` has an Active anchor.

@@ -306,23 +306,36 @@ impl Charter {
         Ok(())
     }
 
-    /// Draft -> Active, by a founder, with at least `min_founders` signatures.
+    /// Draft -> Active, by a founder in good standing, once at least
+    /// `min_founders` founders are in good standing (`in_standing(did)`: an
+    /// Active holder with an Active anchor, decided by the caller). A
+    /// signature of a founder since suspended or revoked no longer counts.
     ///
     /// # Errors
-    /// `Forbidden` when `by` is not a founder; `InvalidTransition` unless Draft;
-    /// `Conflict` `not_enough_founders`.
-    pub fn activate(&mut self, by: &Did, now: u64) -> CommonsResult<()> {
+    /// `InvalidTransition` unless Draft; `Forbidden` unless `by` is a founder
+    /// in good standing; `Conflict` `not_enough_founders`.
+    pub fn activate(&mut self, by: &Did, in_standing: impl Fn(&Did) -> bool, now: u64) -> CommonsResult<()> {
         if self.status != CharterStatus::Draft {
             return Err(self.refuse("activate"));
         }
         if !self.founders.iter().any(|f| &f.did == by) {
             return Err(CommonsError::forbidden("only a founder may activate a charter"));
         }
+        if !in_standing(by) {
+            return Err(CommonsError::forbidden(format!(
+                "founder {by} is not in good standing (an Active holder with an Active anchor)"
+            )));
+        }
         let need = self.membership_policy.min_founders as usize;
-        if self.founders.len() < need {
+        let counted = self.founders.iter().filter(|f| in_standing(&f.did)).count();
+        if counted < need {
             return Err(CommonsError::conflict(
                 "not_enough_founders",
-                format!("charter {} has {} founder signatures; {need} needed", self.charter_id, self.founders.len()),
+                format!(
+                    "charter {} has {} founder signatures, {counted} of them by founders in good standing; {need} needed",
+                    self.charter_id,
+                    self.founders.len()
+                ),
             ));
         }
         self.status = CharterStatus::Active;
