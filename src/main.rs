@@ -165,8 +165,10 @@ fn open_store(data_dir: &std::path::Path) -> anyhow::Result<CommonsManager> {
 fn open_existing_store(data_dir: &std::path::Path) -> anyhow::Result<CommonsManager> {
     if <CommonsBackend as OpenBackend>::PERSISTENT {
         let folder = store_folder::<CommonsBackend>(data_dir)?;
+        // An empty folder is no store either: opening it would create one.
+        let has_files = std::fs::read_dir(&folder).is_ok_and(|mut entries| entries.next().is_some());
         anyhow::ensure!(
-            folder.is_dir(),
+            has_files,
             "no {BACKEND_NAME} store at {} (nothing was created); check --data-dir",
             folder.display()
         );

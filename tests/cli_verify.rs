@@ -79,5 +79,13 @@ fn verify_and_export_of_a_missing_store_fail_and_create_nothing() -> Result<()> 
     }
     assert!(!missing.exists(), "{} was created", missing.display());
     assert!(!out.exists(), "an export file was written");
+    if persistent {
+        // An empty store folder is no store either.
+        let folder = missing.join(<CommonsBackend as OpenBackend>::FOLDER);
+        std::fs::create_dir_all(&folder)?;
+        let (code, text) = verify(&missing)?;
+        assert_eq!(code, 1, "{text}");
+        assert_eq!(std::fs::read_dir(&folder)?.count(), 0, "files were created in {}", folder.display());
+    }
     Ok(())
 }
