@@ -55,11 +55,13 @@ impl FailStop {
     }
 
     /// Passes `result` through, stopping the store if it is an error of the
-    /// engine or the file system. `InvalidKey` (refused before anything was
-    /// written) and `Unavailable` (already stopped) do not stop it.
+    /// engine or the file system, `Unavailable` included (fjall reports that
+    /// it poisoned itself, possibly in a background worker, that way).
+    /// `InvalidKey` (refused before anything was written) does not stop it;
+    /// only the first cause is kept.
     pub(crate) fn record<T>(&self, result: BackendResult<T>) -> BackendResult<T> {
         if let Err(e) = &result {
-            if !matches!(e, BackendError::InvalidKey { .. } | BackendError::Unavailable { .. }) {
+            if !matches!(e, BackendError::InvalidKey { .. }) && self.cause.get().is_none() {
                 // Only the first cause is kept; later ones follow from it.
                 let _ = self.cause.set(e.to_string());
                 tracing::error!(engine = self.engine, dir = %self.dir.display(), error = %e,
