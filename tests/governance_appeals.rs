@@ -13,7 +13,9 @@ use commons_gateway::manager::governance_actions::*;
 use commons_gateway::manager::CommonsManager;
 use commons_gateway::model::appeal::{Appeal, AppealKind, AppealState, Outcome, Remedy};
 use commons_gateway::model::holder::{AffiliationStatus, Capability, HolderStatus};
-use commons_gateway::model::revocation::{AppealStatus, RevocationReason, RevocationRecord, RevocationTarget};
+use commons_gateway::model::revocation::{
+    AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore,
+};
 use commons_gateway::model::steward::StewardStatus;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use scenario::{make_member, manager_on, snapshot, Person, World, T0};
@@ -163,11 +165,11 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
                 // A ban cleared the capabilities; the upheld appeal gives them back.
                 let caps = m.holder(&holder_id)?.holder.affiliation(&w.domain).map(|a| a.capabilities.clone());
                 assert_eq!(caps, caps_before, "immediate={immediate}");
-                assert_eq!(
-                    r.membership_before.as_ref().map(|b| b.capabilities.clone()),
-                    caps_before,
-                    "the revocation remembers them"
-                );
+                let remembered = match &r.target_before {
+                    Some(TargetBefore::Membership { capabilities, .. }) => Some(capabilities.clone()),
+                    other => panic!("target_before of a membership revocation: {other:?}"),
+                };
+                assert_eq!(remembered, caps_before, "the revocation remembers them");
             }
 
             // An upheld revocation is over: never finalized, not in the sweep.
@@ -739,5 +741,32 @@ fn revocation_appeals_belong_to_where_their_target_lives() -> Result<()> {
         assert_eq!(appeal.jurisdiction, None, "{target:?}");
         m.withdraw_appeal(&p.sign::<AppealWithdraw>(&appeal.appeal_id, json!({})))?;
     }
+    Ok(())
+}
+
+/// An immediate revocation of a target the operator had already suspended,
+/// once appealed and upheld, leaves it suspended as the operator had it: the
+/// appeal undoes the revocation, not the earlier decision (regression: it
+/// came back Active).
+#[test]
+fn an_upheld_appeal_keeps_an_earlier_operator_suspension() -> Result<()> {
+    use commons_gateway::model::anchor::AnchorStatus;
+    let m = memory()?;
+    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let [anchor, _, _, steward] = targets(&holder_id, &steward_id, &w.domain);
+    m.suspend_anchor(&holder_id, Some("key may be lost".into()))?;
+    m.suspend_steward(&steward_id, Some("complaint".into()))?;
+    let anchor_was = m.anchor(&holder_id)?.anchor.status;
+    let steward_was = m.steward(&steward_id)?.steward.status;
+    assert!(matches!(anchor_was, AnchorStatus::Suspended { .. }));
+    for target in [anchor, steward] {
+        let r = revoke(&m, target.clone(), true)?;
+        assert_eq!(state(&m, &target)?, "Revoked");
+        uphold(&m, &p, &r)?;
+    }
+    assert_eq!(m.anchor(&holder_id)?.anchor.status, anchor_was, "the operator's suspension stands");
+    assert_eq!(m.steward(&steward_id)?.steward.status, steward_was, "the operator's suspension stands");
+    let report = m.store().verify()?;
+    assert!(report.is_clean(), "{:?}", report.problems);
     Ok(())
 }

@@ -63,7 +63,7 @@ use crate::model::did::Did;
 use crate::model::error::{CommonsError, CommonsResult};
 use crate::model::holder::{AffiliationStatus, BaselineRight, CommonsHolderRecord, HolderStatus};
 use crate::model::ids::{check_hex_id, check_uuid};
-use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget};
+use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget, TargetBefore};
 use crate::model::signing::Signed;
 use crate::model::steward::{StewardRecord, StewardStatus};
 use crate::store::keys::{did_key, APPEAL_APPELLANT, CHARTER_DOMAIN, HOLDER_DID, STEWARD_DID};
@@ -508,8 +508,10 @@ fn require_due_process(holder: &CommonsHolderRecord) -> CommonsResult<()> {
 /// the revocation put it in (immediate: Revoked / Banned, for an anchor with
 /// this revocation's id; otherwise Suspended); a target that has moved on
 /// since (reinstated, left, retired, or revoked or banned by a separate
-/// operator decision) is left as it is (`None`). A membership comes back to
-/// the status, capabilities and roles it had when the revocation was created.
+/// operator decision) is left as it is (`None`). A restored target gets back
+/// the status it had when the revocation was created (`target_before`: an
+/// operator suspension from before stays; a membership also gets back its
+/// capabilities and roles).
 fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> CommonsResult<Option<TargetRecord>> {
     let immediate = revocation.immediate;
     Ok(match (old, &revocation.target) {
@@ -524,8 +526,12 @@ fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> Commo
             if !ours {
                 return Ok(None);
             }
+            let before = match &revocation.target_before {
+                Some(TargetBefore::Anchor { status }) => Some(status.clone()),
+                _ => None,
+            };
             let mut a = a.clone();
-            a.restore(now)?;
+            a.restore(before, now)?;
             Some(TargetRecord::Anchor(a))
         }
         (TargetRecord::Holder(h), RevocationTarget::Membership { jurisdiction, .. }) => {
@@ -534,7 +540,12 @@ fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> Commo
                 return Ok(None);
             }
             let mut h = h.clone();
-            h.restore_affiliation(jurisdiction, revocation.membership_before.as_ref(), now)?;
+            match &revocation.target_before {
+                Some(TargetBefore::Membership { status, capabilities, roles }) => {
+                    h.restore_affiliation(jurisdiction, Some(*status), Some((capabilities, roles)), now)?
+                }
+                _ => h.restore_affiliation(jurisdiction, None, None, now)?,
+            }
             Some(TargetRecord::Holder(h))
         }
         (TargetRecord::Holder(h), _) => {
@@ -546,8 +557,12 @@ fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> Commo
             if !ours {
                 return Ok(None);
             }
+            let before = match &revocation.target_before {
+                Some(TargetBefore::Holder { status }) => Some(status.clone()),
+                _ => None,
+            };
             let mut h = h.clone();
-            h.restore(now)?;
+            h.restore(before, now)?;
             Some(TargetRecord::Holder(h))
         }
         (TargetRecord::Steward(s), _) => {
@@ -559,8 +574,12 @@ fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> Commo
             if !ours {
                 return Ok(None);
             }
+            let before = match &revocation.target_before {
+                Some(TargetBefore::Steward { status }) => Some(status.clone()),
+                _ => None,
+            };
             let mut s = s.clone();
-            s.restore(now)?;
+            s.restore(before, now)?;
             Some(TargetRecord::Steward(s))
         }
     })

@@ -41,7 +41,7 @@ use crate::model::error::{CommonsError, CommonsResult};
 use crate::model::holder::{AffiliationAction, AffiliationStatus, CommonsHolderRecord, HolderStatus};
 use crate::model::ids::check_uuid;
 use crate::model::revocation::{
-    AppealStatus, MembershipBefore, RevocationRecord, RevocationTarget, DEFAULT_APPEAL_WINDOW_DAYS,
+    AppealStatus, RevocationRecord, RevocationTarget, TargetBefore, DEFAULT_APPEAL_WINDOW_DAYS,
 };
 use crate::model::steward::{StewardRecord, StewardStatus};
 use crate::store::keys::{revocation_target_prefix, REVOCATION_DEADLINE};
@@ -126,15 +126,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let _guard = self.locks.lock(&[&record.revocation_id, record.target.record_id()]);
         let old_target = self.read_target(&record.target)?;
         let mut record = record;
-        if let (RevocationTarget::Membership { jurisdiction, .. }, TargetRecord::Holder(h)) =
-            (&record.target, &old_target)
-        {
-            record.membership_before = h.affiliation(jurisdiction).map(|a| MembershipBefore {
-                status: Some(a.status),
-                capabilities: a.capabilities.clone(),
-                roles: a.roles.clone(),
-            });
-        }
+        record.target_before = match (&record.target, &old_target) {
+            (RevocationTarget::Membership { jurisdiction, .. }, TargetRecord::Holder(h)) => {
+                h.affiliation(jurisdiction).map(|a| TargetBefore::Membership {
+                    status: a.status,
+                    capabilities: a.capabilities.clone(),
+                    roles: a.roles.clone(),
+                })
+            }
+            (_, TargetRecord::Anchor(a)) => Some(TargetBefore::Anchor { status: a.status.clone() }),
+            (_, TargetRecord::Holder(h)) => Some(TargetBefore::Holder { status: h.status.clone() }),
+            (_, TargetRecord::Steward(s)) => Some(TargetBefore::Steward { status: s.status.clone() }),
+        };
         if let Some(open) = self.open_revocation_of(&record.target)? {
             return Err(CommonsError::conflict(
                 "revocation_open",

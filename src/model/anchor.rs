@@ -223,16 +223,18 @@ impl PersonhoodAnchor {
         Ok(())
     }
 
-    /// Suspended|Revoked -> Active, after an upheld appeal of the revocation
-    /// that caused it (Revoked is terminal for every ordinary action).
+    /// Suspended|Revoked -> `before` (the status when the revocation that
+    /// caused it was created; Active when unknown or Revoked), after an
+    /// upheld appeal of that revocation (Revoked is terminal for every
+    /// ordinary action).
     ///
     /// # Errors
     /// `InvalidTransition` when Active.
-    pub fn restore(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn restore(&mut self, before: Option<AnchorStatus>, now: u64) -> CommonsResult<()> {
         if self.status == AnchorStatus::Active {
             return Err(self.refuse("restore"));
         }
-        self.status = AnchorStatus::Active;
+        self.status = before.filter(|s| !matches!(s, AnchorStatus::Revoked { .. })).unwrap_or(AnchorStatus::Active);
         self.updated_at = now;
         Ok(())
     }

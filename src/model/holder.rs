@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 
 use super::did::Did;
 use super::error::{CommonsError, CommonsResult};
-use super::revocation::MembershipBefore;
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
@@ -278,24 +277,27 @@ impl CommonsHolderRecord {
         Ok(())
     }
 
-    /// Suspended|Revoked -> Active, after an upheld appeal of the revocation
-    /// that caused it.
+    /// Suspended|Revoked -> `before` (the status when the revocation that
+    /// caused it was created; Active when unknown or not a live status),
+    /// after an upheld appeal of that revocation.
     ///
     /// # Errors
     /// `InvalidTransition` when Active or Exited.
-    pub fn restore(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn restore(&mut self, before: Option<HolderStatus>, now: u64) -> CommonsResult<()> {
         if !matches!(self.status, HolderStatus::Suspended { .. } | HolderStatus::Revoked { .. }) {
             return Err(self.refuse_status("restore"));
         }
-        self.status = HolderStatus::Active;
+        self.status = before
+            .filter(|s| matches!(s, HolderStatus::Active | HolderStatus::Suspended { .. }))
+            .unwrap_or(HolderStatus::Active);
         self.updated_at = now;
         Ok(())
     }
 
-    /// Suspended|Banned -> the status the affiliation had when its revocation
-    /// was created (`before.status`; Member when unknown), after an upheld
-    /// appeal of that revocation. A suspension kept its capabilities and
-    /// roles; a ban cleared them, and they come back from `before`. A
+    /// Suspended|Banned -> `status` (the status the affiliation had when its
+    /// revocation was created; Member when unknown), after an upheld appeal
+    /// of that revocation. A suspension kept its capabilities and roles; a
+    /// ban cleared them, and they come back from `kept` when given. A
     /// membership that was Exited or a Candidate comes back as such, never
     /// as a Member it was not.
     ///
@@ -304,7 +306,8 @@ impl CommonsHolderRecord {
     pub fn restore_affiliation(
         &mut self,
         jurisdiction: &str,
-        before: Option<&MembershipBefore>,
+        status: Option<AffiliationStatus>,
+        kept: Option<(&BTreeSet<Capability>, &BTreeSet<String>)>,
         now: u64,
     ) -> CommonsResult<()> {
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
@@ -316,12 +319,12 @@ impl CommonsHolderRecord {
         }
         let a = &mut self.affiliations[i];
         if from == AffiliationStatus::Banned {
-            if let Some(before) = before {
-                a.capabilities = before.capabilities.clone();
-                a.roles = before.roles.clone();
+            if let Some((capabilities, roles)) = kept {
+                a.capabilities = capabilities.clone();
+                a.roles = roles.clone();
             }
         }
-        a.status = before.and_then(|b| b.status).unwrap_or(AffiliationStatus::Member);
+        a.status = status.unwrap_or(AffiliationStatus::Member);
         a.updated_at = now;
         self.updated_at = now;
         Ok(())

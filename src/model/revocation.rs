@@ -11,29 +11,50 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
+use super::anchor::AnchorStatus;
 use super::charter::parse_domain_id;
 use super::did::Did;
 use super::error::{CommonsError, CommonsResult};
-use super::holder::{AffiliationStatus, Capability};
+use super::holder::{AffiliationStatus, Capability, HolderStatus};
 use super::ids::check_hex_id;
+use super::steward::StewardStatus;
 
 /// Default appeal window, in days.
 pub const DEFAULT_APPEAL_WINDOW_DAYS: u64 = 30;
 /// Longest appeal window, in days.
 pub const MAX_APPEAL_WINDOW_DAYS: u64 = 365;
 
-/// What a membership held when its revocation was created (see
-/// [`RevocationRecord::membership_before`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MembershipBefore {
-    /// Its status (`None` in records written before this field existed,
-    /// which restore to Member).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<AffiliationStatus>,
-    /// Its capabilities.
-    pub capabilities: BTreeSet<Capability>,
-    /// Its roles.
-    pub roles: BTreeSet<String>,
+/// Its target as it was when a revocation was created (see
+/// [`RevocationRecord::target_before`]), so that an upheld appeal puts back
+/// exactly that, and not more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum TargetBefore {
+    /// An anchor's status.
+    Anchor {
+        /// The status.
+        status: AnchorStatus,
+    },
+    /// A holder's status.
+    Holder {
+        /// The status.
+        status: HolderStatus,
+    },
+    /// One affiliation: its status, capabilities and roles (a ban clears
+    /// the last two).
+    Membership {
+        /// The status.
+        status: AffiliationStatus,
+        /// The capabilities.
+        capabilities: BTreeSet<Capability>,
+        /// The roles.
+        roles: BTreeSet<String>,
+    },
+    /// A steward's status.
+    Steward {
+        /// The status.
+        status: StewardStatus,
+    },
 }
 
 /// What is revoked.
@@ -213,12 +234,12 @@ pub struct RevocationRecord {
     pub appeal_status: AppealStatus,
     /// Set when finalisation made a suspension permanent (Unix seconds).
     pub finalized_at: Option<u64>,
-    /// For a membership target: its capabilities and roles when the
-    /// revocation was created, so that an upheld appeal gives back what a ban
-    /// cleared. Absent for other targets (and in records written before this
-    /// field existed, which restore with no capabilities).
+    /// The target as it was when this revocation was created; an upheld
+    /// appeal restores it. Absent in records written before this field
+    /// existed: those restore to Active (a membership to Member, with no
+    /// capabilities after a ban).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub membership_before: Option<MembershipBefore>,
+    pub target_before: Option<TargetBefore>,
     /// Unix seconds.
     pub created_at: u64,
     /// Unix seconds.
@@ -255,7 +276,7 @@ impl RevocationRecord {
             immediate,
             appeal_status: AppealStatus::None,
             finalized_at: None,
-            membership_before: None,
+            target_before: None,
             created_at: now,
             updated_at: now,
         })

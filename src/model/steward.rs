@@ -225,16 +225,20 @@ impl StewardRecord {
         Ok(())
     }
 
-    /// Suspended|Revoked -> Active, after an upheld appeal of the revocation
-    /// that caused it (Revoked is terminal for every ordinary action).
+    /// Suspended|Revoked -> `before` (the status when the revocation that
+    /// caused it was created; Active when unknown or not a live status),
+    /// after an upheld appeal of that revocation (Revoked is terminal for
+    /// every ordinary action).
     ///
     /// # Errors
     /// `InvalidTransition` when Active or Retired.
-    pub fn restore(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn restore(&mut self, before: Option<StewardStatus>, now: u64) -> CommonsResult<()> {
         if !matches!(self.status, StewardStatus::Suspended { .. } | StewardStatus::Revoked { .. }) {
             return Err(self.refuse("restore"));
         }
-        self.status = StewardStatus::Active;
+        self.status = before
+            .filter(|s| matches!(s, StewardStatus::Active | StewardStatus::Suspended { .. }))
+            .unwrap_or(StewardStatus::Active);
         self.updated_at = now;
         Ok(())
     }
