@@ -101,3 +101,34 @@ fn revocation_whose_target_is_untouched_is_a_mismatch() -> Result<()> {
     }
     Ok(())
 }
+
+/// A ban that became an exit is reported: nothing banned can leave, and
+/// finalisation bans an exited membership, so an immediate membership
+/// revocation over an Exited affiliation means the ban was lost (the state
+/// that would let the member apply again).
+#[test]
+fn banned_membership_found_exited_is_a_mismatch() -> Result<()> {
+    use commons_gateway::manager::governance_actions::RevocationRequest;
+    use commons_gateway::model::holder::{AffiliationStatus, CommonsHolderRecord};
+    let (m, w, _, holder_id) = world()?;
+    let r = m.create_revocation(RevocationRequest {
+        target: RevocationTarget::Membership { holder_id: holder_id.clone(), jurisdiction: w.domain.clone() },
+        reason: RevocationReason::Fraud,
+        immediate: true,
+        appeal_window_days: None,
+    })?;
+    assert!(m.store().verify()?.is_clean());
+    // Hand-edit the holder record: the Banned affiliation becomes Exited.
+    let old: CommonsHolderRecord = m.store().get(&holder_id)?.expect("holder");
+    let mut edited = old.clone();
+    edited.affiliations[0].status = AffiliationStatus::Exited;
+    let mut changes = Changes::new();
+    changes.put(&edited, Some(&old))?;
+    m.store().commit(changes)?;
+    let report = m.store().verify()?;
+    let mismatch = report.problems.iter().any(
+        |p| matches!(p, Problem::RevocationMismatch { key, .. } if *key == format!("revocation/{}", r.revocation_id)),
+    );
+    assert!(mismatch, "{:?}", report.problems);
+    Ok(())
+}

@@ -266,8 +266,8 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// stands):
     /// - open (not immediate, not finalized, not upheld): the target must not
     ///   be live (Active, or a live affiliation);
-    /// - immediate or finalized (not upheld): revoked / banned, or gone its
-    ///   own way (Exited holder or affiliation, Retired steward);
+    /// - immediate or finalized (not upheld): revoked / banned; or, for a
+    ///   suspension finalized after its steward retired, Retired;
     /// - upheld at `t`: the target must not still be in the state the
     ///   revocation put it in (revoked / banned when immediate, else
     ///   suspended) unless it changed at or after `t` (a later decision).
@@ -330,8 +330,11 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             (state == produced && changed_at < at)
                 .then(|| format!("appeal upheld but target {key} is still as the revocation left it"))
         } else if r.immediate || r.finalized_at.is_some() {
-            matches!(state, State::Live | State::Suspended)
-                .then(|| format!("target {key} should be revoked or banned (or have left)"))
+            // Only a steward that retired while suspended stays out of reach:
+            // finalisation bans an exited membership, and nothing revoked or
+            // banned can leave or retire.
+            let retired = state == State::Gone && !r.immediate && matches!(r.target, RevocationTarget::Steward { .. });
+            (state != State::Revoked && !retired).then(|| format!("target {key} should be revoked or banned"))
         } else {
             (state == State::Live).then(|| format!("target {key} is live under an open revocation"))
         };
