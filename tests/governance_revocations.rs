@@ -648,6 +648,9 @@ fn standing_is_checked_where_power_is_used() -> Result<()> {
         forbidden,
     );
     assert!(!m.steward_by_did(w.stewards[1].did.as_str())?.can_attest, "the view agrees");
+    let active = commons_gateway::manager::identity::StewardFilter { active: Some(true), jurisdiction: None };
+    let listed: Vec<_> = m.list_stewards(&active, None, 10)?.items.into_iter().map(|v| v.steward.did).collect();
+    assert_eq!(listed, vec![w.stewards[0].did.clone()], "and so does the list's active filter");
 
     // Steward 0 vouches, then its anchor is revoked: the vouch no longer completes.
     m.vouch_enrollment(&w.stewards[0].sign::<EnrollVouch>(&id, json!({"person_did": person.did.as_str()})))?;

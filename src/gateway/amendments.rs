@@ -5,7 +5,8 @@
 //!
 //! Adding a change or a vote answers 201 with the updated amendment (as
 //! adding an attestation does); state changes answer 200; a close answers the
-//! amendment with its `tally` (`{eligible, votes, approvals, ratified}`).
+//! amendment with its `tally` (`{eligible, votes, approvals, uncounted,
+//! ratified}`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};

@@ -42,8 +42,12 @@
 //!   disputes_against` as the reputation formula expects. Remanded,
 //!   Dismissed and Withdrawn appeals leave the counters as they are. Counting
 //!   filings instead would let any holder push a steward's reputation under
-//!   0.5 (and take away its right to attest) by filing appeals. A holder has
-//!   at most one open StewardAction appeal per steward (409 `appeal_open`).
+//!   0.5 (and take away its right to attest) by filing appeals. Under
+//!   `DOMAIN.md`'s formula even a dispute the steward wins lowers its
+//!   reputation (by 1/issued, less the 0.1 bonus), so operators should
+//!   *dismiss* frivolous appeals rather than deny them on the merits. A
+//!   holder has at most one open StewardAction appeal per steward (409
+//!   `appeal_open`).
 //!
 //! **Invariant:** an appeal and every record its step changes (the
 //! revocation, its target, the steward) are written in ONE batch, under the
@@ -170,10 +174,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             }
             AppealKind::StewardAction { steward_id } => {
                 check_hex_id("steward", steward_id)?;
-                require_due_process(&holder)?;
                 // Under the appellant's lock, so two filings cannot both pass
-                // the one-open-appeal check.
+                // the one-open-appeal check; the holder is read again under it.
                 let _guard = self.locks.lock(&[steward_id, holder.holder_id.as_str()]);
+                require_due_process(&self.get_required::<CommonsHolderRecord>(&holder.holder_id)?)?;
                 let steward = self.get_required::<StewardRecord>(steward_id)?;
                 if steward.did == signed.actor {
                     return Err(CommonsError::forbidden("a steward cannot appeal its own action"));

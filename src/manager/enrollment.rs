@@ -241,11 +241,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         self.ensure_not_enrolled(&person)?;
         if let Some(v) = &session.vouch {
             // The vouch counts only while its steward could still give it.
-            if let Err(e) = self.attesting_steward(&v.steward_did, session.domain_id.as_deref(), now) {
-                return Err(CommonsError::conflict(
-                    "vouch_no_longer_valid",
-                    format!("the vouch of {} no longer counts ({e}); start a new enrollment", v.steward_did),
-                ));
+            match self.attesting_steward(&v.steward_did, session.domain_id.as_deref(), now) {
+                Ok(_) => {}
+                Err(e @ CommonsError::Forbidden { .. }) => {
+                    return Err(CommonsError::conflict(
+                        "vouch_no_longer_valid",
+                        format!("the vouch of {} no longer counts ({e}); start a new enrollment", v.steward_did),
+                    ))
+                }
+                Err(e) => return Err(e),
             }
         }
 

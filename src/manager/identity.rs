@@ -152,19 +152,29 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         Ok(steward)
     }
 
-    /// The API view of a steward: `can_attest` also needs the principal in
-    /// good standing (anchor and holder record Active), as
-    /// `attesting_steward` requires.
+    /// Whether `steward` can attest now: its own record allows it
+    /// ([`StewardRecord::can_attest`]) and its principal is in good standing
+    /// (holder record and anchor Active), as `attesting_steward` requires.
+    ///
+    /// # Errors
+    /// Store errors.
+    fn steward_can_attest(&self, steward: &StewardRecord, now: u64) -> CommonsResult<bool> {
+        if !steward.can_attest(now) {
+            return Ok(false);
+        }
+        let holder_active = self.store.get::<CommonsHolderRecord>(&steward.holder_id)?.is_some_and(|h| h.is_active());
+        Ok(holder_active && self.anchor_is_active(&steward.did)?)
+    }
+
+    /// The API view of a steward, with `can_attest` from
+    /// `steward_can_attest`.
     ///
     /// # Errors
     /// Store errors.
     pub(crate) fn steward_view(&self, steward: StewardRecord, now: u64) -> CommonsResult<StewardView> {
+        let can_attest = self.steward_can_attest(&steward, now)?;
         let mut view = steward.view(now);
-        if view.can_attest {
-            let holder_active =
-                self.store.get::<CommonsHolderRecord>(&steward.holder_id)?.is_some_and(|h| h.is_active());
-            view.can_attest = holder_active && self.anchor_is_active(&steward.did)?;
-        }
+        view.can_attest = can_attest;
         Ok(view)
     }
 
@@ -299,10 +309,22 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 .map_err(|_| CommonsError::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
         }
         let now = self.now();
+        // `active` means "can attest", exactly as the views say; a store error
+        // met while filtering fails the whole list.
+        let failure = std::cell::RefCell::new(None);
         let page = self.store.list::<StewardRecord>(cursor, limit, |s| {
-            filter.active.is_none_or(|a| s.can_attest(now) == a)
-                && filter.jurisdiction.as_ref().is_none_or(|j| s.jurisdiction.as_ref() == Some(j))
+            filter.jurisdiction.as_ref().is_none_or(|j| s.jurisdiction.as_ref() == Some(j))
+                && filter.active.is_none_or(|a| match self.steward_can_attest(s, now) {
+                    Ok(can) => can == a,
+                    Err(e) => {
+                        failure.borrow_mut().get_or_insert(e);
+                        false
+                    }
+                })
         })?;
+        if let Some(e) = failure.into_inner() {
+            return Err(e);
+        }
         let items = page.items.into_iter().map(|s| self.steward_view(s, now)).collect::<CommonsResult<Vec<_>>>()?;
         Ok(Page { items, next_cursor: page.next_cursor })
     }
