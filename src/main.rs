@@ -1,7 +1,9 @@
 //! The `commons-gateway` binary: `serve` the HTTP gateway, `info` about the
-//! build, `export` / `import` a store as JSON Lines, `verify` a store. Exit codes: 0 success, 1 runtime failure (store locked, corrupt,
-//! address in use), 2 a configuration this build cannot serve (bad flags, a
-//! data dir given to an in-memory build).
+//! build, `export` / `import` a store as JSON Lines, `verify` a store,
+//! `keygen` / `sign` keys and signed envelopes for clients such as curl.
+//! Exit codes: 0 success, 1 runtime failure (store locked, corrupt, address
+//! in use, bad input to `sign`), 2 a configuration this build cannot serve
+//! (bad flags, a data dir given to an in-memory build).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -78,6 +80,31 @@ enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
+    /// Make a new Ed25519 key for signing envelopes: write its 32-byte secret
+    /// as 64 hex characters to FILE (created with mode 0600; an existing file
+    /// is never overwritten) and print its DID.
+    Keygen {
+        /// File to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a signed envelope (`{actor, payload, signature}`, JSON) for
+    /// ACTION on TARGET with PAYLOAD, signed with the key in FILE, ready to
+    /// send with `curl -d`.
+    Sign {
+        /// File written by `keygen` (64 hex characters).
+        #[arg(long)]
+        key_file: PathBuf,
+        /// The action, e.g. `affiliation-apply` (DOMAIN.md, "Signed actions").
+        #[arg(long)]
+        action: String,
+        /// The id in the route; `-` for a creation.
+        #[arg(long, default_value = "-")]
+        target: String,
+        /// The action's fields as JSON text; signed byte for byte.
+        #[arg(long)]
+        payload: String,
+    },
     /// Load a file written by `export` into a fresh store in DIR.
     Import {
         /// Directory for the new store (its store must be empty or absent).
@@ -108,6 +135,8 @@ fn main() -> ExitCode {
             println!("persistent: {}", <CommonsBackend as OpenBackend>::PERSISTENT);
             ExitCode::SUCCESS
         }
+        Command::Keygen { out } => report(keygen(&out)),
+        Command::Sign { key_file, action, target, payload } => report(sign(&key_file, &action, &target, &payload)),
         Command::Export { data_dir, out } => report(export(&data_dir, &out)),
         Command::Import { data_dir, input } => report(import(&data_dir, &input)),
         Command::Verify { data_dir } => match verify(&data_dir) {
@@ -221,6 +250,42 @@ fn verify(data_dir: &std::path::Path) -> anyhow::Result<bool> {
         println!("verify: {} problems", report.problems.len());
     }
     Ok(report.is_clean())
+}
+
+fn keygen(out: &std::path::Path) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    let key = ed25519_dalek::SigningKey::from_bytes(&secret);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(out).with_context(|| format!("cannot create key file {}", out.display()))?;
+    writeln!(file, "{}", hex::encode(secret))?;
+    file.sync_all()?;
+    println!("{}", commons_gateway::Did::from_verifying_key(&key.verifying_key()));
+    Ok(())
+}
+
+fn sign(key_file: &std::path::Path, action: &str, target: &str, payload: &str) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(key_file).with_context(|| format!("cannot read key file {}", key_file.display()))?;
+    let secret: [u8; 32] =
+        hex::decode(text.trim()).ok().and_then(|bytes| bytes.try_into().ok()).with_context(|| {
+            format!("key file {} does not hold 64 hex characters (write one with keygen)", key_file.display())
+        })?;
+    for (name, value) in [("action", action), ("target", target)] {
+        anyhow::ensure!(
+            !value.is_empty() && !value.contains('|') && !value.chars().any(char::is_whitespace),
+            "--{name} must be non-empty, without '|' or spaces"
+        );
+    }
+    serde_json::from_str::<serde_json::Value>(payload).context("--payload is not JSON")?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&secret);
+    let envelope = commons_gateway::SignedEnvelope::sign(&key, action, target, payload);
+    println!("{}", serde_json::to_string(&envelope)?);
+    Ok(())
 }
 
 fn read_token(file: Option<PathBuf>) -> anyhow::Result<Option<String>> {
