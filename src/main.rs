@@ -62,7 +62,8 @@ enum Command {
     /// Print version, engine and persistence of this build.
     Info,
     /// Write every row of the store in DIR to FILE (JSON Lines), e.g. to move
-    /// data to a build with another engine. The server must be stopped.
+    /// data to a build with another engine. The server must be stopped; FILE
+    /// must not exist yet.
     Export {
         /// Directory holding the store.
         #[arg(long)]
@@ -127,6 +128,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: log files and journals get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
         Command::Info => {
@@ -210,7 +213,12 @@ fn export(data_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<(
     let rows = if out == std::path::Path::new("-") {
         manager.store().export_to(BACKEND_NAME, std::io::stdout().lock())?
     } else {
-        let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+        // Never over an existing file: it may be the previous backup.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(out)
+            .with_context(|| format!("cannot create {} (an existing file is never overwritten)", out.display()))?;
         let mut writer = std::io::BufWriter::new(file);
         let rows = manager.store().export_to(BACKEND_NAME, &mut writer)?;
         writer.into_inner().map_err(|e| e.into_error())?.sync_all()?;

@@ -89,3 +89,39 @@ fn verify_and_export_of_a_missing_store_fail_and_create_nothing() -> Result<()> 
     }
     Ok(())
 }
+
+/// `export` writes a new file and never replaces an existing one (it may be
+/// the previous backup): the second run is exit 1 and the file is unchanged.
+#[test]
+fn export_never_overwrites_an_existing_file() -> Result<()> {
+    if !<CommonsBackend as OpenBackend>::PERSISTENT {
+        eprintln!("skipped on the {} build: no persistent engine", commons_gateway::BACKEND_NAME);
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    {
+        let m = CommonsManager::<CommonsBackend>::open(dir.path(), &StoreConfig::default())?;
+        m.bootstrap_anchor(Person::new().did.as_str(), Some("Ada".into()))?;
+    }
+    let out = dir.path().join("backup.jsonl");
+    let export = || -> Result<(i32, String)> {
+        let o = Command::new(env!("CARGO_BIN_EXE_commons-gateway"))
+            .arg("export")
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("--out")
+            .arg(&out)
+            .output()?;
+        Ok((o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned()))
+    };
+    let (code, stderr) = export()?;
+    assert_eq!(code, 0, "{stderr}");
+    let first = std::fs::read(&out)?;
+    // Header, schema row, anchor, anchor_did, holder, holder_did, trailer.
+    assert_eq!(first.iter().filter(|b| **b == b'\n').count(), 7, "{}", String::from_utf8_lossy(&first));
+    let (code, stderr) = export()?;
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("never overwritten"), "{stderr}");
+    assert_eq!(std::fs::read(&out)?, first, "the existing file is unchanged");
+    Ok(())
+}
