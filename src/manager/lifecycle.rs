@@ -293,11 +293,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 action.verb()
             )));
         }
-        self.advance_affiliation(holder_id, jurisdiction, action, None)
+        self.move_affiliation(holder_id, jurisdiction, action, None)
     }
 
-    /// Approve or promote: the charter must be Active and the holder Active.
-    fn advance_affiliation(
+    /// The one path of an affiliation transition but leave: approve and
+    /// promote need the charter Active; every forward move (approve,
+    /// promote, reinstate) also needs the holder Active (the record's own
+    /// rule) and no open revocation of the membership (only an upheld appeal
+    /// brings it back); an operator's `reason` is logged.
+    fn move_affiliation(
         &self,
         holder_id: &str,
         jurisdiction: &str,
@@ -306,9 +310,17 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     ) -> CommonsResult<HolderView> {
         check_hex_id("holder", holder_id)?;
         check_jurisdiction(jurisdiction)?;
-        self.active_charter(jurisdiction)?;
+        if matches!(action, AffiliationAction::Approve | AffiliationAction::Promote) {
+            self.active_charter(jurisdiction)?;
+        }
         let (holder, _) = self.lifecycle_update::<CommonsHolderRecord>(holder_id, |h, now| {
-            h.transition_affiliation(jurisdiction, action, now)
+            h.transition_affiliation(jurisdiction, action, now)?;
+            if action.forward_move().is_some() {
+                let membership =
+                    RevocationTarget::Membership { holder_id: holder_id.into(), jurisdiction: jurisdiction.into() };
+                self.refuse_while_revocation_open(membership)?;
+            }
+            Ok(())
         })?;
         if let Some(reason) = reason {
             log_operator("affiliation", &format!("{holder_id}/{jurisdiction}"), action.verb(), reason);
@@ -331,7 +343,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         reason: Option<String>,
     ) -> CommonsResult<HolderView> {
         let reason = check_reason(reason)?;
-        self.advance_affiliation(holder_id, jurisdiction, AffiliationAction::Approve, Some(&reason))
+        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Approve, Some(&reason))
     }
 
     /// Operator: promotes a Provisional affiliation (-> Member).
@@ -346,29 +358,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         reason: Option<String>,
     ) -> CommonsResult<HolderView> {
         let reason = check_reason(reason)?;
-        self.advance_affiliation(holder_id, jurisdiction, AffiliationAction::Promote, Some(&reason))
-    }
-
-    fn operator_affiliation(
-        &self,
-        holder_id: &str,
-        jurisdiction: &str,
-        action: AffiliationAction,
-        reason: Option<String>,
-    ) -> CommonsResult<HolderView> {
-        let reason = check_reason(reason)?;
-        check_jurisdiction(jurisdiction)?;
-        let (holder, _) = self.lifecycle_update::<CommonsHolderRecord>(holder_id, |h, now| {
-            h.transition_affiliation(jurisdiction, action, now)?;
-            if action == AffiliationAction::Reinstate {
-                let membership =
-                    RevocationTarget::Membership { holder_id: holder_id.into(), jurisdiction: jurisdiction.into() };
-                self.refuse_while_revocation_open(membership)?;
-            }
-            Ok(())
-        })?;
-        log_operator("affiliation", &format!("{holder_id}/{jurisdiction}"), action.verb(), &reason);
-        Ok(holder.view())
+        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Promote, Some(&reason))
     }
 
     /// Operator: Provisional|Member -> Suspended (capabilities kept, unusable
@@ -385,7 +375,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         jurisdiction: &str,
         reason: Option<String>,
     ) -> CommonsResult<HolderView> {
-        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Suspend, reason)
+        let reason = check_reason(reason)?;
+        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Suspend, Some(&reason))
     }
 
     /// Operator: Suspended -> Member. The holder must be Active in the
@@ -402,7 +393,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         jurisdiction: &str,
         reason: Option<String>,
     ) -> CommonsResult<HolderView> {
-        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Reinstate, reason)
+        let reason = check_reason(reason)?;
+        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Reinstate, Some(&reason))
     }
 
     /// Operator: any state but Banned -> Banned; capabilities and roles are
@@ -418,7 +410,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         jurisdiction: &str,
         reason: Option<String>,
     ) -> CommonsResult<HolderView> {
-        self.operator_affiliation(holder_id, jurisdiction, AffiliationAction::Ban, reason)
+        let reason = check_reason(reason)?;
+        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Ban, Some(&reason))
     }
 
     /// Operator: replaces the capabilities of a Provisional or Member
