@@ -137,12 +137,23 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         Ok(amendment)
     }
 
-    /// Reads the amendment of a signed action and checks that the proposer
-    /// signed it. Callers hold the amendment's lock.
-    fn proposers_amendment<A>(&self, signed: &Signed<A>) -> CommonsResult<Amendment> {
-        let old = self.get_required::<Amendment>(&signed.target)?;
+    /// A proposer's step on its amendment: under the amendment's lock, reads
+    /// it, checks that the proposer signed, applies `step` (at the current
+    /// time) to a copy and saves it.
+    fn proposer_step<A>(
+        &self,
+        signed: &Signed<A>,
+        step: impl FnOnce(&mut Amendment, u64) -> CommonsResult<()>,
+    ) -> CommonsResult<Amendment> {
+        let id = signed.target.as_str();
+        check_uuid("amendment", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.get_required::<Amendment>(id)?;
         require_actor(signed, &old.proposer_did, "the proposer")?;
-        Ok(old)
+        let mut amendment = old.clone();
+        step(&mut amendment, self.now())?;
+        self.save_amendment(&amendment, &old)?;
+        Ok(amendment)
     }
 
     /// The proposer adds a change while Draft.
@@ -152,17 +163,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// proposer's anchor is not Active; `InvalidTransition` unless Draft;
     /// `InvalidInput` on the change or past 100 changes.
     pub fn add_amendment_change(&self, signed: &Signed<AmendmentAddChange>) -> CommonsResult<Amendment> {
-        let id = signed.target.as_str();
-        check_uuid("amendment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.proposers_amendment(signed)?;
-        self.require_active_anchor(&signed.actor)?;
-        let mut amendment = old.clone();
         let b = &signed.body;
         let change = AmendmentChange { target: b.target.clone(), change: b.change, new_value: b.new_value.clone() };
-        amendment.add_change(change, self.now())?;
-        self.save_amendment(&amendment, &old)?;
-        Ok(amendment)
+        self.proposer_step(signed, |amendment, now| {
+            self.require_active_anchor(&signed.actor)?;
+            amendment.add_change(change, now)
+        })
     }
 
     /// The proposer submits the amendment: Draft -> Submitted (at least one
@@ -173,15 +179,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// proposer's anchor is not Active; `InvalidTransition` unless Draft;
     /// `Conflict` `no_changes`.
     pub fn submit_amendment(&self, signed: &Signed<AmendmentSubmit>) -> CommonsResult<Amendment> {
-        let id = signed.target.as_str();
-        check_uuid("amendment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.proposers_amendment(signed)?;
-        self.require_active_anchor(&signed.actor)?;
-        let mut amendment = old.clone();
-        amendment.submit(self.now())?;
-        self.save_amendment(&amendment, &old)?;
-        Ok(amendment)
+        self.proposer_step(signed, |amendment, now| {
+            self.require_active_anchor(&signed.actor)?;
+            amendment.submit(now)
+        })
     }
 
     /// The proposer withdraws the amendment from Draft, Submitted or Voting
@@ -193,14 +194,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;
     /// `InvalidTransition` when Ratified, Rejected or Withdrawn.
     pub fn withdraw_amendment(&self, signed: &Signed<AmendmentWithdraw>) -> CommonsResult<Amendment> {
-        let id = signed.target.as_str();
-        check_uuid("amendment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.proposers_amendment(signed)?;
-        let mut amendment = old.clone();
-        amendment.withdraw(self.now())?;
-        self.save_amendment(&amendment, &old)?;
-        Ok(amendment)
+        self.proposer_step(signed, |amendment, now| amendment.withdraw(now))
     }
 
     /// A steward that can attest and serves the charter's jurisdiction opens
