@@ -30,8 +30,10 @@ use super::handlers::{body_as, operator_on, read, signed_on, ReasonBody};
 use super::{ok, run};
 use crate::manager::actions::{AffiliationApprove, AffiliationLeave, AffiliationPromote};
 use crate::manager::CommonsManager;
+use crate::model::error::CommonsResult;
 use crate::model::holder::Capability;
-use crate::model::signing::SignedEnvelope;
+use crate::model::holder::HolderView;
+use crate::model::signing::{Action, Signed, SignedEnvelope};
 
 /// Builds the handler of an operator status route on `{id}`, body `{reason?}`.
 macro_rules! status {
@@ -116,39 +118,57 @@ fn same_jurisdiction(route: &str, payload: &str) -> Result<(), ApiError> {
     }
 }
 
-/// With an `Authorization` header: the operator path, body `{reason?}`.
-/// Without: a steward's signed `affiliation-approve` envelope.
+/// A manager call that moves an affiliation as the operator.
+type OperatorMove = fn(&CommonsManager, &str, &str, Option<String>) -> CommonsResult<HolderView>;
+
+/// With an `Authorization` header: the operator path (`by_operator`), body
+/// `{reason?}`. Without: a steward's signed envelope of action `A`, whose
+/// payload must name the route's jurisdiction (`signed_move`).
+async fn advance<A: Action + Send + 'static>(
+    m: web::Data<CommonsManager>,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+    body: web::Json<serde_json::Value>,
+    by_operator: OperatorMove,
+    signed_move: fn(&CommonsManager, &Signed<A>) -> CommonsResult<HolderView>,
+    jurisdiction_of: fn(&A) -> &str,
+) -> Result<HttpResponse, ApiError> {
+    let (id, jurisdiction) = path.into_inner();
+    if let Caller::Operator = caller {
+        let reason = body_as::<ReasonBody>(body.into_inner())?.reason;
+        return Ok(ok(&run(&m, move |m| by_operator(m, &id, &jurisdiction, reason)).await?));
+    }
+    let signed = body_as::<SignedEnvelope>(body.into_inner())?.open::<A>(&id)?;
+    same_jurisdiction(&jurisdiction, jurisdiction_of(&signed.body))?;
+    Ok(ok(&run(&m, move |m| signed_move(m, &signed)).await?))
+}
+
+/// `.../approve`: see [`advance`].
 async fn approve(
     m: web::Data<CommonsManager>,
     caller: Caller,
     path: web::Path<(String, String)>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, jurisdiction) = path.into_inner();
-    if let Caller::Operator = caller {
-        let reason = body_as::<ReasonBody>(body.into_inner())?.reason;
-        return Ok(ok(&run(&m, move |m| m.approve_affiliation_by_operator(&id, &jurisdiction, reason)).await?));
-    }
-    let signed = body_as::<SignedEnvelope>(body.into_inner())?.open::<AffiliationApprove>(&id)?;
-    same_jurisdiction(&jurisdiction, &signed.body.jurisdiction)?;
-    Ok(ok(&run(&m, move |m| m.approve_affiliation(&signed)).await?))
+    let by_operator: OperatorMove = CommonsManager::approve_affiliation_by_operator;
+    advance(m, caller, path, body, by_operator, CommonsManager::approve_affiliation, |b: &AffiliationApprove| {
+        &b.jurisdiction
+    })
+    .await
 }
 
-/// As [`approve`], for `affiliation-promote`.
+/// `.../promote`: see [`advance`].
 async fn promote(
     m: web::Data<CommonsManager>,
     caller: Caller,
     path: web::Path<(String, String)>,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, jurisdiction) = path.into_inner();
-    if let Caller::Operator = caller {
-        let reason = body_as::<ReasonBody>(body.into_inner())?.reason;
-        return Ok(ok(&run(&m, move |m| m.promote_affiliation_by_operator(&id, &jurisdiction, reason)).await?));
-    }
-    let signed = body_as::<SignedEnvelope>(body.into_inner())?.open::<AffiliationPromote>(&id)?;
-    same_jurisdiction(&jurisdiction, &signed.body.jurisdiction)?;
-    Ok(ok(&run(&m, move |m| m.promote_affiliation(&signed)).await?))
+    let by_operator: OperatorMove = CommonsManager::promote_affiliation_by_operator;
+    advance(m, caller, path, body, by_operator, CommonsManager::promote_affiliation, |b: &AffiliationPromote| {
+        &b.jurisdiction
+    })
+    .await
 }
 
 async fn leave(
