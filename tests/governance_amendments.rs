@@ -16,7 +16,7 @@ use commons_gateway::model::amendment::{Amendment, AmendmentStatus, ChangeKind};
 use commons_gateway::model::holder::Capability::{Propose, Transact, Vote};
 use commons_gateway::model::revocation::RevocationTarget;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
-use scenario::{make_member, manager_on, new_members, snapshot, Person, World, T0};
+use scenario::{is_forbidden, make_member, manager_on, new_members, refused, Person, World, T0};
 use serde_json::{json, Value};
 
 type Memory = CommonsManager<InMemoryCommonsStore>;
@@ -60,24 +60,6 @@ fn vote(m: &Memory, voter: &Person, id: &str, approve: bool) -> Result<Amendment
 
 fn is_transition(r: &Result<impl std::fmt::Debug, CommonsError>) -> bool {
     matches!(r, Err(CommonsError::InvalidTransition { entity: "amendment", .. }))
-}
-
-fn is_forbidden(r: &Result<impl std::fmt::Debug, CommonsError>) -> bool {
-    matches!(r, Err(CommonsError::Forbidden { .. }))
-}
-
-/// Runs `f`, asserts that `check` accepts its result and that the store did
-/// not change.
-fn refused<T: std::fmt::Debug>(
-    m: &Memory,
-    what: &str,
-    f: impl FnOnce() -> Result<T, CommonsError>,
-    check: impl Fn(&Result<T, CommonsError>) -> bool,
-) {
-    let before = snapshot(m);
-    let r = f();
-    assert!(check(&r), "{what}: unexpected {r:?}");
-    assert!(snapshot(m) == before, "{what}: refused but the store changed");
 }
 
 #[test]

@@ -12,13 +12,13 @@ use commons_gateway::manager::appeals::AppealFilter;
 use commons_gateway::manager::governance_actions::*;
 use commons_gateway::manager::CommonsManager;
 use commons_gateway::model::appeal::{Appeal, AppealKind, AppealState, Outcome, Remedy};
-use commons_gateway::model::holder::{AffiliationStatus, Capability, HolderStatus};
+use commons_gateway::model::holder::{AffiliationStatus, Capability};
 use commons_gateway::model::revocation::{
     AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore,
 };
 use commons_gateway::model::steward::StewardStatus;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
-use scenario::{make_member, manager_on, snapshot, Person, World, T0};
+use scenario::{is_forbidden, make_member, manager_on, refused, revocation_targets, target_state, Person, World, T0};
 use serde_json::{json, Value};
 
 type Memory = CommonsManager<InMemoryCommonsStore>;
@@ -39,15 +39,6 @@ fn world_with_member(m: &Memory) -> Result<(World, Person, String, String)> {
     make_member(m, &p.did, &w.domain, &[Capability::Vote])?;
     let steward_id = m.register_steward(p.did.as_str(), 365, None)?.steward.steward_id;
     Ok((w, p, holder_id, steward_id))
-}
-
-fn targets(holder_id: &str, steward_id: &str, domain: &str) -> [RevocationTarget; 4] {
-    [
-        RevocationTarget::Anchor { anchor_id: holder_id.to_string() },
-        RevocationTarget::Holder { holder_id: holder_id.to_string() },
-        RevocationTarget::Membership { holder_id: holder_id.to_string(), jurisdiction: domain.to_string() },
-        RevocationTarget::Steward { steward_id: steward_id.to_string() },
-    ]
 }
 
 fn revoke(m: &Memory, target: RevocationTarget, immediate: bool) -> Result<RevocationRecord> {
@@ -75,58 +66,8 @@ fn resolve(m: &Memory, id: &str, outcome: Outcome) -> Result<Appeal, CommonsErro
     m.resolve_appeal(id, ResolveRequest { outcome, notes: "Decided.".into() })
 }
 
-/// The target's state as one word: Live, Suspended, Revoked (Banned for a
-/// membership).
-fn state(m: &Memory, target: &RevocationTarget) -> Result<&'static str> {
-    use commons_gateway::model::anchor::AnchorStatus;
-    Ok(match target {
-        RevocationTarget::Anchor { anchor_id } => match m.anchor(anchor_id)?.anchor.status {
-            AnchorStatus::Active => "Live",
-            AnchorStatus::Suspended { .. } => "Suspended",
-            AnchorStatus::Revoked { .. } => "Revoked",
-        },
-        RevocationTarget::Holder { holder_id } => match m.holder(holder_id)?.holder.status {
-            HolderStatus::Active => "Live",
-            HolderStatus::Suspended { .. } => "Suspended",
-            HolderStatus::Revoked { .. } => "Revoked",
-            HolderStatus::Exited { .. } => "Other",
-        },
-        RevocationTarget::Membership { holder_id, jurisdiction } => {
-            match m.holder(holder_id)?.holder.affiliation(jurisdiction).map(|a| a.status) {
-                Some(AffiliationStatus::Member) => "Live",
-                Some(AffiliationStatus::Suspended) => "Suspended",
-                Some(AffiliationStatus::Banned) => "Revoked",
-                _ => "Other",
-            }
-        }
-        RevocationTarget::Steward { steward_id } => match m.steward(steward_id)?.steward.status {
-            StewardStatus::Active => "Live",
-            StewardStatus::Suspended { .. } => "Suspended",
-            StewardStatus::Revoked { .. } => "Revoked",
-            StewardStatus::Retired => "Other",
-        },
-    })
-}
-
-/// Runs `f`, asserts `check` accepts its result and that the store did not change.
-fn refused<T: std::fmt::Debug>(
-    m: &Memory,
-    what: &str,
-    f: impl FnOnce() -> Result<T, CommonsError>,
-    check: impl Fn(&Result<T, CommonsError>) -> bool,
-) {
-    let before = snapshot(m);
-    let r = f();
-    assert!(check(&r), "{what}: unexpected {r:?}");
-    assert!(snapshot(m) == before, "{what}: refused but the store changed");
-}
-
 fn is_transition(r: &Result<impl std::fmt::Debug, CommonsError>) -> bool {
     matches!(r, Err(CommonsError::InvalidTransition { .. }))
-}
-
-fn is_forbidden(r: &Result<impl std::fmt::Debug, CommonsError>) -> bool {
-    matches!(r, Err(CommonsError::Forbidden { .. }))
 }
 
 #[test]
@@ -135,11 +76,11 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
         for i in 0..4 {
             let m = memory()?;
             let (w, p, holder_id, steward_id) = world_with_member(&m)?;
-            let target = targets(&holder_id, &steward_id, &w.domain)[i].clone();
+            let target = revocation_targets(&holder_id, &steward_id, &w.domain)[i].clone();
             let caps_before = m.holder(&holder_id)?.holder.affiliation(&w.domain).map(|a| a.capabilities.clone());
             assert!(caps_before.as_ref().is_some_and(|c| !c.is_empty()));
             let r = revoke(&m, target.clone(), immediate)?;
-            assert_eq!(state(&m, &target)?, if immediate { "Revoked" } else { "Suspended" });
+            assert_eq!(target_state(&m, &target)?, if immediate { "Revoked" } else { "Suspended" });
 
             // Even a revoked holder may appeal the revocation itself.
             m.clock().advance(DAY);
@@ -160,7 +101,7 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
             );
             assert_eq!(m.appeal(&appeal.appeal_id)?, resolved);
             assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::Upheld { at: T0 + DAY });
-            assert_eq!(state(&m, &target)?, "Live", "{target:?} immediate={immediate}");
+            assert_eq!(target_state(&m, &target)?, "Live", "{target:?} immediate={immediate}");
             if let RevocationTarget::Membership { .. } = &target {
                 // A ban cleared the capabilities; the upheld appeal gives them back.
                 let caps = m.holder(&holder_id)?.holder.affiliation(&w.domain).map(|a| a.capabilities.clone());
@@ -182,7 +123,7 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
                 || m.finalize_revocation(&r.revocation_id),
                 |r| matches!(r, Err(CommonsError::Conflict { code: "not_finalizable", .. })),
             );
-            assert_eq!(state(&m, &target)?, "Live");
+            assert_eq!(target_state(&m, &target)?, "Live");
             let report = m.store().verify()?;
             assert!(report.is_clean(), "{:?}", report.problems);
         }
@@ -201,12 +142,12 @@ fn denied_and_partially_upheld_appeals_let_the_revocation_stand() -> Result<()> 
         m.review_appeal(&appeal.appeal_id)?;
         resolve(&m, &appeal.appeal_id, outcome)?;
         assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::Denied { at: T0 });
-        assert_eq!(state(&m, &target)?, "Suspended");
+        assert_eq!(target_state(&m, &target)?, "Suspended");
         // A decided appeal cannot be filed again.
         refused(&m, "appeal again after a decision", || appeal_revocation(&m, &p, &r), is_transition);
         m.clock().advance(30 * DAY);
         assert_eq!(m.finalize_due_revocations()?, 1);
-        assert_eq!(state(&m, &target)?, "Revoked");
+        assert_eq!(target_state(&m, &target)?, "Revoked");
     }
     Ok(())
 }
@@ -233,12 +174,12 @@ fn remanded_dismissed_and_withdrawn_appeals_free_the_revocation_for_a_new_appeal
     let withdrawn = m.withdraw_appeal(&p.sign::<AppealWithdraw>(&c.appeal_id, json!({})))?;
     assert_eq!(withdrawn.status, AppealState::Withdrawn { at: T0 });
     assert_eq!(m.revocation(&r.revocation_id)?.appeal_status, AppealStatus::None);
-    assert_eq!(state(&m, &target)?, "Suspended");
+    assert_eq!(target_state(&m, &target)?, "Suspended");
 
     // With no appeal pending, the deadline finalizes it.
     m.clock().advance(30 * DAY);
     assert_eq!(m.finalize_due_revocations()?, 1);
-    assert_eq!(state(&m, &target)?, "Revoked");
+    assert_eq!(target_state(&m, &target)?, "Revoked");
     Ok(())
 }
 
@@ -646,7 +587,7 @@ fn uphold(m: &Memory, who: &Person, r: &RevocationRecord) -> Result<()> {
 fn an_upheld_appeal_leaves_a_separate_operator_decision_standing() -> Result<()> {
     let m = memory()?;
     let (w, p, holder_id, steward_id) = world_with_member(&m)?;
-    let [anchor, _, membership, steward] = targets(&holder_id, &steward_id, &w.domain);
+    let [anchor, _, membership, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);
     let separate = [
         (anchor, "Revoked"),
         (steward, "Revoked"),
@@ -666,7 +607,7 @@ fn an_upheld_appeal_leaves_a_separate_operator_decision_standing() -> Result<()>
             }
         }
         uphold(&m, &p, &r)?;
-        assert_eq!(state(&m, &target)?, decided, "{target:?}: the operator's decision stands");
+        assert_eq!(target_state(&m, &target)?, decided, "{target:?}: the operator's decision stands");
         let report = m.store().verify()?;
         assert!(report.is_clean(), "{target:?}: {:?}", report.problems);
     }
@@ -722,7 +663,7 @@ fn an_upheld_membership_appeal_restores_the_status_it_had() -> Result<()> {
 fn revocation_appeals_belong_to_where_their_target_lives() -> Result<()> {
     let m = memory()?;
     let (w, p, holder_id, steward_id) = world_with_member(&m)?;
-    let [anchor, holder, _, steward] = targets(&holder_id, &steward_id, &w.domain);
+    let [anchor, holder, _, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);
     for target in [anchor, holder, steward] {
         let r = revoke(&m, target.clone(), false)?;
         refused(
@@ -753,7 +694,7 @@ fn an_upheld_appeal_keeps_an_earlier_operator_suspension() -> Result<()> {
     use commons_gateway::model::anchor::AnchorStatus;
     let m = memory()?;
     let (w, p, holder_id, steward_id) = world_with_member(&m)?;
-    let [anchor, _, _, steward] = targets(&holder_id, &steward_id, &w.domain);
+    let [anchor, _, _, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);
     m.suspend_anchor(&holder_id, Some("key may be lost".into()))?;
     m.suspend_steward(&steward_id, Some("complaint".into()))?;
     let anchor_was = m.anchor(&holder_id)?.anchor.status;
@@ -761,7 +702,7 @@ fn an_upheld_appeal_keeps_an_earlier_operator_suspension() -> Result<()> {
     assert!(matches!(anchor_was, AnchorStatus::Suspended { .. }));
     for target in [anchor, steward] {
         let r = revoke(&m, target.clone(), true)?;
-        assert_eq!(state(&m, &target)?, "Revoked");
+        assert_eq!(target_state(&m, &target)?, "Revoked");
         uphold(&m, &p, &r)?;
     }
     assert_eq!(m.anchor(&holder_id)?.anchor.status, anchor_was, "the operator's suspension stands");

@@ -17,9 +17,8 @@ use commons_gateway::manager::CommonsManager;
 use commons_gateway::model::anchor::AnchorStatus;
 use commons_gateway::model::holder::{AffiliationStatus, Capability, HolderStatus};
 use commons_gateway::model::revocation::{AppealStatus, RevocationReason, RevocationTarget};
-use commons_gateway::model::steward::StewardStatus;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
-use scenario::{make_member, manager_on, snapshot, Person, World, T0};
+use scenario::{is_forbidden, make_member, manager_on, refused, revocation_targets, target_state, Person, World, T0};
 use serde_json::json;
 
 type Memory = CommonsManager<InMemoryCommonsStore>;
@@ -47,65 +46,11 @@ fn world_with_member<S: CommonsStoreBackend>(m: &CommonsManager<S>) -> Result<(W
     Ok((w, p, holder_id, steward_id))
 }
 
-fn targets(holder_id: &str, steward_id: &str, domain: &str) -> [RevocationTarget; 4] {
-    [
-        RevocationTarget::Anchor { anchor_id: holder_id.to_string() },
-        RevocationTarget::Holder { holder_id: holder_id.to_string() },
-        RevocationTarget::Membership { holder_id: holder_id.to_string(), jurisdiction: domain.to_string() },
-        RevocationTarget::Steward { steward_id: steward_id.to_string() },
-    ]
-}
-
-/// The target's state as one word: Live, Suspended, Revoked (Banned for a
-/// membership), Other.
-fn state<S: CommonsStoreBackend>(m: &CommonsManager<S>, target: &RevocationTarget) -> Result<&'static str> {
-    Ok(match target {
-        RevocationTarget::Anchor { anchor_id } => match m.anchor(anchor_id)?.anchor.status {
-            AnchorStatus::Active => "Live",
-            AnchorStatus::Suspended { .. } => "Suspended",
-            AnchorStatus::Revoked { .. } => "Revoked",
-        },
-        RevocationTarget::Holder { holder_id } => match m.holder(holder_id)?.holder.status {
-            HolderStatus::Active => "Live",
-            HolderStatus::Suspended { .. } => "Suspended",
-            HolderStatus::Revoked { .. } => "Revoked",
-            HolderStatus::Exited { .. } => "Other",
-        },
-        RevocationTarget::Membership { holder_id, jurisdiction } => {
-            match m.holder(holder_id)?.holder.affiliation(jurisdiction).map(|a| a.status) {
-                Some(AffiliationStatus::Member) => "Live",
-                Some(AffiliationStatus::Suspended) => "Suspended",
-                Some(AffiliationStatus::Banned) => "Revoked",
-                _ => "Other",
-            }
-        }
-        RevocationTarget::Steward { steward_id } => match m.steward(steward_id)?.steward.status {
-            StewardStatus::Active => "Live",
-            StewardStatus::Suspended { .. } => "Suspended",
-            StewardStatus::Revoked { .. } => "Revoked",
-            _ => "Other",
-        },
-    })
-}
-
-/// Runs `f`, asserts `check` accepts its result and that the store did not change.
-fn refused<T: std::fmt::Debug, S: CommonsStoreBackend>(
-    m: &CommonsManager<S>,
-    what: &str,
-    f: impl FnOnce() -> Result<T, CommonsError>,
-    check: impl Fn(&Result<T, CommonsError>) -> bool,
-) {
-    let before = snapshot(m);
-    let r = f();
-    assert!(check(&r), "{what}: unexpected {r:?}");
-    assert!(snapshot(m) == before, "{what}: refused but the store changed");
-}
-
 #[test]
 fn immediate_revocation_revokes_or_bans_every_target_kind_at_once() -> Result<()> {
     let m = memory()?;
     let (w, p, holder_id, steward_id) = world_with_member(&m)?;
-    for target in targets(&holder_id, &steward_id, &w.domain) {
+    for target in revocation_targets(&holder_id, &steward_id, &w.domain) {
         let r = m.create_revocation(request(target.clone(), true))?;
         assert_eq!(r.target, target);
         assert!(r.immediate);
@@ -114,7 +59,7 @@ fn immediate_revocation_revokes_or_bans_every_target_kind_at_once() -> Result<()
         assert_eq!(r.appeal_status, AppealStatus::None);
         assert_eq!(r.finalized_at, None);
         assert_eq!(m.revocation(&r.revocation_id)?, r);
-        assert_eq!(state(&m, &target)?, "Revoked", "{target:?}");
+        assert_eq!(target_state(&m, &target)?, "Revoked", "{target:?}");
         let listed = m.list_revocations(&target.key(), None, 10)?;
         assert_eq!(listed.items, vec![r.clone()]);
     }
@@ -130,7 +75,7 @@ fn immediate_revocation_revokes_or_bans_every_target_kind_at_once() -> Result<()
 fn suspension_until_the_deadline_for_every_target_kind() -> Result<()> {
     let m = memory()?;
     let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
-    for target in targets(&holder_id, &steward_id, &w.domain) {
+    for target in revocation_targets(&holder_id, &steward_id, &w.domain) {
         let r = m.create_revocation(RevocationRequest {
             target: target.clone(),
             reason: RevocationReason::Other { text: "Under investigation".into() },
@@ -138,7 +83,7 @@ fn suspension_until_the_deadline_for_every_target_kind() -> Result<()> {
             appeal_window_days: Some(10),
         })?;
         assert_eq!(r.appeal_deadline, T0 + 10 * DAY);
-        assert_eq!(state(&m, &target)?, "Suspended", "{target:?}");
+        assert_eq!(target_state(&m, &target)?, "Suspended", "{target:?}");
     }
     assert_eq!(
         m.anchor(&holder_id)?.anchor.status,
@@ -156,7 +101,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
     let m = memory()?;
     let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
     let unknown = "ab".repeat(32);
-    for target in targets(&unknown, &unknown, &w.domain) {
+    for target in revocation_targets(&unknown, &unknown, &w.domain) {
         refused(
             &m,
             "unknown target",
@@ -240,7 +185,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
     // open one but the state refuses it.
     m.clock().advance(30 * DAY);
     m.finalize_revocation(&first.revocation_id)?;
-    assert_eq!(state(&m, &anchor)?, "Revoked");
+    assert_eq!(target_state(&m, &anchor)?, "Revoked");
     refused(
         &m,
         "revoke a revoked anchor",
@@ -282,7 +227,7 @@ fn a_candidate_membership_can_be_banned_but_not_suspended() -> Result<()> {
         |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "affiliation", .. })),
     );
     m.create_revocation(request(membership.clone(), true))?;
-    assert_eq!(state(&m, &membership)?, "Revoked");
+    assert_eq!(target_state(&m, &membership)?, "Revoked");
     Ok(())
 }
 
@@ -291,7 +236,7 @@ fn finalisation_after_the_deadline_makes_a_suspension_permanent() -> Result<()> 
     let m = memory()?;
     let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
     let mut records = Vec::new();
-    for target in targets(&holder_id, &steward_id, &w.domain) {
+    for target in revocation_targets(&holder_id, &steward_id, &w.domain) {
         records.push(m.create_revocation(request(target, false))?);
     }
     let deadline_rows = |m: &Memory| -> Result<usize> { Ok(m.store().backend().scan(b"revocation_deadline/")?.len()) };
@@ -309,7 +254,7 @@ fn finalisation_after_the_deadline_makes_a_suspension_permanent() -> Result<()> 
     for r in &records {
         let done = m.finalize_revocation(&r.revocation_id)?;
         assert_eq!(done.finalized_at, Some(T0 + 30 * DAY));
-        assert_eq!(state(&m, &r.target)?, "Revoked", "{:?}", r.target);
+        assert_eq!(target_state(&m, &r.target)?, "Revoked", "{:?}", r.target);
         refused(
             &m,
             "finalize twice",
@@ -382,8 +327,8 @@ fn sweep_finalizes_due_revocations_and_waits_for_pending_appeals() -> Result<()>
     assert!(m.revocation(&records[0].revocation_id)?.finalized_at.is_some());
     assert!(m.revocation(&records[1].revocation_id)?.finalized_at.is_none());
     assert!(m.revocation(&records[2].revocation_id)?.finalized_at.is_none());
-    assert_eq!(state(&m, &records[0].target)?, "Revoked");
-    assert_eq!(state(&m, &records[1].target)?, "Suspended");
+    assert_eq!(target_state(&m, &records[0].target)?, "Revoked");
+    assert_eq!(target_state(&m, &records[1].target)?, "Suspended");
     assert_eq!(m.finalize_due_revocations()?, 0, "the pending appeal holds it");
 
     // The appeal is denied: the next sweep finalizes it.
@@ -396,10 +341,10 @@ fn sweep_finalizes_due_revocations_and_waits_for_pending_appeals() -> Result<()>
         },
     )?;
     assert_eq!(m.finalize_due_revocations()?, 1);
-    assert_eq!(state(&m, &records[1].target)?, "Revoked");
+    assert_eq!(target_state(&m, &records[1].target)?, "Revoked");
     m.clock().advance(30 * DAY);
     assert_eq!(m.finalize_due_revocations()?, 1);
-    assert_eq!(state(&m, &records[2].target)?, "Revoked");
+    assert_eq!(target_state(&m, &records[2].target)?, "Revoked");
     assert_eq!(m.finalize_due_revocations()?, 0);
     let report = m.store().verify()?;
     assert!(report.is_clean(), "{:?}", report.problems);
@@ -535,7 +480,7 @@ fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> R
     fn open<T>(r: &Result<T, CommonsError>) -> bool {
         matches!(r, Err(CommonsError::Conflict { code: "revocation_open", .. }))
     }
-    let [anchor, _, membership, steward] = targets(&holder_id, &steward_id, &w.domain);
+    let [anchor, _, membership, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);
 
     m.create_revocation(request(anchor.clone(), false))?;
     m.create_revocation(request(steward.clone(), false))?;
@@ -548,7 +493,7 @@ fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> R
     // The member leaves (exit_freely) and may not apply again to shed the revocation.
     let j = json!({ "jurisdiction": w.domain });
     m.leave_affiliation(&p.sign::<commons_gateway::manager::actions::AffiliationLeave>(&holder_id, j.clone()))?;
-    assert_eq!(state(&m, &membership)?, "Other");
+    assert_eq!(target_state(&m, &membership)?, "Other");
     clean("leave under revocation")?;
     refused(
         &m,
@@ -563,9 +508,9 @@ fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> R
     m.clock().advance(30 * DAY + 1);
     let swept = m.finalize_due_revocations()?;
     assert_eq!(swept, 3, "all three finalize");
-    assert_eq!(state(&m, &steward)?, "Other", "a retired steward stays retired");
-    assert_eq!(state(&m, &anchor)?, "Revoked");
-    assert_eq!(state(&m, &membership)?, "Revoked", "an exited membership is banned on finalisation");
+    assert_eq!(target_state(&m, &steward)?, "Other", "a retired steward stays retired");
+    assert_eq!(target_state(&m, &anchor)?, "Revoked");
+    assert_eq!(target_state(&m, &membership)?, "Revoked", "an exited membership is banned on finalisation");
     clean("finalisation")?;
     Ok(())
 }
@@ -596,17 +541,19 @@ fn a_principal_whose_anchor_is_revoked_takes_no_governance_action() -> Result<()
 
     let r = m.create_revocation(request(RevocationTarget::Anchor { anchor_id: holder_id.clone() }, true))?;
     assert_eq!(m.holder(&holder_id)?.holder.status, HolderStatus::Active, "only the anchor changed");
-    fn forbidden<T>(r: &Result<T, CommonsError>) -> bool {
-        matches!(r, Err(CommonsError::Forbidden { .. }))
-    }
-    refused(&m, "vote", || m.vote_amendment(&p.sign::<CastVote>(&a.amendment_id, json!({"approve": true}))), forbidden);
-    refused(&m, "propose", propose, forbidden);
+    refused(
+        &m,
+        "vote",
+        || m.vote_amendment(&p.sign::<CastVote>(&a.amendment_id, json!({"approve": true}))),
+        is_forbidden,
+    );
+    refused(&m, "propose", propose, is_forbidden);
     let other = m.anchor_by_did(w.genesis[3].did.as_str())?.anchor.anchor_id;
     refused(
         &m,
         "attest as a steward",
         || m.add_attestation(&p.sign::<Attest>(&other, json!({"level": "Strong", "method": "InPerson"}))),
-        forbidden,
+        is_forbidden,
     );
     assert!(!m.eligible_voters(&w.domain)?.contains(&p.did), "no longer counted as eligible");
     // Due process stays open.
@@ -630,9 +577,6 @@ fn a_principal_whose_anchor_is_revoked_takes_no_governance_action() -> Result<()
 fn standing_is_checked_where_power_is_used() -> Result<()> {
     use commons_gateway::manager::actions::{CharterActivate, CharterCreate, CharterSign, EnrollVouch};
     use commons_gateway::manager::governance_actions::{AmendmentAddChange, AmendmentPropose, AmendmentSubmit};
-    fn forbidden<T>(r: &Result<T, CommonsError>) -> bool {
-        matches!(r, Err(CommonsError::Forbidden { .. }))
-    }
     let m = memory()?;
     let w = World::build(&m, "bakery", false)?;
     let holder_of = |p: &Person| -> Result<String> { Ok(m.holder_by_did(p.did.as_str())?.holder.holder_id) };
@@ -645,7 +589,7 @@ fn standing_is_checked_where_power_is_used() -> Result<()> {
         &m,
         "vouch by a steward whose holder is revoked",
         || m.vouch_enrollment(&w.stewards[1].sign::<EnrollVouch>(&id, json!({"person_did": person.did.as_str()}))),
-        forbidden,
+        is_forbidden,
     );
     assert!(!m.steward_by_did(w.stewards[1].did.as_str())?.can_attest, "the view agrees");
     let active = commons_gateway::manager::identity::StewardFilter { active: Some(true), jurisdiction: None };
@@ -674,7 +618,7 @@ fn standing_is_checked_where_power_is_used() -> Result<()> {
     }
     m.suspend_anchor(&holder_of(&w.genesis[4])?, Some("check".into()))?;
     let activate = |p: &Person| m.activate_charter(&p.sign::<CharterActivate>(&charter_id, json!({})));
-    refused(&m, "activate by a suspended founder", || activate(&w.genesis[4]), forbidden);
+    refused(&m, "activate by a suspended founder", || activate(&w.genesis[4]), is_forbidden);
     refused(
         &m,
         "activate with 2 of 3 founders in good standing",
@@ -696,13 +640,13 @@ fn standing_is_checked_where_power_is_used() -> Result<()> {
         &m,
         "change by a suspended proposer",
         || m.add_amendment_change(&proposer.sign::<AmendmentAddChange>(&a.amendment_id, change.clone())),
-        forbidden,
+        is_forbidden,
     );
     refused(
         &m,
         "submit by a suspended proposer",
         || m.submit_amendment(&proposer.sign::<AmendmentSubmit>(&a.amendment_id, json!({}))),
-        forbidden,
+        is_forbidden,
     );
     Ok(())
 }

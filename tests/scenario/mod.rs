@@ -190,3 +190,77 @@ pub fn new_members<S: CommonsStoreBackend>(
     m.store().commit(changes)?;
     Ok(people)
 }
+
+/// Runs `f`, asserts that `check` accepts its result and that the store did
+/// not change.
+pub fn refused<S: CommonsStoreBackend, T: std::fmt::Debug>(
+    m: &CommonsManager<S>,
+    what: &str,
+    f: impl FnOnce() -> Result<T, commons_gateway::CommonsError>,
+    check: impl Fn(&Result<T, commons_gateway::CommonsError>) -> bool,
+) {
+    let before = snapshot(m);
+    let r = f();
+    assert!(check(&r), "{what}: unexpected {r:?}");
+    assert!(snapshot(m) == before, "{what}: refused but the store changed");
+}
+
+/// Whether `r` is a `Forbidden` refusal.
+pub fn is_forbidden<T>(r: &Result<T, commons_gateway::CommonsError>) -> bool {
+    matches!(r, Err(commons_gateway::CommonsError::Forbidden { .. }))
+}
+
+/// Every kind of revocation target of one principal: its anchor, its holder
+/// record, its membership in `domain` and its steward record.
+pub fn revocation_targets(
+    holder_id: &str,
+    steward_id: &str,
+    domain: &str,
+) -> [commons_gateway::model::revocation::RevocationTarget; 4] {
+    use commons_gateway::model::revocation::RevocationTarget;
+    [
+        RevocationTarget::Anchor { anchor_id: holder_id.to_string() },
+        RevocationTarget::Holder { holder_id: holder_id.to_string() },
+        RevocationTarget::Membership { holder_id: holder_id.to_string(), jurisdiction: domain.to_string() },
+        RevocationTarget::Steward { steward_id: steward_id.to_string() },
+    ]
+}
+
+/// A revocation target's state as one word: Live (Active, or a Member),
+/// Suspended, Revoked (Banned for a membership), Other.
+pub fn target_state<S: CommonsStoreBackend>(
+    m: &CommonsManager<S>,
+    target: &commons_gateway::model::revocation::RevocationTarget,
+) -> Result<&'static str> {
+    use commons_gateway::model::anchor::AnchorStatus;
+    use commons_gateway::model::holder::{AffiliationStatus, HolderStatus};
+    use commons_gateway::model::revocation::RevocationTarget;
+    use commons_gateway::model::steward::StewardStatus;
+    Ok(match target {
+        RevocationTarget::Anchor { anchor_id } => match m.anchor(anchor_id)?.anchor.status {
+            AnchorStatus::Active => "Live",
+            AnchorStatus::Suspended { .. } => "Suspended",
+            AnchorStatus::Revoked { .. } => "Revoked",
+        },
+        RevocationTarget::Holder { holder_id } => match m.holder(holder_id)?.holder.status {
+            HolderStatus::Active => "Live",
+            HolderStatus::Suspended { .. } => "Suspended",
+            HolderStatus::Revoked { .. } => "Revoked",
+            HolderStatus::Exited { .. } => "Other",
+        },
+        RevocationTarget::Membership { holder_id, jurisdiction } => {
+            match m.holder(holder_id)?.holder.affiliation(jurisdiction).map(|a| a.status) {
+                Some(AffiliationStatus::Member) => "Live",
+                Some(AffiliationStatus::Suspended) => "Suspended",
+                Some(AffiliationStatus::Banned) => "Revoked",
+                _ => "Other",
+            }
+        }
+        RevocationTarget::Steward { steward_id } => match m.steward(steward_id)?.steward.status {
+            StewardStatus::Active => "Live",
+            StewardStatus::Suspended { .. } => "Suspended",
+            StewardStatus::Revoked { .. } => "Revoked",
+            StewardStatus::Retired => "Other",
+        },
+    })
+}
