@@ -38,6 +38,10 @@ impl ApiError {
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
+    /// 400 `invalid_json`: a JSON body that does not have the route's shape.
+    pub fn invalid_body(cause: &serde_json::Error) -> Self {
+        Self::bad_request("invalid_json", format!("request body is not valid for this route: {cause}"))
+    }
     /// 500; logs `cause`.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");

@@ -49,8 +49,7 @@ pub(super) struct ReasonBody {
 /// syntax were checked as usual) as the shape a route expects; a mismatch is
 /// a 400 `invalid_json`. Used by routes whose body shape depends on the caller.
 pub(super) fn body_as<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}")))
+    serde_json::from_value(value).map_err(|e| ApiError::invalid_body(&e))
 }
 
 fn answer<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {

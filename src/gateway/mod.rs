@@ -69,9 +69,7 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
             "unsupported_media_type",
             "send the body as application/json",
         ),
-        JsonPayloadError::Deserialize(e) => {
-            ApiError::bad_request("invalid_json", format!("request body is not valid for this route: {e}"))
-        }
+        JsonPayloadError::Deserialize(e) => ApiError::invalid_body(e),
         JsonPayloadError::Serialize(e) => ApiError::internal(e),
         _ => ApiError::bad_request("invalid_body", err.to_string()),
     };
