@@ -54,6 +54,20 @@ impl FailStop {
         }
     }
 
+    /// Runs a sync that group commit shares ([`super::GroupSync`]): refused
+    /// once the store has stopped, and a failure stops the store before the
+    /// group learns of it. So a writer waiting on a sync that failed, or one
+    /// that wrote just before the failure, retries into `Unavailable` rather
+    /// than into a second fsync that may report success for pages the first
+    /// one lost (Linux reports a writeback error once).
+    ///
+    /// # Errors
+    /// `Unavailable` once stopped; the error of `sync`.
+    pub(crate) fn guarded_sync(&self, sync: impl FnOnce() -> BackendResult<()>) -> BackendResult<()> {
+        self.check()?;
+        self.record(sync())
+    }
+
     /// Passes `result` through, stopping the store if it is an error of the
     /// engine or the file system, `Unavailable` included (fjall reports that
     /// it poisoned itself, possibly in a background worker, that way).

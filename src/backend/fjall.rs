@@ -138,20 +138,9 @@ impl FjallCommonsStore {
         }
         fjall_batch.commit().map_err(|e| engine_error(&self.dir, e, None))?;
         match self.durability {
-            Durability::Sync => self.group.sync_after_write(|| self.checked_sync()),
+            Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_journal())),
             Durability::Buffered => Ok(()),
         }
-    }
-
-    /// The sync every writer runs through [`GroupSync`]: refused once the
-    /// store has stopped, and a failure stops it before the group learns of
-    /// it. So a writer waiting on a sync that failed, or one that wrote just
-    /// before the failure, retries into `Unavailable` rather than into a
-    /// second fsync that may report success for pages the first one lost
-    /// (Linux reports a writeback error once).
-    fn checked_sync(&self) -> BackendResult<()> {
-        self.stop.check()?;
-        self.stop.record(self.sync_journal())
     }
 
     fn sync_journal(&self) -> BackendResult<()> {
@@ -208,8 +197,7 @@ impl CommonsStoreBackend for FjallCommonsStore {
     }
 
     fn flush(&self) -> BackendResult<()> {
-        self.stop.check()?;
-        self.stop.record(self.group.sync_after_write(|| self.checked_sync()))
+        self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_journal()))
     }
 
     fn check_available(&self) -> BackendResult<()> {

@@ -126,24 +126,13 @@ impl SledCommonsStore {
             self.db.apply_batch(sled_batch).map_err(|e| engine_error(&self.dir, e, None))?;
         }
         match self.durability {
-            Durability::Sync => self.group.sync_after_write(|| self.checked_sync()),
+            Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_files())),
             Durability::Buffered => Ok(()),
         }
     }
 
     /// Writes out sled's buffers and fsyncs everything they went to. Runs
     /// under [`GroupSync`], so never twice at the same time.
-    /// The sync every writer runs through [`GroupSync`]: refused once the
-    /// store has stopped, and a failure stops it before the group learns of
-    /// it. So a writer waiting on a sync that failed, or one that wrote just
-    /// before the failure, retries into `Unavailable` rather than into a
-    /// second fsync that may report success for pages the first one lost
-    /// (Linux reports a writeback error once).
-    fn checked_sync(&self) -> BackendResult<()> {
-        self.stop.check()?;
-        self.stop.record(self.sync_files())
-    }
-
     fn sync_files(&self) -> BackendResult<()> {
         self.db.flush().map_err(|e| engine_error(&self.dir, e, None))?;
         self.data_file.sync_all().map_err(|source| io_error(&self.dir.join("db"), source))?;
@@ -232,8 +221,7 @@ impl CommonsStoreBackend for SledCommonsStore {
     }
 
     fn flush(&self) -> BackendResult<()> {
-        self.stop.check()?;
-        self.stop.record(self.group.sync_after_write(|| self.checked_sync()))
+        self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_files()))
     }
 
     fn check_available(&self) -> BackendResult<()> {
