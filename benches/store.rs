@@ -61,10 +61,10 @@ use commons_gateway::backend::FjallCommonsStore;
 #[cfg(feature = "sled-store")]
 use commons_gateway::backend::SledCommonsStore;
 use commons_gateway::backend::{InMemoryCommonsStore, WriteBatch};
-use commons_gateway::manager::Clock;
-use commons_gateway::model::anchor::{Pathway, PersonhoodAnchor};
-use commons_gateway::model::holder::CommonsHolderRecord;
-use commons_gateway::store::{Changes, CommonsStore, Entity};
+use commons_gateway::records::CommonsHolderRecord;
+use commons_gateway::records::{Pathway, PersonhoodAnchor};
+use commons_gateway::Clock;
+use commons_gateway::{Changes, CommonsStore, Entity};
 use commons_gateway::{
     CommonsBackend, CommonsManager, CommonsStoreBackend, Did, Durability, OpenBackend, StoreConfig, BACKEND_NAME,
 };
@@ -302,8 +302,8 @@ fn read_engine<E: OpenBackend>(g: &mut Group<'_>, fx: &Fixture) {
     get_loop(&cached, fx, fx.members.len() as u64); // fills the cache
     g.bench(&format!("{e}/store_hit"), |iters| get_loop(&cached, fx, iters));
 
-    let manager = CommonsManager::with_backend(&backend, &config, None, e, E::PERSISTENT, Clock::System)
-        .expect("a manager over an open backend");
+    let manager =
+        CommonsManager::with_backend(&backend, &config, Clock::System).expect("a manager over an open backend");
     let anchor = |i| {
         black_box(manager.anchor(&fx.member(i).anchor.anchor_id).expect("anchor"));
     };

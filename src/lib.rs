@@ -32,26 +32,39 @@
 //! ## Example
 //!
 //! ```
-//! use commons_gateway::backend::{InMemoryCommonsStore, StoreConfig};
-//! use commons_gateway::CommonsManager;
+//! use commons_gateway::backend::InMemoryCommonsStore;
+//! use commons_gateway::{CommonsManager, Did, StoreConfig};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let manager = CommonsManager::<InMemoryCommonsStore>::temporary(&StoreConfig::default())?;
 //! let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-//! let did = commons_gateway::Did::from_verifying_key(&key.verifying_key());
+//! let did = Did::from_verifying_key(&key.verifying_key());
 //! let anchor = manager.bootstrap_anchor(did.as_str(), Some("First member".into()))?;
 //! assert_eq!(manager.holder(&anchor.anchor.anchor_id)?.holder.did, did);
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! ## Modules
+//! ## What is public
 //!
-//! - [`backend`]: the engine contract, the engines, the compile-time alias.
-//! - [`store`]: key layout, codec, caches, index rows, paged lists.
-//! - [`model`]: the records and their state rules; DIDs and signed envelopes.
-//! - [`manager`]: the operations of the commons, atomic and serialised.
+//! - At the root: [`CommonsManager`] (every operation of the commons) with
+//!   [`Clock`], [`StoreInfo`], the list filters and the answers that are not
+//!   records; the errors by layer ([`CommonsError`] wrapping a [`Refusal`]
+//!   with its [`ConflictCode`], or a [`StoreError`]); [`CommonsStore`] (the
+//!   record layer, with export, import and verify); [`StoreConfig`],
+//!   [`Durability`], [`CommonsBackend`], [`BACKEND_NAME`]; [`Did`] and the
+//!   signed envelopes ([`SignedEnvelope`], [`Signed`], [`Action`]).
+//! - [`records`]: the records of the commons, their statuses and their API
+//!   views.
+//! - [`actions`]: the payloads of the signed actions and the operator's
+//!   request bodies.
+//! - [`backend`]: the engine contract ([`CommonsStoreBackend`],
+//!   [`OpenBackend`], [`backend::WriteBatch`], [`backend::BackendError`])
+//!   and the engines.
 //! - [`gateway`]: the HTTP API (feature `gateway`).
+//!
+//! The modules behind them (`model`, `store`, `manager`) are private, so the
+//! files can move without changing the API. `docs/ARCHITECTURE.md` maps them.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -61,12 +74,55 @@
 pub mod backend;
 #[cfg(feature = "gateway")]
 pub mod gateway;
-pub mod manager;
-pub mod model;
-pub mod store;
+mod manager;
+mod model;
+mod store;
 
 pub use backend::{CommonsBackend, CommonsStoreBackend, Durability, OpenBackend, StoreConfig, BACKEND_NAME};
-pub use manager::CommonsManager;
-pub use model::did::Did;
-pub use model::error::{CommonsError, CommonsResult};
-pub use model::signing::SignedEnvelope;
+pub use manager::{
+    parse_affiliation_status, AmendmentFilter, AppealFilter, CharterFilter, Clock, ClosedAmendment, CommonsError,
+    CommonsManager, CommonsResult, EnrollmentStarted, StewardFilter, StoreInfo,
+};
+pub use model::did::{Did, InvalidDid};
+pub use model::error::{ConflictCode, Refusal};
+pub use model::signing::{signing_message, Action, EnvelopeError, Signed, SignedEnvelope};
+pub use store::{
+    Changes, CommonsStore, Entity, ExportFile, Page, Problem, StoreError, StoreResult, TransferError, VerifyReport,
+    MAX_ROWS_PER_PAGE_SCAN, SCHEMA_VERSION,
+};
+
+/// The records of the commons (`docs/DOMAIN.md`, "Records"): what the store
+/// keeps, their statuses, and the views the API answers with (a record plus
+/// its derived fields).
+pub mod records {
+    pub use crate::model::amendment::{
+        Amendment, AmendmentChange, AmendmentStatus, ChangeKind, Requirements, Tally, Vote,
+    };
+    pub use crate::model::anchor::{
+        AnchorStatus, AnchorView, Attestation, AttestationMethod, Pathway, PersonhoodAnchor, PopLevel,
+    };
+    pub use crate::model::appeal::{Appeal, AppealKind, AppealState, Evidence, Outcome, Remedy, Response};
+    pub use crate::model::charter::{Charter, CharterStatus, CharterView, Founder, MembershipPolicy, OrgType};
+    pub use crate::model::enrollment::{EnrollmentSession, EnrollmentView, Rejection, Vouch};
+    pub use crate::model::holder::{
+        Affiliation, AffiliationStatus, BaselineRight, Capability, CommonsHolderRecord, HolderStatus, HolderView,
+    };
+    pub use crate::model::revocation::{
+        AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore,
+    };
+    pub use crate::model::steward::{StewardRecord, StewardStatus, StewardView};
+}
+
+/// The payloads of the signed actions (`docs/DOMAIN.md`, "Signed actions"),
+/// one type per action with its name in [`Action::ACTION`], and the
+/// operator's request bodies that the manager takes. Request types refuse
+/// unknown fields.
+pub mod actions {
+    pub use crate::manager::{
+        AffiliationApply, AffiliationApprove, AffiliationLeave, AffiliationPromote, AmendmentAddChange,
+        AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, AmendmentWithdraw, AppealEvidence, AppealFile,
+        AppealRespond, AppealWithdraw, Attest, CastVote, ChangeInput, CharterActivate, CharterCreate, CharterSign,
+        DismissRequest, EnrollComplete, EnrollReject, EnrollVerify, EnrollVouch, HolderUpdate, MembershipPolicyInput,
+        RequirementsInput, ResolveRequest, RevocationRequest,
+    };
+}

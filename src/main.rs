@@ -11,8 +11,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use commons_gateway::backend::{store_folder, Durability, OpenBackend, BACKEND_NAME};
-use commons_gateway::gateway::server::{open_manager, serve, ServeError, ServeOptions};
-use commons_gateway::store::transfer::ExportFile;
+use commons_gateway::gateway::{open_manager, serve, ServeError, ServeOptions};
+use commons_gateway::ExportFile;
 use commons_gateway::{CommonsBackend, CommonsManager};
 
 #[derive(Parser)]

@@ -7,7 +7,7 @@
 use std::process::Command;
 
 use anyhow::Result;
-use commons_gateway::manager::actions::AffiliationApply;
+use commons_gateway::actions::AffiliationApply;
 use commons_gateway::SignedEnvelope;
 
 fn run(args: &[&str]) -> Result<(i32, String, String)> {

@@ -21,9 +21,9 @@ use actix_web::test::{self, TestRequest};
 use actix_web::{web, App};
 use anyhow::{ensure, Context, Result};
 use commons_gateway::gateway::{configure, AdminToken};
-use commons_gateway::manager::{Clock, CommonsManager};
-use commons_gateway::model::holder::Capability;
-use commons_gateway::{CommonsBackend, CommonsStoreBackend, OpenBackend, SignedEnvelope, StoreConfig};
+use commons_gateway::records::Capability;
+use commons_gateway::{Clock, CommonsManager};
+use commons_gateway::{CommonsStoreBackend, SignedEnvelope, StoreConfig};
 use scenario::{make_member, new_members, Person, World, T0};
 use serde_json::{json, Value};
 
@@ -110,15 +110,7 @@ struct Harness {
 impl Harness {
     async fn new() -> Result<Self> {
         let config = StoreConfig::default();
-        let backend = <CommonsBackend as OpenBackend>::temporary(&config)?;
-        let m: CommonsManager = CommonsManager::with_backend(
-            backend,
-            &config,
-            None,
-            <CommonsBackend as OpenBackend>::NAME,
-            <CommonsBackend as OpenBackend>::PERSISTENT,
-            Clock::manual(T0),
-        )?;
+        let m: CommonsManager = CommonsManager::temporary(&config)?.with_clock(Clock::manual(T0));
         let w = World::build(&m, "bakers", false)?;
         let proposer = Person::new();
         m.bootstrap_anchor(proposer.did.as_str(), None)?;

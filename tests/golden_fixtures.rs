@@ -6,14 +6,14 @@
 //! fields may be added).
 
 use anyhow::{Context, Result};
-use commons_gateway::model::amendment::{Amendment, AmendmentStatus, ChangeKind};
-use commons_gateway::model::anchor::{AnchorStatus, Pathway, PersonhoodAnchor, PopLevel};
-use commons_gateway::model::appeal::{Appeal, AppealKind, AppealState, Remedy};
-use commons_gateway::model::charter::{Charter, CharterStatus};
-use commons_gateway::model::enrollment::EnrollmentSession;
-use commons_gateway::model::holder::{AffiliationStatus, CommonsHolderRecord, HolderStatus};
-use commons_gateway::model::revocation::{AppealStatus, RevocationReason, RevocationRecord, RevocationTarget};
-use commons_gateway::model::steward::{StewardRecord, StewardStatus};
+use commons_gateway::records::EnrollmentSession;
+use commons_gateway::records::{AffiliationStatus, CommonsHolderRecord, HolderStatus};
+use commons_gateway::records::{Amendment, AmendmentStatus, ChangeKind};
+use commons_gateway::records::{AnchorStatus, Pathway, PersonhoodAnchor, PopLevel};
+use commons_gateway::records::{Appeal, AppealKind, AppealState, Remedy};
+use commons_gateway::records::{AppealStatus, RevocationReason, RevocationRecord, RevocationTarget};
+use commons_gateway::records::{Charter, CharterStatus};
+use commons_gateway::records::{StewardRecord, StewardStatus};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;

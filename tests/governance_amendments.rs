@@ -7,15 +7,16 @@
 mod scenario;
 
 use anyhow::Result;
+use commons_gateway::actions::*;
+use commons_gateway::actions::{CharterCreate, EnrollComplete};
 use commons_gateway::backend::InMemoryCommonsStore;
-use commons_gateway::manager::actions::{CharterCreate, EnrollComplete};
-use commons_gateway::manager::amendments::AmendmentFilter;
-use commons_gateway::manager::governance_actions::*;
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::amendment::{Amendment, AmendmentStatus, ChangeKind};
-use commons_gateway::model::holder::Capability::{Propose, Transact, Vote};
-use commons_gateway::model::revocation::RevocationTarget;
+use commons_gateway::records::Capability::{Propose, Transact, Vote};
+use commons_gateway::records::RevocationTarget;
+use commons_gateway::records::{Amendment, AmendmentStatus, ChangeKind};
+use commons_gateway::AmendmentFilter;
+use commons_gateway::CommonsManager;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
+use commons_gateway::{ConflictCode, Refusal};
 use scenario::{is_forbidden, make_member, manager_on, new_members, refused, Person, World, T0};
 use serde_json::{json, Value};
 
@@ -24,7 +25,7 @@ type Memory = CommonsManager<InMemoryCommonsStore>;
 const WEEK: u64 = 7 * 86_400;
 
 fn memory() -> Result<Memory> {
-    manager_on(InMemoryCommonsStore::new(), "memory", false)
+    manager_on(InMemoryCommonsStore::new())
 }
 
 /// A world plus a proposer (Member with Propose and Vote).
@@ -59,7 +60,7 @@ fn vote(m: &Memory, voter: &Person, id: &str, approve: bool) -> Result<Amendment
 }
 
 fn is_transition(r: &Result<impl std::fmt::Debug, CommonsError>) -> bool {
-    matches!(r, Err(CommonsError::InvalidTransition { entity: "amendment", .. }))
+    matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { entity: "amendment", .. })))
 }
 
 #[test]
@@ -149,7 +150,7 @@ fn refusals_in_every_state_change_nothing() -> Result<()> {
         &m,
         "submit without changes",
         || m.submit_amendment(&proposer.sign::<AmendmentSubmit>(&id, json!({}))),
-        |r| matches!(r, Err(CommonsError::Conflict { code: "no_changes", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::NoChanges, .. }))),
     );
     refused(
         &m,
@@ -165,7 +166,7 @@ fn refusals_in_every_state_change_nothing() -> Result<()> {
                 &proposer.sign::<AmendmentAddChange>(&id, json!({"target": "x", "change": "Remove", "new_value": "y"})),
             )
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "new_value", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "new_value", .. }))),
     );
     refused(
         &m,
@@ -229,7 +230,7 @@ fn refusals_in_every_state_change_nothing() -> Result<()> {
         &m,
         "vote twice",
         || vote(&m, voter, &id, false),
-        |r| matches!(r, Err(CommonsError::Conflict { code: "already_voted", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::AlreadyVoted, .. }))),
     );
     refused(&m, "vote by a stranger", || vote(&m, &stranger, &id, true), is_forbidden);
     refused(&m, "vote by a genesis member without affiliation", || vote(&m, &w.genesis[3], &id, true), is_forbidden);
@@ -304,7 +305,7 @@ fn only_an_active_member_with_propose_of_an_active_charter_may_propose() -> Resu
         &m,
         "target other than -",
         || m.propose_amendment(&proposer.sign::<AmendmentPropose>(&w.charter_id, body.clone())),
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "target", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "target", .. }))),
     );
     refused(
         &m,
@@ -314,7 +315,7 @@ fn only_an_active_member_with_propose_of_an_active_charter_may_propose() -> Resu
                 &proposer.sign::<AmendmentPropose>("-", json!({"charter_id": w.charter_id, "title": ""})),
             )
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "title", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "title", .. }))),
     );
     refused(
         &m,
@@ -325,7 +326,7 @@ fn only_an_active_member_with_propose_of_an_active_charter_may_propose() -> Resu
                 json!({"charter_id": w.charter_id, "title": "T", "requirements": {"quorum_pct": 0}}),
             ))
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "requirements.quorum_pct", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "requirements.quorum_pct", .. }))),
     );
     refused(
         &m,
@@ -335,13 +336,13 @@ fn only_an_active_member_with_propose_of_an_active_charter_may_propose() -> Resu
                 &proposer.sign::<AmendmentPropose>("-", json!({"charter_id": "ab".repeat(32), "title": "T"})),
             )
         },
-        |r| matches!(r, Err(CommonsError::NotFound { entity: "charter", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))),
     );
     refused(
         &m,
         "charter id that is no id",
         || m.propose_amendment(&proposer.sign::<AmendmentPropose>("-", json!({"charter_id": "x/y", "title": "T"}))),
-        |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))),
     );
 
     // A Draft charter takes no amendment, even from a member of its domain.
@@ -359,7 +360,7 @@ fn only_an_active_member_with_propose_of_an_active_charter_may_propose() -> Resu
                 &proposer.sign::<AmendmentPropose>("-", json!({"charter_id": draft.charter.charter_id, "title": "T"})),
             )
         },
-        |r| matches!(r, Err(CommonsError::Conflict { code: "charter_not_active", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::CharterNotActive, .. }))),
     );
 
     // A suspended holder keeps the affiliation but may not propose or vote.
@@ -367,7 +368,7 @@ fn only_an_active_member_with_propose_of_an_active_charter_may_propose() -> Resu
     let a = voting(&m, &w, &proposer, json!(null))?;
     m.create_revocation(RevocationRequest {
         target: RevocationTarget::Holder { holder_id },
-        reason: commons_gateway::model::revocation::RevocationReason::PolicyViolation,
+        reason: commons_gateway::records::RevocationReason::PolicyViolation,
         immediate: false,
         appeal_window_days: None,
     })?;
@@ -444,7 +445,7 @@ fn tally(eligible: usize, quorum: u8, approval: u8, yes: usize, no: usize) -> Re
     let suspended = &new_members(&m, &w.domain, 1, &[Vote])?[0];
     m.create_revocation(RevocationRequest {
         target: RevocationTarget::Holder { holder_id: m.holder_by_did(suspended.did.as_str())?.holder.holder_id },
-        reason: commons_gateway::model::revocation::RevocationReason::Fraud,
+        reason: commons_gateway::records::RevocationReason::Fraud,
         immediate: false,
         appeal_window_days: None,
     })?;
@@ -512,7 +513,7 @@ fn votes_of_members_no_longer_eligible_at_the_close_are_not_counted() -> Result<
     m.ban_affiliation(&holder_of(&voters[1])?, &w.domain, Some("fraud".into()))?;
     m.create_revocation(RevocationRequest {
         target: RevocationTarget::Holder { holder_id: holder_of(&voters[2])? },
-        reason: commons_gateway::model::revocation::RevocationReason::Sybil,
+        reason: commons_gateway::records::RevocationReason::Sybil,
         immediate: true,
         appeal_window_days: None,
     })?;
@@ -544,7 +545,7 @@ fn a_dissolved_charter_takes_no_votes_and_its_amendments_close_rejected() -> Res
         &m,
         "vote on a dissolved charter",
         || vote(&m, &voters[1], &a.amendment_id, true),
-        |r| matches!(r, Err(CommonsError::Conflict { code: "charter_not_active", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::CharterNotActive, .. }))),
     );
     m.clock().advance(WEEK);
     let closed = m.close_amendment(&a.amendment_id, false)?;
@@ -618,15 +619,15 @@ fn amendments_are_listed_per_charter_filtered_and_paged() -> Result<()> {
 
     assert!(matches!(
         m.list_amendments(&w.charter_id, &AmendmentFilter { status: Some("Open".into()) }, None, 10),
-        Err(CommonsError::InvalidInput { field: "status", .. })
+        Err(CommonsError::Refused(Refusal::InvalidInput { field: "status", .. }))
     ));
     assert!(matches!(
         m.list_amendments("not-an-id", &AmendmentFilter::default(), None, 10),
-        Err(CommonsError::InvalidId { .. })
+        Err(CommonsError::Refused(Refusal::InvalidId { .. }))
     ));
     assert!(matches!(
         m.list_amendments(&w.charter_id, &AmendmentFilter::default(), None, 0),
-        Err(CommonsError::InvalidInput { field: "limit", .. })
+        Err(CommonsError::Refused(Refusal::InvalidInput { field: "limit", .. }))
     ));
     Ok(())
 }

@@ -7,17 +7,16 @@
 mod scenario;
 
 use anyhow::Result;
+use commons_gateway::actions::*;
 use commons_gateway::backend::InMemoryCommonsStore;
-use commons_gateway::manager::appeals::AppealFilter;
-use commons_gateway::manager::governance_actions::*;
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::appeal::{Appeal, AppealKind, AppealState, Outcome, Remedy};
-use commons_gateway::model::holder::{AffiliationStatus, Capability};
-use commons_gateway::model::revocation::{
-    AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore,
-};
-use commons_gateway::model::steward::StewardStatus;
+use commons_gateway::records::StewardStatus;
+use commons_gateway::records::{AffiliationStatus, Capability};
+use commons_gateway::records::{Appeal, AppealKind, AppealState, Outcome, Remedy};
+use commons_gateway::records::{AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore};
+use commons_gateway::AppealFilter;
+use commons_gateway::CommonsManager;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
+use commons_gateway::{ConflictCode, Refusal};
 use scenario::{is_forbidden, make_member, manager_on, refused, revocation_targets, target_state, Person, World, T0};
 use serde_json::{json, Value};
 
@@ -27,7 +26,7 @@ const DAY: u64 = 86_400;
 const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 fn memory() -> Result<Memory> {
-    manager_on(InMemoryCommonsStore::new(), "memory", false)
+    manager_on(InMemoryCommonsStore::new())
 }
 
 /// A world and one more person: a Member with Vote of its coop and a
@@ -67,7 +66,7 @@ fn resolve(m: &Memory, id: &str, outcome: Outcome) -> Result<Appeal, CommonsErro
 }
 
 fn is_transition(r: &Result<impl std::fmt::Debug, CommonsError>) -> bool {
-    matches!(r, Err(CommonsError::InvalidTransition { .. }))
+    matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. })))
 }
 
 #[test]
@@ -121,7 +120,12 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
                 &m,
                 "finalize upheld",
                 || m.finalize_revocation(&r.revocation_id),
-                |r| matches!(r, Err(CommonsError::Conflict { code: "not_finalizable", .. })),
+                |r| {
+                    matches!(
+                        r,
+                        Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::NotFinalizable, .. }))
+                    )
+                },
             );
             assert_eq!(target_state(&m, &target)?, "Live");
             let report = m.store().verify()?;
@@ -197,13 +201,13 @@ fn refused_filings_change_nothing() -> Result<()> {
         &m,
         "unknown revocation",
         || file(&m, &p, json!({"kind": "Revocation", "revocation_id": uuid::Uuid::now_v7().to_string()})),
-        |r| matches!(r, Err(CommonsError::NotFound { entity: "revocation", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "revocation", .. }))),
     );
     refused(
         &m,
         "revocation id that is no UUID",
         || file(&m, &p, json!({"kind": "Revocation", "revocation_id": "../x"})),
-        |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))),
     );
     refused(
         &m,
@@ -214,7 +218,7 @@ fn refused_filings_change_nothing() -> Result<()> {
                 json!({"kind": revocation, "grounds": "g", "requested_remedy": {"kind": "None"}}),
             ))
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "target", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "target", .. }))),
     );
     refused(
         &m,
@@ -225,7 +229,7 @@ fn refused_filings_change_nothing() -> Result<()> {
                 json!({"kind": revocation, "grounds": " ", "requested_remedy": {"kind": "None"}}),
             ))
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "grounds", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "grounds", .. }))),
     );
     refused(
         &m,
@@ -237,7 +241,7 @@ fn refused_filings_change_nothing() -> Result<()> {
                        "requested_remedy": {"kind": "Compensation", "amount": 5, "currency": ""}}),
             ))
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "requested_remedy.currency", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "requested_remedy.currency", .. }))),
     );
     refused(
         &m,
@@ -249,7 +253,7 @@ fn refused_filings_change_nothing() -> Result<()> {
                        "jurisdiction": "coop:nowhere"}),
             ))
         },
-        |r| matches!(r, Err(CommonsError::NotFound { entity: "charter", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))),
     );
     refused(
         &m,
@@ -261,7 +265,7 @@ fn refused_filings_change_nothing() -> Result<()> {
                        "jurisdiction": "coop/x"}),
             ))
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "jurisdiction", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. }))),
     );
     refused(
         &m,
@@ -273,7 +277,7 @@ fn refused_filings_change_nothing() -> Result<()> {
         &m,
         "unknown steward",
         || file(&m, other, json!({"kind": "StewardAction", "steward_id": "cd".repeat(32)})),
-        |r| matches!(r, Err(CommonsError::NotFound { entity: "steward", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "steward", .. }))),
     );
 
     let first = appeal_revocation(&m, &p, &r)?;
@@ -284,7 +288,7 @@ fn refused_filings_change_nothing() -> Result<()> {
         &m,
         "after the deadline",
         || appeal_revocation(&m, &p, &r),
-        |r| matches!(r, Err(CommonsError::Conflict { code: "appeal_deadline_passed", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::AppealDeadlinePassed, .. }))),
     );
     m.finalize_revocation(&r.revocation_id)?;
     refused(&m, "after finalisation", || appeal_revocation(&m, &p, &r), is_transition);
@@ -325,7 +329,7 @@ fn steward_disputes_count_only_decided_appeals() -> Result<()> {
         &m,
         "second open appeal of the same steward",
         || file(&m, appellant, kind.clone()),
-        |r| matches!(r, Err(CommonsError::Conflict { code: "appeal_open", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::AppealOpen, .. }))),
     );
     // Another holder may appeal the same steward meanwhile.
     let other = file(&m, &w.genesis[4], kind.clone())?;
@@ -387,7 +391,7 @@ fn parties_add_evidence_and_responses_while_the_appeal_is_open() -> Result<()> {
                        "requested_remedy": {"kind": "None"}, "jurisdiction": other.domain}),
             ))
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "jurisdiction", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. }))),
     );
     let a = m.file_appeal(&appellant.sign::<AppealFile>(
         "-",
@@ -447,13 +451,13 @@ fn outsiders_and_bad_input_are_refused_on_evidence_and_responses() -> Result<()>
         &m,
         "bad hash",
         || m.add_appeal_evidence(&p.sign::<AppealEvidence>(&id, json!({"sha256": "ABC", "description": "x"}))),
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "sha256", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "sha256", .. }))),
     );
     refused(
         &m,
         "empty response",
         || m.respond_to_appeal(&p.sign::<AppealRespond>(&id, json!({"text": "  "}))),
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "text", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "text", .. }))),
     );
     refused(
         &m,
@@ -465,7 +469,7 @@ fn outsiders_and_bad_input_are_refused_on_evidence_and_responses() -> Result<()>
         &m,
         "unknown appeal",
         || m.respond_to_appeal(&p.sign::<AppealRespond>(&uuid::Uuid::now_v7().to_string(), json!({"text": "x"}))),
-        |r| matches!(r, Err(CommonsError::NotFound { .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { .. }))),
     );
     Ok(())
 }
@@ -523,7 +527,7 @@ fn refusals_in_every_appeal_state_change_nothing() -> Result<()> {
         &m,
         "bad appeal id",
         || m.review_appeal("not-a-uuid"),
-        |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))),
     );
     Ok(())
 }
@@ -560,11 +564,11 @@ fn appeals_are_listed_per_appellant_filtered_and_paged() -> Result<()> {
 
     assert!(matches!(
         m.list_appeals(&p.did.as_str().to_uppercase(), &AppealFilter::default(), None, 10),
-        Err(CommonsError::InvalidDid(_))
+        Err(CommonsError::Refused(Refusal::InvalidDid(_)))
     ));
     assert!(matches!(
         m.list_appeals(p.did.as_str(), &AppealFilter { status: Some("Open".into()) }, None, 10),
-        Err(CommonsError::InvalidInput { field: "status", .. })
+        Err(CommonsError::Refused(Refusal::InvalidInput { field: "status", .. }))
     ));
     assert!(m.list_appeals(Person::new().did.as_str(), &AppealFilter::default(), None, 10)?.items.is_empty());
     Ok(())
@@ -619,7 +623,7 @@ fn an_upheld_appeal_leaves_a_separate_operator_decision_standing() -> Result<()>
 /// capabilities), an Exited one Exited (regression: each came back a Member).
 #[test]
 fn an_upheld_membership_appeal_restores_the_status_it_had() -> Result<()> {
-    use commons_gateway::manager::actions::{AffiliationApply, AffiliationLeave};
+    use commons_gateway::actions::{AffiliationApply, AffiliationLeave};
     let m = memory()?;
     let w = World::build(&m, "bakery", false)?;
     let j = json!({ "jurisdiction": w.domain });
@@ -676,7 +680,7 @@ fn revocation_appeals_belong_to_where_their_target_lives() -> Result<()> {
                            "grounds": "Wrong.", "requested_remedy": {"kind": "Reverse"}, "jurisdiction": w.domain}),
                 ))
             },
-            |r| matches!(r, Err(CommonsError::InvalidInput { field: "jurisdiction", .. })),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. }))),
         );
         let appeal = appeal_revocation(&m, &p, &r)?;
         assert_eq!(appeal.jurisdiction, None, "{target:?}");
@@ -691,7 +695,7 @@ fn revocation_appeals_belong_to_where_their_target_lives() -> Result<()> {
 /// came back Active).
 #[test]
 fn an_upheld_appeal_keeps_an_earlier_operator_suspension() -> Result<()> {
-    use commons_gateway::model::anchor::AnchorStatus;
+    use commons_gateway::records::AnchorStatus;
     let m = memory()?;
     let (w, p, holder_id, steward_id) = world_with_member(&m)?;
     let [anchor, _, _, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);

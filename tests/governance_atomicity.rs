@@ -11,14 +11,15 @@ mod scenario;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Result;
+use commons_gateway::actions::EnrollComplete;
+use commons_gateway::actions::{AppealFile, ResolveRequest, RevocationRequest};
 use commons_gateway::backend::{BackendError, BackendResult, InMemoryCommonsStore, WriteBatch};
-use commons_gateway::manager::actions::EnrollComplete;
-use commons_gateway::manager::governance_actions::{AppealFile, ResolveRequest, RevocationRequest};
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::anchor::AnchorStatus;
-use commons_gateway::model::appeal::{AppealState, Outcome};
-use commons_gateway::model::revocation::{AppealStatus, RevocationReason, RevocationTarget};
-use commons_gateway::store::StoreError;
+use commons_gateway::records::AnchorStatus;
+use commons_gateway::records::{AppealState, Outcome};
+use commons_gateway::records::{AppealStatus, RevocationReason, RevocationTarget};
+use commons_gateway::CommonsManager;
+use commons_gateway::Refusal;
+use commons_gateway::StoreError;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use scenario::{manager_on, snapshot, Person, World};
 use serde_json::json;
@@ -41,6 +42,12 @@ impl FlakyStore {
 }
 
 impl CommonsStoreBackend for FlakyStore {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         self.inner.get(key)
     }
@@ -81,7 +88,7 @@ impl CommonsStoreBackend for FlakyStore {
 type Flaky = CommonsManager<FlakyStore>;
 
 fn flaky() -> Result<Flaky> {
-    manager_on(FlakyStore::default(), "flaky-memory", false)
+    manager_on(FlakyStore::default())
 }
 
 fn is_unavailable<T: std::fmt::Debug>(r: &Result<T, CommonsError>) -> bool {
@@ -113,8 +120,8 @@ fn failed_enrollment_completion_leaves_nothing_and_retry_succeeds() -> Result<()
 
     fails_cleanly(&m, "complete", || m.complete_enrollment(&complete));
     // Nothing is visible through the manager either (caches untouched).
-    assert!(matches!(m.anchor_by_did(person.did.as_str()), Err(CommonsError::NotFound { .. })));
-    assert!(matches!(m.holder_by_did(person.did.as_str()), Err(CommonsError::NotFound { .. })));
+    assert!(matches!(m.anchor_by_did(person.did.as_str()), Err(CommonsError::Refused(Refusal::NotFound { .. }))));
+    assert!(matches!(m.holder_by_did(person.did.as_str()), Err(CommonsError::Refused(Refusal::NotFound { .. }))));
     assert_eq!(m.steward(&steward_id)?.steward.attestations_issued, 0);
     assert_eq!(m.enrollment(&session)?.level, 2);
 
@@ -122,7 +129,7 @@ fn failed_enrollment_completion_leaves_nothing_and_retry_succeeds() -> Result<()
     assert_eq!(anchor.anchor.did, person.did);
     assert_eq!(m.holder_by_did(person.did.as_str())?.holder.holder_id, anchor.anchor.anchor_id);
     assert_eq!(m.steward(&steward_id)?.steward.attestations_issued, 1);
-    assert!(matches!(m.enrollment(&session), Err(CommonsError::NotFound { .. })));
+    assert!(matches!(m.enrollment(&session), Err(CommonsError::Refused(Refusal::NotFound { .. }))));
     Ok(())
 }
 

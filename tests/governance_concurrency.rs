@@ -10,13 +10,13 @@ mod scenario;
 use std::thread;
 
 use anyhow::{ensure, Result};
-use commons_gateway::manager::actions::Attest;
-use commons_gateway::manager::governance_actions::{AmendmentPropose, AmendmentSubmit, CastVote};
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::amendment::{Amendment, AmendmentStatus};
-use commons_gateway::model::holder::Capability;
-use commons_gateway::model::steward::StewardRecord;
-use commons_gateway::store::CommonsStore;
+use commons_gateway::actions::Attest;
+use commons_gateway::actions::{AmendmentPropose, AmendmentSubmit, CastVote};
+use commons_gateway::records::Capability;
+use commons_gateway::records::StewardRecord;
+use commons_gateway::records::{Amendment, AmendmentStatus};
+use commons_gateway::CommonsManager;
+use commons_gateway::CommonsStore;
 use commons_gateway::{CommonsStoreBackend, StoreConfig};
 use scenario::{make_member, new_members, Person, World, T0};
 use serde_json::json;
@@ -26,7 +26,7 @@ const VOTES_PER_THREAD: usize = 50;
 const ATTESTATIONS_PER_THREAD: usize = 100;
 
 /// What the engine holds for `id`, read with no cache in between.
-fn uncached<S: CommonsStoreBackend, E: commons_gateway::store::Entity>(m: &CommonsManager<S>, id: &str) -> Result<E> {
+fn uncached<S: CommonsStoreBackend, E: commons_gateway::Entity>(m: &CommonsManager<S>, id: &str) -> Result<E> {
     let store = CommonsStore::new(m.store().backend(), &StoreConfig { cache_records: 0, ..StoreConfig::default() })?;
     store.get::<E>(id)?.ok_or_else(|| anyhow::anyhow!("{} {id} missing", E::NAME))
 }
@@ -132,13 +132,13 @@ mod memory {
 
     #[test]
     fn memory_400_concurrent_votes_are_all_kept() -> anyhow::Result<()> {
-        let m = super::scenario::manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+        let m = super::scenario::manager_on(InMemoryCommonsStore::new())?;
         super::concurrent_votes_are_all_kept(&m)
     }
 
     #[test]
     fn memory_800_concurrent_attestations_are_all_counted() -> anyhow::Result<()> {
-        let m = super::scenario::manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+        let m = super::scenario::manager_on(InMemoryCommonsStore::new())?;
         super::concurrent_attestations_count_every_one(&m)
     }
 }
@@ -146,21 +146,13 @@ mod memory {
 #[cfg(any(feature = "sled-store", feature = "fjall-store"))]
 mod persistent {
     use anyhow::Result;
-    use commons_gateway::manager::{Clock, CommonsManager};
+    use commons_gateway::{Clock, CommonsManager};
     use commons_gateway::{Durability, OpenBackend, StoreConfig};
 
     /// A durable (`Sync`) store in `dir`: concurrent writers share fsyncs.
     pub fn open<S: OpenBackend>(dir: &std::path::Path) -> Result<CommonsManager<S>> {
         let config = StoreConfig { durability: Durability::Sync, ..StoreConfig::default() };
-        let backend = S::open(&dir.join(S::FOLDER), &config)?;
-        Ok(CommonsManager::with_backend(
-            backend,
-            &config,
-            Some(dir.to_path_buf()),
-            S::NAME,
-            S::PERSISTENT,
-            Clock::manual(super::T0),
-        )?)
+        Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(super::T0)))
     }
 }
 

@@ -10,14 +10,15 @@
 mod scenario;
 
 use anyhow::Result;
+use commons_gateway::actions::EnrollComplete;
+use commons_gateway::actions::{AppealFile, RevocationRequest};
 use commons_gateway::backend::InMemoryCommonsStore;
-use commons_gateway::manager::actions::EnrollComplete;
-use commons_gateway::manager::governance_actions::{AppealFile, RevocationRequest};
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::anchor::AnchorStatus;
-use commons_gateway::model::holder::{AffiliationStatus, Capability, HolderStatus};
-use commons_gateway::model::revocation::{AppealStatus, RevocationReason, RevocationTarget};
+use commons_gateway::records::AnchorStatus;
+use commons_gateway::records::{AffiliationStatus, Capability, HolderStatus};
+use commons_gateway::records::{AppealStatus, RevocationReason, RevocationTarget};
+use commons_gateway::CommonsManager;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
+use commons_gateway::{ConflictCode, Refusal};
 use scenario::{is_forbidden, make_member, manager_on, refused, revocation_targets, target_state, Person, World, T0};
 use serde_json::json;
 
@@ -26,7 +27,7 @@ type Memory = CommonsManager<InMemoryCommonsStore>;
 const DAY: u64 = 86_400;
 
 fn memory() -> Result<Memory> {
-    manager_on(InMemoryCommonsStore::new(), "memory", false)
+    manager_on(InMemoryCommonsStore::new())
 }
 
 fn request(target: RevocationTarget, immediate: bool) -> RevocationRequest {
@@ -106,7 +107,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
             &m,
             "unknown target",
             || m.create_revocation(request(target.clone(), true)),
-            |r| matches!(r, Err(CommonsError::NotFound { .. })),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { .. }))),
         );
     }
     refused(
@@ -118,7 +119,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
                 true,
             ))
         },
-        |r| matches!(r, Err(CommonsError::NotFound { entity: "affiliation", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "affiliation", .. }))),
     );
     for (what, target) in [
         ("id with a slash", RevocationTarget::Anchor { anchor_id: "by_did/x".into() }),
@@ -129,7 +130,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
             &m,
             what,
             || m.create_revocation(request(target, true)),
-            |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))),
         );
     }
     refused(
@@ -141,7 +142,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
                 true,
             ))
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "target.jurisdiction", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "target.jurisdiction", .. }))),
     );
     let anchor = RevocationTarget::Anchor { anchor_id: holder_id.clone() };
     for days in [0, 366] {
@@ -154,7 +155,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
                     ..request(anchor.clone(), false)
                 })
             },
-            |r| matches!(r, Err(CommonsError::InvalidInput { field: "appeal_window_days", .. })),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "appeal_window_days", .. }))),
         );
     }
     refused(
@@ -166,7 +167,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
                 ..request(anchor.clone(), false)
             })
         },
-        |r| matches!(r, Err(CommonsError::InvalidInput { field: "reason.text", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "reason.text", .. }))),
     );
 
     // One open revocation per target.
@@ -175,7 +176,7 @@ fn refused_revocations_change_nothing() -> Result<()> {
         &m,
         "second revocation while one is open",
         || m.create_revocation(request(anchor.clone(), true)),
-        |r| matches!(r, Err(CommonsError::Conflict { code: "revocation_open", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::RevocationOpen, .. }))),
     );
     // The steward is revoked at once (finalized by the sweep below).
     let steward = RevocationTarget::Steward { steward_id: steward_id.clone() };
@@ -190,20 +191,20 @@ fn refused_revocations_change_nothing() -> Result<()> {
         &m,
         "revoke a revoked anchor",
         || m.create_revocation(request(anchor.clone(), true)),
-        |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "anchor", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { entity: "anchor", .. }))),
     );
     refused(
         &m,
         "suspend a revoked anchor",
         || m.create_revocation(request(anchor.clone(), false)),
-        |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "anchor", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { entity: "anchor", .. }))),
     );
     m.finalize_due_revocations()?;
     refused(
         &m,
         "suspend a revoked steward",
         || m.create_revocation(request(steward.clone(), false)),
-        |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "steward", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { entity: "steward", .. }))),
     );
     Ok(())
 }
@@ -224,7 +225,7 @@ fn a_candidate_membership_can_be_banned_but_not_suspended() -> Result<()> {
         &m,
         "suspend a candidate",
         || m.create_revocation(request(membership.clone(), false)),
-        |r| matches!(r, Err(CommonsError::InvalidTransition { entity: "affiliation", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { entity: "affiliation", .. }))),
     );
     m.create_revocation(request(membership.clone(), true))?;
     assert_eq!(target_state(&m, &membership)?, "Revoked");
@@ -247,7 +248,7 @@ fn finalisation_after_the_deadline_makes_a_suspension_permanent() -> Result<()> 
             &m,
             "finalize before the deadline",
             || m.finalize_revocation(&r.revocation_id),
-            |r| matches!(r, Err(CommonsError::Conflict { code: "not_finalizable", .. })),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::NotFinalizable, .. }))),
         );
     }
     m.clock().advance(1);
@@ -259,7 +260,7 @@ fn finalisation_after_the_deadline_makes_a_suspension_permanent() -> Result<()> 
             &m,
             "finalize twice",
             || m.finalize_revocation(&r.revocation_id),
-            |r| matches!(r, Err(CommonsError::Conflict { code: "not_finalizable", .. })),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::NotFinalizable, .. }))),
         );
     }
     assert_eq!(deadline_rows(&m)?, 0, "finalized revocations leave the deadline index");
@@ -278,13 +279,13 @@ fn finalisation_after_the_deadline_makes_a_suspension_permanent() -> Result<()> 
         &m,
         "finalize an unknown revocation",
         || m.finalize_revocation(&uuid::Uuid::now_v7().to_string()),
-        |r| matches!(r, Err(CommonsError::NotFound { .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { .. }))),
     );
     refused(
         &m,
         "finalize a bad id",
         || m.finalize_revocation("nope"),
-        |r| matches!(r, Err(CommonsError::InvalidId { .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))),
     );
     Ok(())
 }
@@ -335,8 +336,8 @@ fn sweep_finalizes_due_revocations_and_waits_for_pending_appeals() -> Result<()>
     m.review_appeal(&appeal.appeal_id)?;
     m.resolve_appeal(
         &appeal.appeal_id,
-        commons_gateway::manager::governance_actions::ResolveRequest {
-            outcome: commons_gateway::model::appeal::Outcome::Denied,
+        commons_gateway::actions::ResolveRequest {
+            outcome: commons_gateway::records::Outcome::Denied,
             notes: "Evidence is clear.".into(),
         },
     )?;
@@ -371,7 +372,14 @@ fn revocations_are_listed_by_target_in_order() -> Result<()> {
     assert!(m.list_revocations(&format!("anchor:{holder_id}"), None, 10)?.items.is_empty());
     for bad in ["", "anchor", "planet:x", &format!("membership:{holder_id}"), "anchor:XYZ", "membership:ab:coop:x"] {
         let r = m.list_revocations(bad, None, 10);
-        assert!(matches!(r, Err(CommonsError::InvalidInput { .. } | CommonsError::InvalidId { .. })), "{bad:?}: {r:?}");
+        assert!(
+            matches!(
+                r,
+                Err(CommonsError::Refused(Refusal::InvalidInput { .. })
+                    | CommonsError::Refused(Refusal::InvalidId { .. }))
+            ),
+            "{bad:?}: {r:?}"
+        );
     }
     Ok(())
 }
@@ -379,21 +387,13 @@ fn revocations_are_listed_by_target_in_order() -> Result<()> {
 #[cfg(any(feature = "sled-store", feature = "fjall-store"))]
 mod persistent {
     use super::*;
-    use commons_gateway::manager::Clock;
-    use commons_gateway::model::revocation::RevocationRecord;
+    use commons_gateway::records::RevocationRecord;
+    use commons_gateway::Clock;
     use commons_gateway::{Durability, OpenBackend, StoreConfig};
 
     fn open<S: OpenBackend>(dir: &std::path::Path, now: u64) -> Result<CommonsManager<S>> {
         let config = StoreConfig { durability: Durability::Sync, ..StoreConfig::default() };
-        let backend = S::open(&dir.join(S::FOLDER), &config)?;
-        Ok(CommonsManager::with_backend(
-            backend,
-            &config,
-            Some(dir.to_path_buf()),
-            S::NAME,
-            S::PERSISTENT,
-            Clock::manual(now),
-        )?)
+        Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(now)))
     }
 
     /// An immediate ban and a suspension survive reopening; after the
@@ -428,7 +428,13 @@ mod persistent {
             assert_eq!(m.finalize_due_revocations()?, 0, "nothing is due yet");
             // Re-applying is refused: the ban is remembered, not forgotten.
             let again = m.create_revocation(request(ban.target.clone(), true));
-            assert!(matches!(again, Err(CommonsError::Conflict { code: "revocation_open", .. })), "{again:?}");
+            assert!(
+                matches!(
+                    again,
+                    Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::RevocationOpen, .. }))
+                ),
+                "{again:?}"
+            );
         }
         {
             let m = open::<S>(dir.path(), T0 + 30 * DAY)?;
@@ -473,12 +479,12 @@ fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> R
         assert!(report.is_clean(), "after {step}: {:?}", report.problems);
         let mut export = Vec::new();
         m.store().export_to("memory", &mut export)?;
-        let fresh = commons_gateway::store::CommonsStore::new(InMemoryCommonsStore::new(), &Default::default())?;
+        let fresh = commons_gateway::CommonsStore::new(InMemoryCommonsStore::new(), &Default::default())?;
         fresh.import_from(export.as_slice())?;
         Ok(())
     };
     fn open<T>(r: &Result<T, CommonsError>) -> bool {
-        matches!(r, Err(CommonsError::Conflict { code: "revocation_open", .. }))
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::RevocationOpen, .. })))
     }
     let [anchor, _, membership, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);
 
@@ -492,13 +498,13 @@ fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> R
 
     // The member leaves (exit_freely) and may not apply again to shed the revocation.
     let j = json!({ "jurisdiction": w.domain });
-    m.leave_affiliation(&p.sign::<commons_gateway::manager::actions::AffiliationLeave>(&holder_id, j.clone()))?;
+    m.leave_affiliation(&p.sign::<commons_gateway::actions::AffiliationLeave>(&holder_id, j.clone()))?;
     assert_eq!(target_state(&m, &membership)?, "Other");
     clean("leave under revocation")?;
     refused(
         &m,
         "apply again",
-        || m.apply_affiliation(&p.sign::<commons_gateway::manager::actions::AffiliationApply>(&holder_id, j.clone())),
+        || m.apply_affiliation(&p.sign::<commons_gateway::actions::AffiliationApply>(&holder_id, j.clone())),
         open,
     );
 
@@ -522,10 +528,8 @@ fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> R
 /// anchor still voted and proposed).
 #[test]
 fn a_principal_whose_anchor_is_revoked_takes_no_governance_action() -> Result<()> {
-    use commons_gateway::manager::actions::Attest;
-    use commons_gateway::manager::governance_actions::{
-        AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, CastVote,
-    };
+    use commons_gateway::actions::Attest;
+    use commons_gateway::actions::{AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, CastVote};
     let m = memory()?;
     let (w, p, holder_id, _) = world_with_member(&m)?;
     let propose = || {
@@ -575,8 +579,8 @@ fn a_principal_whose_anchor_is_revoked_takes_no_governance_action() -> Result<()
 /// cannot change or submit its amendment (regressions found by review).
 #[test]
 fn standing_is_checked_where_power_is_used() -> Result<()> {
-    use commons_gateway::manager::actions::{CharterActivate, CharterCreate, CharterSign, EnrollVouch};
-    use commons_gateway::manager::governance_actions::{AmendmentAddChange, AmendmentPropose, AmendmentSubmit};
+    use commons_gateway::actions::{AmendmentAddChange, AmendmentPropose, AmendmentSubmit};
+    use commons_gateway::actions::{CharterActivate, CharterCreate, CharterSign, EnrollVouch};
     let m = memory()?;
     let w = World::build(&m, "bakery", false)?;
     let holder_of = |p: &Person| -> Result<String> { Ok(m.holder_by_did(p.did.as_str())?.holder.holder_id) };
@@ -592,7 +596,7 @@ fn standing_is_checked_where_power_is_used() -> Result<()> {
         is_forbidden,
     );
     assert!(!m.steward_by_did(w.stewards[1].did.as_str())?.can_attest, "the view agrees");
-    let active = commons_gateway::manager::identity::StewardFilter { active: Some(true), jurisdiction: None };
+    let active = commons_gateway::StewardFilter { active: Some(true), jurisdiction: None };
     let listed: Vec<_> = m.list_stewards(&active, None, 10)?.items.into_iter().map(|v| v.steward.did).collect();
     assert_eq!(listed, vec![w.stewards[0].did.clone()], "and so does the list's active filter");
 
@@ -603,7 +607,7 @@ fn standing_is_checked_where_power_is_used() -> Result<()> {
         &m,
         "complete with a vouch that no longer counts",
         || m.complete_enrollment(&person.sign::<EnrollComplete>(&id, json!({}))),
-        |r| matches!(r, Err(CommonsError::Conflict { code: "vouch_no_longer_valid", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::VouchNoLongerValid, .. }))),
     );
 
     // A draft signed by genesis 2, 3 and 4; genesis 4 is then suspended.
@@ -623,7 +627,7 @@ fn standing_is_checked_where_power_is_used() -> Result<()> {
         &m,
         "activate with 2 of 3 founders in good standing",
         || activate(&w.genesis[2]),
-        |r| matches!(r, Err(CommonsError::Conflict { code: "not_enough_founders", .. })),
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::NotEnoughFounders, .. }))),
     );
     m.reinstate_anchor(&holder_of(&w.genesis[4])?, None)?;
     activate(&w.genesis[2])?;

@@ -13,26 +13,29 @@ use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use anyhow::Result;
+use commons_gateway::actions::RevocationRequest;
+use commons_gateway::actions::*;
 use commons_gateway::backend::{BackendResult, InMemoryCommonsStore, WriteBatch};
-use commons_gateway::manager::actions::*;
-use commons_gateway::manager::governance_actions::RevocationRequest;
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::anchor::AnchorStatus;
-use commons_gateway::model::charter::CharterStatus;
-use commons_gateway::model::holder::{AffiliationStatus, Capability, CommonsHolderRecord, HolderStatus, HolderView};
-use commons_gateway::model::revocation::{RevocationReason, RevocationTarget};
-use commons_gateway::model::steward::{StewardStatus, DAY_SECS};
-use commons_gateway::store::keys::member_prefix;
-use commons_gateway::store::Changes;
+use commons_gateway::records::AnchorStatus;
+use commons_gateway::records::CharterStatus;
+use commons_gateway::records::StewardStatus;
+use commons_gateway::records::{AffiliationStatus, Capability, CommonsHolderRecord, HolderStatus, HolderView};
+use commons_gateway::records::{RevocationReason, RevocationTarget};
+use commons_gateway::Changes;
+use commons_gateway::CommonsManager;
 use commons_gateway::{CommonsError, CommonsResult, CommonsStoreBackend};
+use commons_gateway::{ConflictCode, Refusal};
 use scenario::{manager_on, snapshot, Person, World, T0};
+
+/// Seconds in a day.
+const DAY_SECS: u64 = 86_400;
 use serde_json::json;
 use AffiliationStatus::{Banned, Candidate, Exited, Member, Provisional, Suspended};
 
 type Rows = Vec<(Vec<u8>, Vec<u8>)>;
 
 fn memory() -> Result<CommonsManager<InMemoryCommonsStore>> {
-    manager_on(InMemoryCommonsStore::new(), "memory", false)
+    manager_on(InMemoryCommonsStore::new())
 }
 
 /// `r` must be an `InvalidTransition`, and the store must hold exactly `before`.
@@ -42,7 +45,10 @@ fn assert_refused<S: CommonsStoreBackend, T: std::fmt::Debug>(
     r: CommonsResult<T>,
     what: &str,
 ) {
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{what}: expected InvalidTransition, got {r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))),
+        "{what}: expected InvalidTransition, got {r:?}"
+    );
     assert!(snapshot(m) == *before, "{what}: refused, but the store changed");
 }
 
@@ -139,15 +145,15 @@ fn operator_reasons_are_bounded_and_ids_checked() -> Result<()> {
     let id = anchor_in(&m, "Active")?;
     let before = snapshot(&m);
     let r = m.suspend_anchor(&id, Some("x".repeat(2_001)));
-    assert!(matches!(r, Err(CommonsError::InvalidInput { field: "reason", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "reason", .. }))), "{r:?}");
     let r = m.suspend_anchor("not-an-id", None);
-    assert!(matches!(r, Err(CommonsError::InvalidId { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))), "{r:?}");
     let r = m.suspend_anchor(&"a".repeat(64), None);
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "anchor", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "anchor", .. }))), "{r:?}");
     let r = m.suspend_charter(&"a".repeat(64), None);
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "charter", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))), "{r:?}");
     let r = m.retire_steward(&"a".repeat(64), None);
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "steward", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "steward", .. }))), "{r:?}");
     assert!(snapshot(&m) == before);
     m.suspend_anchor(&id, Some("x".repeat(2_000)))?;
     Ok(())
@@ -253,7 +259,7 @@ fn holder_in<S: CommonsStoreBackend>(
 
 /// The value of the holder's membership row in `domain`.
 fn member_row<S: CommonsStoreBackend>(m: &CommonsManager<S>, domain: &str, id: &str) -> Result<Option<String>> {
-    Ok(m.store().index_value(&format!("{}{id}", member_prefix(domain)))?)
+    Ok(m.store().membership_row(domain, id)?)
 }
 
 #[test]
@@ -314,7 +320,7 @@ fn affiliations_move_forward_only_while_the_holder_is_active() -> Result<()> {
         let before = snapshot(&m);
         let r = affiliation_op(&m, &w, &p, &id, op);
         assert!(
-            matches!(&r, Err(CommonsError::InvalidTransition { entity: "holder", .. })),
+            matches!(&r, Err(CommonsError::Refused(Refusal::InvalidTransition { entity: "holder", .. }))),
             "{from:?} {op:?} of a suspended holder: {r:?}"
         );
         assert!(snapshot(&m) == before, "{from:?} {op:?} refused, but the store changed");
@@ -359,7 +365,7 @@ fn capabilities_are_granted_only_to_provisional_or_member() -> Result<()> {
     // No affiliation there at all.
     let (_, id) = holder_in(&m, &w, Member)?;
     let r = m.set_affiliation_capabilities(&id, "coop:elsewhere", caps);
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "affiliation", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "affiliation", .. }))), "{r:?}");
     Ok(())
 }
 
@@ -395,19 +401,22 @@ fn apply_needs_the_holders_signature_an_active_holder_and_an_active_charter() ->
     let id = m.bootstrap_anchor(p.did.as_str(), None)?.anchor.anchor_id;
     let before = snapshot(&m);
     let r = m.apply_affiliation(&w.genesis[3].sign::<AffiliationApply>(&id, json!({"jurisdiction": w.domain})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "someone else signs: {r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "someone else signs: {r:?}");
     let r = apply(&m, &p, &id, "coop:nowhere");
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "charter", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))), "{r:?}");
     let r = apply(&m, &p, &id, "not a domain");
-    assert!(matches!(r, Err(CommonsError::InvalidInput { field: "jurisdiction", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. }))), "{r:?}");
     let r = apply(&m, &p, &"b".repeat(64), &w.domain);
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "holder", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "holder", .. }))), "{r:?}");
     assert!(snapshot(&m) == before);
 
     m.suspend_charter(&w.charter_id, Some("audit".into()))?;
     let before = snapshot(&m);
     let r = apply(&m, &p, &id, &w.domain);
-    assert!(matches!(r, Err(CommonsError::Conflict { code: "charter_not_active", .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::CharterNotActive, .. }))),
+        "{r:?}"
+    );
     assert!(snapshot(&m) == before);
     m.reinstate_charter(&w.charter_id, None)?;
 
@@ -457,7 +466,7 @@ fn only_a_steward_of_the_jurisdiction_approves_and_never_its_own() -> Result<()>
         ("suspended steward", &w.genesis[3]),
     ] {
         let r = approve(by);
-        assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{who}: {r:?}");
+        assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{who}: {r:?}");
     }
     assert!(snapshot(&m) == before);
     m.reinstate_steward(&sid, None)?;
@@ -470,7 +479,7 @@ fn only_a_steward_of_the_jurisdiction_approves_and_never_its_own() -> Result<()>
     apply(&m, &w.genesis[3], &g3, &w.domain)?;
     let before = snapshot(&m);
     let r = m.approve_affiliation(&w.genesis[3].sign::<AffiliationApprove>(&g3, json!({"jurisdiction": w.domain})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "self-approval: {r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "self-approval: {r:?}");
     assert!(snapshot(&m) == before);
     let v = m.approve_affiliation(&w.stewards[1].sign::<AffiliationApprove>(&g3, json!({"jurisdiction": w.domain})))?;
     assert_eq!(v.holder.affiliation(&w.domain).map(|a| a.status), Some(Provisional));
@@ -484,9 +493,9 @@ fn only_the_holder_signs_its_leave() -> Result<()> {
     let (p, id) = holder_in(&m, &w, Member)?;
     let before = snapshot(&m);
     let r = m.leave_affiliation(&w.stewards[0].sign::<AffiliationLeave>(&id, json!({"jurisdiction": w.domain})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{r:?}");
     let r = m.leave_affiliation(&p.sign::<AffiliationLeave>(&id, json!({"jurisdiction": "coop:elsewhere"})));
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "affiliation", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "affiliation", .. }))), "{r:?}");
     assert!(snapshot(&m) == before);
     let v = m.leave_affiliation(&p.sign::<AffiliationLeave>(&id, json!({"jurisdiction": w.domain})))?;
     assert_eq!(v.holder.affiliation(&w.domain).map(|a| a.status), Some(Exited));
@@ -588,7 +597,10 @@ fn a_charter_that_is_not_active_admits_nobody_but_members_can_leave() -> Result<
     m.dissolve_charter(&w.charter_id, Some("wound up".into()))?;
     let before = snapshot(&m);
     let r = m.approve_affiliation_by_operator(&cand, &w.domain, None);
-    assert!(matches!(r, Err(CommonsError::Conflict { code: "charter_not_active", .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::CharterNotActive, .. }))),
+        "{r:?}"
+    );
     assert!(snapshot(&m) == before);
     assert_eq!(m.holder(&member)?.holder.affiliation(&w.domain).map(|a| a.status), Some(Member), "no cascade");
     let v = affiliation_op(&m, &w, &p, &member, AffOp::Leave)?;
@@ -689,7 +701,10 @@ fn steward_term_extends_only_forward_and_at_most_two_years_ahead() -> Result<()>
     let before = snapshot(&m);
     for end in [T0 + 90 * DAY_SECS, T0 + 10 * DAY_SECS, T0 + 731 * DAY_SECS] {
         let r = m.extend_steward_term(&id, end);
-        assert!(matches!(r, Err(CommonsError::InvalidInput { field: "term_end", .. })), "{end}: {r:?}");
+        assert!(
+            matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "term_end", .. }))),
+            "{end}: {r:?}"
+        );
     }
     assert!(snapshot(&m) == before);
     // After the term ran out the steward cannot attest; extending restores it.
@@ -720,6 +735,12 @@ impl Recording {
 }
 
 impl CommonsStoreBackend for Recording {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn persistent(&self) -> bool {
+        self.inner.persistent()
+    }
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         self.log(format!("get {}", String::from_utf8_lossy(key)));
         self.inner.get(key)
@@ -843,16 +864,22 @@ fn members_list_filters_by_status_and_refuses_bad_input() -> Result<()> {
 
     for bad in ["member", "Active", ""] {
         let r = m.list_members(&w.domain, Some(bad), None, 10);
-        assert!(matches!(r, Err(CommonsError::InvalidInput { field: "status", .. })), "{bad:?}: {r:?}");
+        assert!(
+            matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "status", .. }))),
+            "{bad:?}: {r:?}"
+        );
     }
     for limit in [0, 101] {
         let r = m.list_members(&w.domain, None, None, limit);
-        assert!(matches!(r, Err(CommonsError::InvalidInput { field: "limit", .. })), "{limit}: {r:?}");
+        assert!(
+            matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "limit", .. }))),
+            "{limit}: {r:?}"
+        );
     }
     let r = m.list_members("coop:nowhere", None, None, 10);
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "charter", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))), "{r:?}");
     let r = m.list_members("coop:bad/slug", None, None, 10);
-    assert!(matches!(r, Err(CommonsError::InvalidInput { field: "jurisdiction", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. }))), "{r:?}");
     let r = m.list_members(&w.domain, None, Some("zz"), 10);
     assert!(matches!(r, Err(CommonsError::Store(_))), "{r:?}");
     Ok(())
@@ -860,17 +887,18 @@ fn members_list_filters_by_status_and_refuses_bad_input() -> Result<()> {
 
 #[test]
 fn members_list_reads_only_its_jurisdictions_rows_and_the_holders_it_returns() -> Result<()> {
-    let m = manager_on(Recording { inner: InMemoryCommonsStore::new(), reads: Mutex::new(Vec::new()) }, "rec", false)?;
+    let m = manager_on(Recording { inner: InMemoryCommonsStore::new(), reads: Mutex::new(Vec::new()) })?;
     let w = World::build(&m, "bakery", false)?;
     let (_, approved, _) = populate(&m, &w)?;
-    m.store().caches().clear();
+    m.store().clear_caches();
     m.store().backend().take();
 
     let page = m.list_members(&w.domain, Some("Provisional"), None, 100)?;
     let listed: Vec<String> = page.items.iter().map(|h| h.holder.holder_id.clone()).collect();
     assert_eq!(listed, approved);
     let reads = m.store().backend().take();
-    let prefix = member_prefix(&w.domain);
+    // The on-disk layout: a jurisdiction's membership rows.
+    let prefix = format!("member/{}/", w.domain);
     let mut holder_reads = 0;
     for r in &reads {
         if let Some(p) = r.strip_prefix("scan ") {

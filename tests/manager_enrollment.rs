@@ -4,17 +4,18 @@
 mod scenario;
 
 use anyhow::Result;
+use commons_gateway::actions::*;
 use commons_gateway::backend::InMemoryCommonsStore;
-use commons_gateway::manager::actions::*;
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::anchor::{AttestationMethod, Pathway, PopLevel};
-use commons_gateway::model::holder::{AffiliationStatus, Capability};
+use commons_gateway::records::{AffiliationStatus, Capability};
+use commons_gateway::records::{AttestationMethod, Pathway, PopLevel};
+use commons_gateway::CommonsManager;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
+use commons_gateway::{ConflictCode, Refusal};
 use scenario::{manager_on, snapshot, Person, World};
 use serde_json::json;
 
 fn memory() -> Result<CommonsManager<InMemoryCommonsStore>> {
-    manager_on(InMemoryCommonsStore::new(), "memory", false)
+    manager_on(InMemoryCommonsStore::new())
 }
 
 #[test]
@@ -53,15 +54,21 @@ fn completed_session_is_deleted_and_replays_are_refused_without_change() -> Resu
     let complete = person.sign::<EnrollComplete>(&id, json!({}));
     m.complete_enrollment(&complete)?;
     let before = snapshot(&m);
-    assert!(matches!(m.complete_enrollment(&complete), Err(CommonsError::NotFound { entity: "enrollment", .. })));
-    assert!(matches!(m.enrollment(&id), Err(CommonsError::NotFound { .. })));
+    assert!(matches!(
+        m.complete_enrollment(&complete),
+        Err(CommonsError::Refused(Refusal::NotFound { entity: "enrollment", .. }))
+    ));
+    assert!(matches!(m.enrollment(&id), Err(CommonsError::Refused(Refusal::NotFound { .. }))));
     // The same person cannot start over and verify: one anchor per principal.
     let again = m.start_enrollment("Again".into(), Some(w.domain.clone()))?;
     let before_verify = snapshot(&m);
     let err = m.verify_enrollment(
         &person.sign::<EnrollVerify>(&again.enrollment_id, json!({"verification_code": again.verification_code})),
     );
-    assert!(matches!(err, Err(CommonsError::Conflict { code: "already_enrolled", .. })), "{err:?}");
+    assert!(
+        matches!(err, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::AlreadyEnrolled, .. }))),
+        "{err:?}"
+    );
     assert_eq!(snapshot(&m), before_verify);
     assert_ne!(before, before_verify, "starting a session writes it");
     Ok(())
@@ -79,40 +86,43 @@ fn refused_steps_change_nothing() -> Result<()> {
 
     // Wrong code.
     let r = m.verify_enrollment(&person.sign::<EnrollVerify>(&id, json!({"verification_code": "VERIFY-000000x"})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{r:?}");
     // Vouch before verify.
     let r = m.vouch_enrollment(&w.stewards[0].sign::<EnrollVouch>(&id, json!({"person_did": person.did.as_str()})));
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))), "{r:?}");
     // Complete at level 0.
     let r = m.complete_enrollment(&person.sign::<EnrollComplete>(&id, json!({})));
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))), "{r:?}");
     assert_eq!(snapshot(&m), before);
 
     m.verify_enrollment(&person.sign::<EnrollVerify>(&id, json!({"verification_code": started.verification_code})))?;
     let before = snapshot(&m);
     // A non-steward cannot vouch.
     let r = m.vouch_enrollment(&stranger.sign::<EnrollVouch>(&id, json!({"person_did": person.did.as_str()})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{r:?}");
     // A steward vouching for another DID.
     let r = m.vouch_enrollment(&w.stewards[0].sign::<EnrollVouch>(&id, json!({"person_did": stranger.did.as_str()})));
-    assert!(matches!(r, Err(CommonsError::Conflict { code: "person_mismatch", .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::PersonMismatch, .. }))),
+        "{r:?}"
+    );
     // Completing without a vouch on a charter without open enrollment.
     let r = m.complete_enrollment(&person.sign::<EnrollComplete>(&id, json!({})));
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))), "{r:?}");
     // Verifying twice.
     let r =
         m.verify_enrollment(&person.sign::<EnrollVerify>(&id, json!({"verification_code": started.verification_code})));
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))), "{r:?}");
     assert_eq!(snapshot(&m), before);
 
     m.vouch_enrollment(&w.stewards[0].sign::<EnrollVouch>(&id, json!({"person_did": person.did.as_str()})))?;
     let before = snapshot(&m);
     // Someone else completing the person's enrollment.
     let r = m.complete_enrollment(&stranger.sign::<EnrollComplete>(&id, json!({})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{r:?}");
     // Rejecting after the vouch.
     let r = m.reject_enrollment(&w.stewards[1].sign::<EnrollReject>(&id, json!({"reason": "late"})));
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))), "{r:?}");
     assert_eq!(snapshot(&m), before);
     Ok(())
 }
@@ -158,9 +168,9 @@ fn rejected_session_accepts_no_further_step() -> Result<()> {
     assert_eq!(view.rejected.as_ref().map(|r| r.reason.as_str()), Some("could not confirm"));
     let before = snapshot(&m);
     let r = m.vouch_enrollment(&w.stewards[1].sign::<EnrollVouch>(&id, json!({"person_did": person.did.as_str()})));
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))), "{r:?}");
     let r = m.reject_enrollment_by_operator(&id, "again".into());
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))), "{r:?}");
     assert_eq!(snapshot(&m), before);
     Ok(())
 }
@@ -178,12 +188,12 @@ fn expired_session_answers_expired_and_is_swept() -> Result<()> {
     assert_eq!(m.enrollment(&id_b)?.level, 0);
     m.clock().advance(1);
     let r = m.vouch_enrollment(&w.stewards[0].sign::<EnrollVouch>(&id_a, json!({"person_did": a.did.as_str()})));
-    assert!(matches!(r, Err(CommonsError::Expired { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Expired { .. }))), "{r:?}");
     // Touching it deleted it.
-    assert!(matches!(m.enrollment(&id_a), Err(CommonsError::NotFound { .. })));
+    assert!(matches!(m.enrollment(&id_a), Err(CommonsError::Refused(Refusal::NotFound { .. }))));
     assert_eq!(m.sweep_expired_enrollments()?, 2);
-    assert!(matches!(m.enrollment(&id_b), Err(CommonsError::NotFound { .. })));
-    assert!(matches!(m.enrollment(&id_c), Err(CommonsError::NotFound { .. })));
+    assert!(matches!(m.enrollment(&id_b), Err(CommonsError::Refused(Refusal::NotFound { .. }))));
+    assert!(matches!(m.enrollment(&id_c), Err(CommonsError::Refused(Refusal::NotFound { .. }))));
     assert!(m.store().backend().scan(b"enrollment")?.is_empty(), "sessions and their expiry rows are gone");
     Ok(())
 }

@@ -7,19 +7,20 @@ mod scenario;
 use std::collections::BTreeSet;
 
 use anyhow::Result;
+use commons_gateway::actions::*;
 use commons_gateway::backend::InMemoryCommonsStore;
-use commons_gateway::manager::actions::*;
-use commons_gateway::manager::charters::CharterFilter;
-use commons_gateway::manager::identity::StewardFilter;
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::anchor::PopLevel;
-use commons_gateway::model::charter::{CharterStatus, OrgType};
+use commons_gateway::records::PopLevel;
+use commons_gateway::records::{CharterStatus, OrgType};
+use commons_gateway::CharterFilter;
 use commons_gateway::CommonsError;
+use commons_gateway::CommonsManager;
+use commons_gateway::StewardFilter;
+use commons_gateway::{ConflictCode, Refusal};
 use scenario::{manager_on, snapshot, Person, World, T0};
 use serde_json::json;
 
 fn memory() -> Result<CommonsManager<InMemoryCommonsStore>> {
-    manager_on(InMemoryCommonsStore::new(), "memory", false)
+    manager_on(InMemoryCommonsStore::new())
 }
 
 fn draft(m: &CommonsManager<InMemoryCommonsStore>, by: &Person, domain: &str, org: &str) -> Result<(String, String)> {
@@ -38,11 +39,14 @@ fn bootstrap_twice_is_a_conflict_and_changes_nothing() -> Result<()> {
     assert_eq!(a.anchor.anchor_id.len(), 64);
     let before = snapshot(&m);
     let r = m.bootstrap_anchor(p.did.as_str(), Some("again".into()));
-    assert!(matches!(r, Err(CommonsError::Conflict { code: "already_exists", .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::AlreadyExists, .. }))),
+        "{r:?}"
+    );
     let r = m.bootstrap_anchor(&p.did.as_str().to_uppercase(), None);
-    assert!(matches!(r, Err(CommonsError::InvalidDid(_))), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidDid(_)))), "{r:?}");
     let r = m.bootstrap_anchor(Person::new().did.as_str(), Some("x".repeat(101)));
-    assert!(matches!(r, Err(CommonsError::InvalidInput { field: "display_name", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "display_name", .. }))), "{r:?}");
     assert_eq!(snapshot(&m), before);
     Ok(())
 }
@@ -61,29 +65,38 @@ fn charter_signatures_follow_the_digest_and_the_draft_rule() -> Result<()> {
     assert_eq!(charter.charter.status, CharterStatus::Draft);
     let before = snapshot(&m);
     let r = m.sign_charter(&people[0].sign::<CharterSign>(&id, json!({"digest": "0".repeat(64)})));
-    assert!(matches!(r, Err(CommonsError::Conflict { code: "digest_mismatch", .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::DigestMismatch, .. }))),
+        "{r:?}"
+    );
     let outsider = Person::new();
     let r = m.sign_charter(&outsider.sign::<CharterSign>(&id, json!({"digest": digest})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{r:?}");
     let r = m.activate_charter(&people[0].sign::<CharterActivate>(&id, json!({})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "not a founder yet: {r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "not a founder yet: {r:?}");
     assert_eq!(snapshot(&m), before);
 
     m.sign_charter(&people[0].sign::<CharterSign>(&id, json!({"digest": digest, "role": "chair"})))?;
     let r = m.sign_charter(&people[0].sign::<CharterSign>(&id, json!({"digest": digest})));
-    assert!(matches!(r, Err(CommonsError::Conflict { code: "already_signed", .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::AlreadySigned, .. }))),
+        "{r:?}"
+    );
     m.sign_charter(&people[1].sign::<CharterSign>(&id, json!({"digest": digest})))?;
     let r = m.activate_charter(&people[0].sign::<CharterActivate>(&id, json!({})));
-    assert!(matches!(r, Err(CommonsError::Conflict { code: "not_enough_founders", .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::NotEnoughFounders, .. }))),
+        "{r:?}"
+    );
     m.sign_charter(&people[2].sign::<CharterSign>(&id, json!({"digest": digest})))?;
     let r = m.activate_charter(&people[3].sign::<CharterActivate>(&id, json!({})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{r:?}");
     let active = m.activate_charter(&people[2].sign::<CharterActivate>(&id, json!({})))?;
     assert_eq!(active.charter.status, CharterStatus::Active);
     assert_eq!(active.charter.founders.len(), 3);
     assert_eq!(active.charter.founders[0].role.as_deref(), Some("chair"));
     let r = m.sign_charter(&people[3].sign::<CharterSign>(&id, json!({"digest": digest})));
-    assert!(matches!(r, Err(CommonsError::InvalidTransition { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidTransition { .. }))), "{r:?}");
     assert_eq!(m.charter_by_domain("coop:mill")?.charter.charter_id, id);
     Ok(())
 }
@@ -107,7 +120,7 @@ fn charter_creation_checks_domain_type_and_duplicates() -> Result<()> {
         assert!(
             matches!(
                 r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()),
-                Err(Some(CommonsError::InvalidInput { .. }))
+                Err(Some(CommonsError::Refused(Refusal::InvalidInput { .. })))
             ),
             "{domain}: {r:?}"
         );
@@ -116,14 +129,17 @@ fn charter_creation_checks_domain_type_and_duplicates() -> Result<()> {
     assert!(
         matches!(
             r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()),
-            Err(Some(CommonsError::Conflict { code: "already_exists", .. }))
+            Err(Some(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::AlreadyExists, .. })))
         ),
         "{r:?}"
     );
     let stranger = Person::new();
     let r = draft(&m, &stranger, "coop:new", "Cooperative");
     assert!(
-        matches!(r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()), Err(Some(CommonsError::Forbidden { .. }))),
+        matches!(
+            r.as_ref().map_err(|e| e.downcast_ref::<CommonsError>()),
+            Err(Some(CommonsError::Refused(Refusal::Forbidden { .. })))
+        ),
         "{r:?}"
     );
     assert_eq!(snapshot(&m), before);
@@ -159,17 +175,23 @@ fn steward_registration_rules() -> Result<()> {
     let w = World::build(&m, "bakery", false)?;
     let before = snapshot(&m);
     let r = m.register_steward(w.genesis[0].did.as_str(), 365, None);
-    assert!(matches!(r, Err(CommonsError::Conflict { code: "already_exists", .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::AlreadyExists, .. }))),
+        "{r:?}"
+    );
     let r = m.register_steward(Person::new().did.as_str(), 365, None);
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "holder", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "holder", .. }))), "{r:?}");
     for days in [29, 731, 0] {
         let r = m.register_steward(w.genesis[2].did.as_str(), days, None);
-        assert!(matches!(r, Err(CommonsError::InvalidInput { field: "term_days", .. })), "{days}: {r:?}");
+        assert!(
+            matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "term_days", .. }))),
+            "{days}: {r:?}"
+        );
     }
     let r = m.register_steward(w.genesis[2].did.as_str(), 90, Some("coop:unknown".into()));
-    assert!(matches!(r, Err(CommonsError::NotFound { entity: "charter", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))), "{r:?}");
     let r = m.register_steward(w.genesis[2].did.as_str(), 90, Some("not a domain".into()));
-    assert!(matches!(r, Err(CommonsError::InvalidInput { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { .. }))), "{r:?}");
     assert_eq!(snapshot(&m), before);
 
     let s = m.register_steward(w.genesis[2].did.as_str(), 30, Some(w.domain.clone()))?;
@@ -205,11 +227,11 @@ fn attestations_replace_per_issuer_and_expire_out_of_pop_level() -> Result<()> {
     assert_eq!(m.anchor(&anchor_id)?.pop_level, Some(PopLevel::Strong), "the Verified one expired");
     let before = snapshot(&m);
     let r = m.add_attestation(&person.sign::<Attest>(&anchor_id, json!({"level": "Strong", "method": "InPerson"})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{r:?}");
     let r = m.add_attestation(
         &w.stewards[0].sign::<Attest>(&anchor_id, json!({"level": "Strong", "method": "InPerson", "expires_at": T0})),
     );
-    assert!(matches!(r, Err(CommonsError::InvalidInput { field: "expires_at", .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "expires_at", .. }))), "{r:?}");
     assert_eq!(snapshot(&m), before);
     Ok(())
 }
@@ -223,9 +245,9 @@ fn only_the_holder_sets_its_display_name() -> Result<()> {
     assert_eq!(v.holder.display_name.as_deref(), Some("Ada"));
     let before = snapshot(&m);
     let r = m.update_holder(&Person::new().sign::<HolderUpdate>(&id, json!({"display_name": "Mallory"})));
-    assert!(matches!(r, Err(CommonsError::Forbidden { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::Forbidden { .. }))), "{r:?}");
     let r = m.update_holder(&p.sign::<HolderUpdate>(&id, json!({"display_name": "x".repeat(101)})));
-    assert!(matches!(r, Err(CommonsError::InvalidInput { .. })), "{r:?}");
+    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { .. }))), "{r:?}");
     assert_eq!(snapshot(&m), before);
     assert_eq!(m.holder_by_did(p.did.as_str())?.holder.display_name.as_deref(), Some("Ada"));
     Ok(())
@@ -270,7 +292,7 @@ fn charters_list_newest_first_in_pages_with_filters() -> Result<()> {
     assert!(matches!(m.list_charters(&CharterFilter::default(), Some("zz"), 10), Err(CommonsError::Store(_))));
     assert!(matches!(
         m.list_charters(&CharterFilter::default(), None, 0),
-        Err(CommonsError::InvalidInput { field: "limit", .. })
+        Err(CommonsError::Refused(Refusal::InvalidInput { field: "limit", .. }))
     ));
     Ok(())
 }

@@ -9,22 +9,14 @@
 mod scenario;
 
 use anyhow::Result;
-use commons_gateway::manager::{Clock, CommonsManager};
-use commons_gateway::model::enrollment::EnrollmentSession;
+use commons_gateway::records::EnrollmentSession;
+use commons_gateway::{Clock, CommonsManager};
 use commons_gateway::{OpenBackend, StoreConfig};
 use scenario::{Person, World, T0};
 
 fn open<S: OpenBackend>(dir: &std::path::Path, durability: commons_gateway::Durability) -> Result<CommonsManager<S>> {
     let config = StoreConfig { durability, ..StoreConfig::default() };
-    let backend = S::open(&dir.join(S::FOLDER), &config)?;
-    Ok(CommonsManager::with_backend(
-        backend,
-        &config,
-        Some(dir.to_path_buf()),
-        S::NAME,
-        S::PERSISTENT,
-        Clock::manual(T0),
-    )?)
+    Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(T0)))
 }
 
 /// What the test reads back, before and after the reopen.
@@ -82,7 +74,7 @@ fn reopen_keeps_every_record<S: OpenBackend>(durability: commons_gateway::Durabi
         let m = open::<S>(dir.path(), durability)?;
         let w = World::build(&m, "reopen", false)?;
         let anchor_id = w.enroll(&m, &enrolled, 1)?;
-        m.add_attestation(&w.stewards[0].sign::<commons_gateway::manager::actions::Attest>(
+        m.add_attestation(&w.stewards[0].sign::<commons_gateway::actions::Attest>(
             &anchor_id,
             serde_json::json!({"level": "Verified", "method": "Document", "expires_at": T0 + 86_400}),
         ))?;
@@ -106,7 +98,7 @@ fn reopen_keeps_every_record<S: OpenBackend>(durability: commons_gateway::Durabi
     assert_eq!(after, before);
     // The reopened store keeps working: the level-2 session completes.
     let anchor = m.complete_enrollment(
-        &level2.sign::<commons_gateway::manager::actions::EnrollComplete>(&sessions[2], serde_json::json!({})),
+        &level2.sign::<commons_gateway::actions::EnrollComplete>(&sessions[2], serde_json::json!({})),
     )?;
     assert_eq!(anchor.anchor.did, level2.did);
     assert_eq!(m.steward_by_did(world.stewards[1].did.as_str())?.steward.attestations_issued, 2);

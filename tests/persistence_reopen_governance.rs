@@ -9,35 +9,27 @@
 mod scenario;
 
 use anyhow::Result;
-use commons_gateway::manager::amendments::AmendmentFilter;
-use commons_gateway::manager::appeals::AppealFilter;
-use commons_gateway::manager::charters::CharterFilter;
-use commons_gateway::manager::governance_actions::*;
-use commons_gateway::manager::identity::StewardFilter;
-use commons_gateway::manager::{Clock, CommonsManager};
-use commons_gateway::model::appeal::Outcome;
-use commons_gateway::model::holder::Capability;
-use commons_gateway::model::revocation::{RevocationReason, RevocationTarget};
+use commons_gateway::actions::*;
+use commons_gateway::records::Capability;
+use commons_gateway::records::Outcome;
+use commons_gateway::records::{RevocationReason, RevocationTarget};
+use commons_gateway::AmendmentFilter;
+use commons_gateway::AppealFilter;
+use commons_gateway::CharterFilter;
+use commons_gateway::StewardFilter;
+use commons_gateway::{Clock, CommonsManager};
 use commons_gateway::{OpenBackend, StoreConfig};
 use scenario::{new_members, Person, World, T0};
 use serde_json::{json, Value};
 
 fn open<S: OpenBackend>(dir: &std::path::Path) -> Result<CommonsManager<S>> {
     let config = StoreConfig::default();
-    let backend = S::open(&dir.join(S::FOLDER), &config)?;
-    Ok(CommonsManager::with_backend(
-        backend,
-        &config,
-        Some(dir.to_path_buf()),
-        S::NAME,
-        S::PERSISTENT,
-        Clock::manual(T0),
-    )?)
+    Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(T0)))
 }
 
 /// Walks a paged list to its end with a small page size.
 fn all_pages<T: serde::Serialize>(
-    mut page: impl FnMut(Option<&str>) -> Result<commons_gateway::store::Page<T>>,
+    mut page: impl FnMut(Option<&str>) -> Result<commons_gateway::Page<T>>,
 ) -> Result<Value> {
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;

@@ -7,11 +7,11 @@ mod scenario;
 
 use anyhow::Result;
 use commons_gateway::backend::{InMemoryCommonsStore, StoreConfig};
-use commons_gateway::manager::charters::CharterFilter;
-use commons_gateway::manager::identity::StewardFilter;
-use commons_gateway::model::holder::AffiliationStatus;
-use commons_gateway::store::{CommonsStore, StoreError};
+use commons_gateway::records::AffiliationStatus;
+use commons_gateway::CharterFilter;
+use commons_gateway::StewardFilter;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
+use commons_gateway::{CommonsStore, StoreError};
 use scenario::{manager_on, Person, World};
 
 fn corrupt_key(err: CommonsError) -> String {
@@ -23,12 +23,12 @@ fn corrupt_key(err: CommonsError) -> String {
 
 #[test]
 fn undecodable_record_is_an_error_naming_its_key_in_get_and_list() -> Result<()> {
-    let m = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+    let m = manager_on(InMemoryCommonsStore::new())?;
     let w = World::build(&m, "integrity", false)?;
     let steward_id = m.steward_by_did(w.stewards[1].did.as_str())?.steward.steward_id;
     // Written behind the store's back, as a disk fault or a bad edit would.
     let key = format!("steward/{steward_id}");
-    let fresh = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+    let fresh = manager_on(InMemoryCommonsStore::new())?;
     for (k, v) in m.store().backend().scan(b"")? {
         let v = if k == key.as_bytes() { b"{\"steward_id\": 42".to_vec() } else { v };
         fresh.store().backend().put(&k, &v)?;
@@ -41,14 +41,13 @@ fn undecodable_record_is_an_error_naming_its_key_in_get_and_list() -> Result<()>
 
 #[test]
 fn dangling_index_row_is_an_error_naming_the_index_key() -> Result<()> {
-    let m = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+    let m = manager_on(InMemoryCommonsStore::new())?;
     let w = World::build(&m, "integrity", false)?;
     m.store().backend().delete(format!("charter/{}", w.charter_id).as_bytes())?;
     // The deleted record may still be cached; a fresh store over the same
     // backend reads the rows as they are.
     let store = CommonsStore::new(m.store().backend(), &StoreConfig { cache_records: 0, ..StoreConfig::default() })?;
-    let by_domain =
-        store.get_by_index::<commons_gateway::model::charter::Charter>(&format!("charter_domain/{}", w.domain));
+    let by_domain = store.charter_by_domain(&w.domain);
     match by_domain {
         Err(StoreError::Corrupt { key, reason }) => {
             assert_eq!(key, format!("charter_domain/{}", w.domain));
@@ -56,13 +55,13 @@ fn dangling_index_row_is_an_error_naming_the_index_key() -> Result<()> {
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
-    let listed = store.list_by_index::<commons_gateway::model::charter::Charter>("charter_time/", None, 10, |_| true);
+    let listed = store.charters_newest_first(None, 10, |_| true);
     assert!(
         matches!(listed, Err(StoreError::Corrupt { ref key, .. }) if key.starts_with("charter_time/")),
         "{listed:?}"
     );
     drop(store);
-    m.store().caches().clear();
+    m.store().clear_caches();
     assert!(matches!(
         m.list_charters(&CharterFilter::default(), None, 10),
         Err(CommonsError::Store(StoreError::Corrupt { .. }))
@@ -85,7 +84,7 @@ fn newer_schema_is_refused_and_left_untouched() -> Result<()> {
 
 #[test]
 fn membership_rows_follow_the_affiliation() -> Result<()> {
-    let m = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+    let m = manager_on(InMemoryCommonsStore::new())?;
     let w = World::build(&m, "rows", false)?;
     let person = Person::new();
     let holder_id = w.enroll(&m, &person, 0)?;

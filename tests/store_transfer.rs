@@ -5,11 +5,11 @@ mod scenario;
 
 use anyhow::Result;
 use commons_gateway::backend::InMemoryCommonsStore;
-use commons_gateway::store::transfer::TransferError;
+use commons_gateway::TransferError;
 use scenario::{manager_on, snapshot, Person, World};
 
 fn populated() -> Result<(commons_gateway::CommonsManager<InMemoryCommonsStore>, Vec<u8>)> {
-    let m = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+    let m = manager_on(InMemoryCommonsStore::new())?;
     let w = World::build(&m, "transfer", false)?;
     w.enroll(&m, &Person::new(), 0)?;
     w.enroll_to_level(&m, &Person::new(), 1, 0)?;
@@ -22,7 +22,7 @@ fn populated() -> Result<(commons_gateway::CommonsManager<InMemoryCommonsStore>,
 #[test]
 fn export_then_import_reproduces_every_row() -> Result<()> {
     let (source, file) = populated()?;
-    let target = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+    let target = manager_on(InMemoryCommonsStore::new())?;
     let imported = target.store().import_from(file.as_slice())?;
     assert_eq!(imported as usize + 1, snapshot(&source).len(), "every row but the schema row, which the target has");
     assert_eq!(snapshot(&target), snapshot(&source));
@@ -53,7 +53,7 @@ fn truncated_or_foreign_files_import_nothing() -> Result<()> {
         ("wrong count", wrong_count),
         ("not json", "hello\n".to_string()),
     ] {
-        let target = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+        let target = manager_on(InMemoryCommonsStore::new())?;
         let before = snapshot(&target);
         let r = target.store().import_from(bad.as_bytes());
         assert!(matches!(r, Err(TransferError::Format { .. })), "{name}: {r:?}");
@@ -77,7 +77,7 @@ fn export_with_a_bad_record_or_dangling_index_imports_nothing() -> Result<()> {
     let dangling = serde_json::json!({"key": row["key"], "value": "f".repeat(64)}).to_string();
     let bad_index = text.replacen(did_line, &dangling, 1);
     for (name, bad) in [("bad record", bad_record), ("dangling index", bad_index)] {
-        let target = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+        let target = manager_on(InMemoryCommonsStore::new())?;
         let before = snapshot(&target);
         let r = target.store().import_from(bad.as_bytes());
         assert!(matches!(r, Err(TransferError::Invalid { .. })), "{name}: {r:?}");
@@ -92,18 +92,13 @@ fn sled_store_moves_to_fjall_through_export_and_import() -> Result<()> {
     use commons_gateway::backend::{FjallCommonsStore, SledCommonsStore};
     use commons_gateway::{CommonsStoreBackend, OpenBackend, StoreConfig};
     let dir = tempfile::tempdir()?;
-    let sled =
-        manager_on(SledCommonsStore::open(&dir.path().join("commons.sled"), &StoreConfig::default())?, "sled", true)?;
+    let sled = manager_on(SledCommonsStore::open(&dir.path().join("commons.sled"), &StoreConfig::default())?)?;
     let w = World::build(&sled, "move", false)?;
     let person = Person::new();
     w.enroll(&sled, &person, 1)?;
     let mut file = Vec::new();
     sled.store().export_to("sled", &mut file)?;
-    let fjall = manager_on(
-        FjallCommonsStore::open(&dir.path().join("commons.fjall"), &StoreConfig::default())?,
-        "fjall",
-        true,
-    )?;
+    let fjall = manager_on(FjallCommonsStore::open(&dir.path().join("commons.fjall"), &StoreConfig::default())?)?;
     fjall.store().import_from(file.as_slice())?;
     assert_eq!(snapshot(&fjall), snapshot(&sled));
     assert_eq!(fjall.holder_by_did(person.did.as_str())?.holder.affiliations.len(), 1);

@@ -6,15 +6,15 @@ mod scenario;
 
 use anyhow::Result;
 use commons_gateway::backend::InMemoryCommonsStore;
-use commons_gateway::manager::CommonsManager;
-use commons_gateway::model::revocation::{RevocationReason, RevocationRecord, RevocationTarget};
-use commons_gateway::store::verify::Problem;
-use commons_gateway::store::Changes;
+use commons_gateway::records::{RevocationReason, RevocationRecord, RevocationTarget};
+use commons_gateway::Changes;
+use commons_gateway::CommonsManager;
 use commons_gateway::CommonsStoreBackend;
+use commons_gateway::Problem;
 use scenario::{manager_on, Person, World, T0};
 
 fn world() -> Result<(CommonsManager<InMemoryCommonsStore>, World, Person, String)> {
-    let m = manager_on(InMemoryCommonsStore::new(), "memory", false)?;
+    let m = manager_on(InMemoryCommonsStore::new())?;
     let w = World::build(&m, "verify", false)?;
     let p = Person::new();
     let id = w.enroll(&m, &p, 0)?;
@@ -108,8 +108,8 @@ fn revocation_whose_target_is_untouched_is_a_mismatch() -> Result<()> {
 /// that would let the member apply again).
 #[test]
 fn banned_membership_found_exited_is_a_mismatch() -> Result<()> {
-    use commons_gateway::manager::governance_actions::RevocationRequest;
-    use commons_gateway::model::holder::{AffiliationStatus, CommonsHolderRecord};
+    use commons_gateway::actions::RevocationRequest;
+    use commons_gateway::records::{AffiliationStatus, CommonsHolderRecord};
     let (m, w, _, holder_id) = world()?;
     let r = m.create_revocation(RevocationRequest {
         target: RevocationTarget::Membership { holder_id: holder_id.clone(), jurisdiction: w.domain.clone() },

@@ -149,6 +149,12 @@ impl FjallCommonsStore {
 }
 
 impl CommonsStoreBackend for FjallCommonsStore {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+    fn persistent(&self) -> bool {
+        Self::PERSISTENT
+    }
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
         self.stop.check()?;

@@ -28,6 +28,12 @@ impl InMemoryCommonsStore {
 }
 
 impl CommonsStoreBackend for InMemoryCommonsStore {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+    fn persistent(&self) -> bool {
+        Self::PERSISTENT
+    }
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
         // A panic while holding the lock happens only between whole-batch

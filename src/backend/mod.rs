@@ -155,6 +155,14 @@ impl BackendError {
         matches!(self, BackendError::Io { source, .. }
             if matches!(source.kind(), StorageFull | QuotaExceeded | FileTooLarge))
     }
+
+    /// Whether the store cannot serve now for a reason that is not the
+    /// request's: stopped after a failed write, unreachable, locked by
+    /// another process, or out of disk space. Gateways answer 503 and the
+    /// caller may retry later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, BackendError::Unavailable { .. } | BackendError::Locked { .. }) || self.is_out_of_space()
+    }
 }
 
 /// Result type of the backend layer.
@@ -283,6 +291,13 @@ impl Default for StoreConfig {
 /// Every method is safe to call from many threads. Writes follow the
 /// [`Durability`] the store was opened with.
 pub trait CommonsStoreBackend: Send + Sync {
+    /// The engine's short name (`"memory"`, `"sled"`, `"fjall"`), as
+    /// [`OpenBackend::NAME`]; a wrapper answers for the engine it wraps.
+    fn name(&self) -> &'static str;
+
+    /// Whether data survives the process, as [`OpenBackend::PERSISTENT`].
+    fn persistent(&self) -> bool;
+
     /// The value at `key`, if any.
     ///
     /// # Errors
@@ -406,6 +421,12 @@ pub trait OpenBackend: CommonsStoreBackend + Sized {
 /// Forwards every method of [`CommonsStoreBackend`] through a pointer type.
 macro_rules! forward_backend {
     () => {
+        fn name(&self) -> &'static str {
+            (**self).name()
+        }
+        fn persistent(&self) -> bool {
+            (**self).persistent()
+        }
         fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
             (**self).get(key)
         }

@@ -170,6 +170,12 @@ impl SledCommonsStore {
 }
 
 impl CommonsStoreBackend for SledCommonsStore {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+    fn persistent(&self) -> bool {
+        Self::PERSISTENT
+    }
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
         self.stop.check()?;

@@ -9,66 +9,44 @@
 //! ratified}`).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use actix_web::web;
 
-use super::auth::Caller;
 use super::error::ApiError;
-use super::handlers::{body_as, read, signed, signed_on, NoFields};
-use super::{ok, parse_limit, run};
-use crate::manager::amendments::AmendmentFilter;
-use crate::manager::governance_actions::AmendmentOpenVoting;
-use crate::manager::CommonsManager;
-use crate::model::signing::SignedEnvelope;
+use super::handlers::{list, list_query, operator_or_signed_on, read, signed, signed_on, NoFields};
+use super::run;
+use crate::manager::{AmendmentFilter, CommonsManager};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use StatusCode as S;
+    let open_by_operator = |m: &CommonsManager, id: &str, NoFields {}| m.open_amendment_voting_by_operator(id);
+    let list_amendments = |m: &CommonsManager,
+                           (charter_id, filter): &(String, AmendmentFilter),
+                           cursor: Option<&str>,
+                           limit| { m.list_amendments(charter_id, filter, cursor, limit) };
     cfg.route("/amendments", web::post().to(signed(S::CREATED, CommonsManager::propose_amendment)))
-        .route("/amendments", web::get().to(list))
+        .route("/amendments", web::get().to(list(filter, list_amendments)))
         .route("/amendments/{id}", web::get().to(read(CommonsManager::amendment)))
         .route("/amendments/{id}/changes", web::post().to(signed_on(S::CREATED, CommonsManager::add_amendment_change)))
         .route("/amendments/{id}/submit", web::post().to(signed_on(S::OK, CommonsManager::submit_amendment)))
-        .route("/amendments/{id}/open-voting", web::post().to(open_voting))
+        .route(
+            "/amendments/{id}/open-voting",
+            web::post().to(operator_or_signed_on(open_by_operator, CommonsManager::open_amendment_voting)),
+        )
         .route("/amendments/{id}/votes", web::post().to(signed_on(S::CREATED, CommonsManager::vote_amendment)))
         .route("/amendments/{id}/close", web::post().to(close))
         .route("/amendments/{id}/withdraw", web::post().to(signed_on(S::OK, CommonsManager::withdraw_amendment)));
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    charter_id: Option<String>,
-    status: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
+list_query!(
+    /// `GET /amendments?charter_id=&status=&cursor=&limit=`.
+    ListQuery { charter_id, status }
+);
 
-async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
-    let limit = parse_limit(q.limit.as_deref())?;
+fn filter(q: ListQuery) -> Result<(String, AmendmentFilter), ApiError> {
     let Some(charter_id) = q.charter_id else {
         return Err(ApiError::bad_request("invalid_input", "charter_id is required: /v1/amendments?charter_id=<id>"));
     };
-    let filter = AmendmentFilter { status: q.status };
-    let cursor = q.cursor;
-    Ok(ok(&run(&m, move |m| m.list_amendments(&charter_id, &filter, cursor.as_deref(), limit)).await?))
-}
-
-/// With an `Authorization` header: the operator, body `{}`. Without: a
-/// steward's signed `amendment-open-voting` envelope.
-async fn open_voting(
-    m: web::Data<CommonsManager>,
-    caller: Caller,
-    id: web::Path<String>,
-    body: web::Json<serde_json::Value>,
-) -> Result<HttpResponse, ApiError> {
-    if let Caller::Operator = caller {
-        let NoFields {} = body_as(body.into_inner())?;
-        return Ok(ok(&run(&m, move |m| m.open_amendment_voting_by_operator(&id)).await?));
-    }
-    let env: SignedEnvelope = body_as(body.into_inner())?;
-    let signed = env.open::<AmendmentOpenVoting>(&id)?;
-    Ok(ok(&run(&m, move |m| m.open_amendment_voting(&signed)).await?))
+    Ok((charter_id, AmendmentFilter { status: q.status }))
 }
 
 /// Body `{}`. With the operator token the vote may be closed early; without
@@ -77,11 +55,11 @@ async fn open_voting(
 /// its `tally`.
 async fn close(
     m: web::Data<CommonsManager>,
-    caller: Caller,
+    caller: super::auth::Caller,
     id: web::Path<String>,
     body: web::Json<NoFields>,
-) -> Result<HttpResponse, ApiError> {
+) -> Result<actix_web::HttpResponse, ApiError> {
     let NoFields {} = body.into_inner();
-    let early = matches!(caller, Caller::Operator);
-    Ok(ok(&run(&m, move |m| m.close_amendment(&id, early)).await?))
+    let early = matches!(caller, super::auth::Caller::Operator);
+    Ok(super::ok(&run(&m, move |m| m.close_amendment(&id, early)).await?))
 }

@@ -1,11 +1,12 @@
-//! `/v1/anchors` and `/v1/holders`: operator bootstrap, lookups,
-//! attestations, display names.
+//! `/v1/anchors`: the operator's bootstrap, lookups by id and DID,
+//! attestations (signed `attest`), and the operator's status routes
+//! `POST /anchors/{id}/suspend|reinstate|revoke` (body `{reason?}`).
 
 use actix_web::http::StatusCode;
 use actix_web::web;
 use serde::Deserialize;
 
-use super::handlers::{operator, read, signed_on};
+use super::handlers::{operator, read, signed_on, status};
 use crate::manager::CommonsManager;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -15,9 +16,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/anchors/by-did/{did}", web::get().to(read(CommonsManager::anchor_by_did)))
         .route("/anchors/{id}", web::get().to(read(CommonsManager::anchor)))
         .route("/anchors/{id}/attestations", web::post().to(signed_on(S::CREATED, CommonsManager::add_attestation)))
-        .route("/holders/by-did/{did}", web::get().to(read(CommonsManager::holder_by_did)))
-        .route("/holders/{id}", web::get().to(read(CommonsManager::holder)))
-        .route("/holders/{id}", web::patch().to(signed_on(S::OK, CommonsManager::update_holder)));
+        .route("/anchors/{id}/suspend", web::post().to(status(CommonsManager::suspend_anchor)))
+        .route("/anchors/{id}/reinstate", web::post().to(status(CommonsManager::reinstate_anchor)))
+        .route("/anchors/{id}/revoke", web::post().to(status(CommonsManager::revoke_anchor)));
 }
 
 /// Body of the operator bootstrap `POST /anchors`.

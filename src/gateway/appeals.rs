@@ -6,23 +6,23 @@
 //! notes}`, dismiss `{reason}`.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use actix_web::web;
 
 use super::error::ApiError;
-use super::handlers::{operator_on, read, signed, signed_on, NoFields};
-use super::{ok, parse_limit, run};
-use crate::manager::appeals::AppealFilter;
-use crate::manager::governance_actions::{DismissRequest, ResolveRequest};
-use crate::manager::CommonsManager;
+use super::handlers::{list, list_query, operator_on, read, signed, signed_on, NoFields};
+use crate::manager::{AppealFilter, CommonsManager, DismissRequest, ResolveRequest};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use StatusCode as S;
     let review = |m: &CommonsManager, id: String, NoFields {}| m.review_appeal(&id);
     let resolve = |m: &CommonsManager, id: String, r: ResolveRequest| m.resolve_appeal(&id, r);
     let dismiss = |m: &CommonsManager, id: String, r: DismissRequest| m.dismiss_appeal(&id, r);
+    let list_appeals = |m: &CommonsManager,
+                        (appellant, filter): &(String, AppealFilter),
+                        cursor: Option<&str>,
+                        limit| { m.list_appeals(appellant, filter, cursor, limit) };
     cfg.route("/appeals", web::post().to(signed(S::CREATED, CommonsManager::file_appeal)))
-        .route("/appeals", web::get().to(list))
+        .route("/appeals", web::get().to(list(filter, list_appeals)))
         .route("/appeals/{id}", web::get().to(read(CommonsManager::appeal)))
         .route("/appeals/{id}/evidence", web::post().to(signed_on(S::CREATED, CommonsManager::add_appeal_evidence)))
         .route("/appeals/{id}/responses", web::post().to(signed_on(S::CREATED, CommonsManager::respond_to_appeal)))
@@ -32,22 +32,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/appeals/{id}/withdraw", web::post().to(signed_on(S::OK, CommonsManager::withdraw_appeal)));
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    appellant: Option<String>,
-    status: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
+list_query!(
+    /// `GET /appeals?appellant=&status=&cursor=&limit=`.
+    ListQuery { appellant, status }
+);
 
-async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
-    let limit = parse_limit(q.limit.as_deref())?;
+fn filter(q: ListQuery) -> Result<(String, AppealFilter), ApiError> {
     let Some(appellant) = q.appellant else {
         return Err(ApiError::bad_request("invalid_input", "appellant is required: /v1/appeals?appellant=<did>"));
     };
-    let filter = AppealFilter { status: q.status };
-    let cursor = q.cursor;
-    Ok(ok(&run(&m, move |m| m.list_appeals(&appellant, &filter, cursor.as_deref(), limit)).await?))
+    Ok((appellant, AppealFilter { status: q.status }))
 }

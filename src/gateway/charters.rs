@@ -1,38 +1,34 @@
-//! `/v1/charters`: create, sign, activate (signed), lookups and the list.
+//! `/v1/charters`: create, sign, activate (signed), lookups, the
+//! newest-first list, and the operator's status routes
+//! `POST /charters/{id}/suspend|reinstate|dissolve` (body `{reason?}`).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use actix_web::web;
 
 use super::error::ApiError;
-use super::handlers::{read, signed, signed_on};
-use super::{ok, parse_limit, run};
-use crate::manager::charters::CharterFilter;
-use crate::manager::CommonsManager;
+use super::handlers::{list, list_query, read, signed, signed_on, status};
+use crate::manager::{CharterFilter, CommonsManager};
 use crate::model::charter::OrgType;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use StatusCode as S;
     cfg.route("/charters", web::post().to(signed(S::CREATED, CommonsManager::create_charter)))
-        .route("/charters", web::get().to(list))
+        .route("/charters", web::get().to(list(filter, CommonsManager::list_charters)))
         .route("/charters/by-domain/{domain_id}", web::get().to(read(CommonsManager::charter_by_domain)))
         .route("/charters/{id}", web::get().to(read(CommonsManager::charter)))
         .route("/charters/{id}/signatures", web::post().to(signed_on(S::OK, CommonsManager::sign_charter)))
-        .route("/charters/{id}/activate", web::post().to(signed_on(S::OK, CommonsManager::activate_charter)));
+        .route("/charters/{id}/activate", web::post().to(signed_on(S::OK, CommonsManager::activate_charter)))
+        .route("/charters/{id}/suspend", web::post().to(status(CommonsManager::suspend_charter)))
+        .route("/charters/{id}/reinstate", web::post().to(status(CommonsManager::reinstate_charter)))
+        .route("/charters/{id}/dissolve", web::post().to(status(CommonsManager::dissolve_charter)));
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    org_type: Option<String>,
-    status: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
+list_query!(
+    /// `GET /charters?org_type=&status=&cursor=&limit=`.
+    ListQuery { org_type, status }
+);
 
-async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
-    let limit = parse_limit(q.limit.as_deref())?;
+fn filter(q: ListQuery) -> Result<CharterFilter, ApiError> {
     let org_type = match q.org_type.as_deref() {
         None => None,
         Some("Cooperative") => Some(OrgType::Cooperative),
@@ -45,7 +41,5 @@ async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<
             ))
         }
     };
-    let filter = CharterFilter { org_type, status: q.status };
-    let cursor = q.cursor;
-    Ok(ok(&run(&m, move |m| m.list_charters(&filter, cursor.as_deref(), limit)).await?))
+    Ok(CharterFilter { org_type, status: q.status })
 }

@@ -5,22 +5,24 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use super::auth::Caller;
 use super::error::ApiError;
-use super::handlers::{body_as, read, signed_on, ReasonBody};
-use super::{created, ok, run};
-use crate::manager::actions::EnrollReject;
+use super::handlers::{operator_or_signed_on, read, signed_on, ReasonBody};
+use super::{created, run};
 use crate::manager::CommonsManager;
-use crate::model::signing::SignedEnvelope;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use StatusCode as S;
+    let reject_by_operator =
+        |m: &CommonsManager, id: &str, b: ReasonBody| m.reject_enrollment_by_operator(id, b.reason.unwrap_or_default());
     cfg.route("/enrollments", web::post().to(start))
         .route("/enrollments/{id}", web::get().to(read(CommonsManager::enrollment)))
         .route("/enrollments/{id}/verify", web::post().to(signed_on(S::OK, CommonsManager::verify_enrollment)))
         .route("/enrollments/{id}/vouch", web::post().to(signed_on(S::OK, CommonsManager::vouch_enrollment)))
         .route("/enrollments/{id}/complete", web::post().to(signed_on(S::CREATED, CommonsManager::complete_enrollment)))
-        .route("/enrollments/{id}/reject", web::post().to(reject));
+        .route(
+            "/enrollments/{id}/reject",
+            web::post().to(operator_or_signed_on(reject_by_operator, CommonsManager::reject_enrollment)),
+        );
 }
 
 #[derive(Deserialize)]
@@ -34,23 +36,4 @@ struct StartRequest {
 async fn start(m: web::Data<CommonsManager>, body: web::Json<StartRequest>) -> Result<HttpResponse, ApiError> {
     let StartRequest { identity_name, domain_id } = body.into_inner();
     Ok(created(&run(&m, move |m| m.start_enrollment(identity_name, domain_id)).await?))
-}
-
-/// With an `Authorization` header: the operator path, body `{reason?}`.
-/// Without: a steward's signed `enroll-reject` envelope. The body is read as
-/// JSON first (so size, content-type and syntax errors are the usual JSON
-/// errors), then parsed as the shape the header selects.
-async fn reject(
-    m: web::Data<CommonsManager>,
-    caller: Caller,
-    id: web::Path<String>,
-    body: web::Json<serde_json::Value>,
-) -> Result<HttpResponse, ApiError> {
-    if let Caller::Operator = caller {
-        let reason = body_as::<ReasonBody>(body.into_inner())?.reason.unwrap_or_default();
-        return Ok(ok(&run(&m, move |m| m.reject_enrollment_by_operator(&id, reason)).await?));
-    }
-    let env: SignedEnvelope = body_as(body.into_inner())?;
-    let signed = env.open::<EnrollReject>(&id)?;
-    Ok(ok(&run(&m, move |m| m.reject_enrollment(&signed)).await?))
 }

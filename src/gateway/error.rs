@@ -7,10 +7,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
-use crate::backend::BackendError;
-use crate::model::error::CommonsError;
+use crate::manager::CommonsError;
 use crate::model::signing::EnvelopeError;
-use crate::store::StoreError;
 
 /// An HTTP error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,53 +64,28 @@ impl ResponseError for ApiError {
 
 impl From<EnvelopeError> for ApiError {
     fn from(e: EnvelopeError) -> Self {
-        match &e {
-            EnvelopeError::InvalidDid(_) => Self::bad_request("invalid_did", e.to_string()),
-            EnvelopeError::BadSignature { .. } => Self::new(StatusCode::UNAUTHORIZED, "bad_signature", e.to_string()),
-            EnvelopeError::InvalidPayload { .. } => Self::bad_request("invalid_payload", e.to_string()),
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match &e {
-            StoreError::InvalidCursor { .. } => Self::bad_request("invalid_cursor", e.to_string()),
-            StoreError::Backend(BackendError::Unavailable { .. } | BackendError::Locked { .. }) => {
-                tracing::warn!(error = %e, "store unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())
-            }
-            StoreError::Backend(b) if b.is_out_of_space() => {
-                tracing::error!(error = %e, "store is out of disk space; it has stopped until the process restarts");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the store is out of disk space: this write was not acknowledged (after a restart it is \
-                     present whole or not at all), and the store serves nothing more until space is freed and \
-                     the gateway restarted",
-                )
-            }
-            _ => Self::internal(&e),
-        }
+        Self::new(status(e.status()), e.code(), e.to_string())
     }
 }
 
 impl From<CommonsError> for ApiError {
+    /// Maps through [`CommonsError::status`] and [`CommonsError::code`]; a
+    /// 5xx is logged with its cause (a 500's cause is not shown to the
+    /// client).
     fn from(e: CommonsError) -> Self {
-        let msg = e.to_string();
-        match e {
-            CommonsError::InvalidInput { .. } => Self::bad_request("invalid_input", msg),
-            CommonsError::InvalidDid(_) => Self::bad_request("invalid_did", msg),
-            CommonsError::InvalidId { .. } => Self::bad_request("invalid_id", msg),
-            CommonsError::Envelope(env) => env.into(),
-            CommonsError::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, "forbidden", msg),
-            CommonsError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not_found", msg),
-            CommonsError::InvalidTransition { .. } => Self::new(StatusCode::CONFLICT, "invalid_transition", msg),
-            CommonsError::Conflict { code, .. } => Self::new(StatusCode::CONFLICT, code, msg),
-            CommonsError::Expired { .. } => Self::new(StatusCode::GONE, "expired", msg),
-            CommonsError::Store(s) => s.into(),
+        let status = status(e.status());
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(cause = %e, "internal error");
+        } else if status.is_server_error() {
+            tracing::warn!(error = %e, "store unavailable");
         }
+        Self::new(status, e.code(), e.public_message())
     }
+}
+
+/// The status for a number the layers below chose (always a valid status).
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[cfg(test)]
@@ -121,9 +94,12 @@ mod tests {
 
     use super::*;
 
+    use crate::backend::BackendError;
+    use crate::store::StoreError;
+
     fn io(kind: ErrorKind) -> ApiError {
         let source = Error::new(kind, "from the file system");
-        StoreError::Backend(BackendError::Io { path: "/data/commons.sled".into(), source }).into()
+        CommonsError::from(StoreError::Backend(BackendError::Io { path: "/data/commons.sled".into(), source })).into()
     }
 
     #[test]

@@ -7,7 +7,13 @@
 //! - [`operator`] / [`operator_on`]: operator routes (token checked by the
 //!   [`Operator`] extractor before the body is read), with a typed JSON body
 //!   (`deny_unknown_fields` on every body type) and, for `operator_on`, the
-//!   route's path parameters.
+//!   route's path parameters; [`status`]: an operator status route on `{id}`
+//!   with body `{reason?}`.
+//! - [`operator_or_signed_on`]: a route on `{id}` that the operator takes
+//!   with the token (header present) and a steward takes with a signed
+//!   envelope (no header).
+//! - [`list`]: `GET` of a paged list, with the query struct made by
+//!   [`list_query!`] (`cursor` and `limit` plus the list's own filters).
 //!
 //! **Invariant:** every builder does exactly what a thin handler does: parse
 //! (the extractors), authorise (the signature is verified by
@@ -22,11 +28,10 @@ use actix_web::{web, Handler, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::auth::Operator;
+use super::auth::{Caller, Operator};
 use super::error::ApiError;
-use super::run;
-use crate::manager::CommonsManager;
-use crate::model::error::CommonsResult;
+use super::{parse_limit, run};
+use crate::manager::{CommonsManager, CommonsResult};
 use crate::model::signing::{Action, Signed, SignedEnvelope};
 
 /// What every builder's handler answers.
@@ -140,5 +145,96 @@ where
         let (path, body) = (path.into_inner(), body.into_inner());
         let value = run(&m, move |m| call(m, path, body)).await?;
         Ok(answer(status, &value))
+    }
+}
+
+/// An operator status route on `{id}` with body `{reason?}`:
+/// `call(manager, id, reason)`, 200.
+pub(super) fn status<T>(
+    call: fn(&CommonsManager, &str, Option<String>) -> CommonsResult<T>,
+) -> impl Handler<(web::Data<CommonsManager>, Operator, web::Path<String>, web::Json<ReasonBody>), Output = Answer>
+where
+    T: Serialize + Send + 'static,
+{
+    operator_on(StatusCode::OK, move |m: &CommonsManager, id: String, b: ReasonBody| call(m, &id, b.reason))
+}
+
+/// A route on `{id}` with two ways in. With an `Authorization` header: the
+/// operator (token checked before the body is read), body `B`,
+/// `by_operator(manager, id, body)`. Without: a signed envelope of action `A`
+/// on `id`, `by_signer(manager, signed)`. The body is read as JSON first (so
+/// size, content type and syntax errors are the usual JSON errors), then
+/// parsed as the shape the header selects. Answers 200.
+pub(super) fn operator_or_signed_on<A, B, T>(
+    by_operator: fn(&CommonsManager, &str, B) -> CommonsResult<T>,
+    by_signer: fn(&CommonsManager, &Signed<A>) -> CommonsResult<T>,
+) -> impl Handler<(web::Data<CommonsManager>, Caller, web::Path<String>, web::Json<serde_json::Value>), Output = Answer>
+where
+    A: Action + Send + 'static,
+    B: DeserializeOwned + Send + 'static,
+    T: Serialize + Send + 'static,
+{
+    move |m: web::Data<CommonsManager>, caller: Caller, id: web::Path<String>, body: web::Json<serde_json::Value>| async move {
+        let value = match caller {
+            Caller::Operator => {
+                let body: B = body_as(body.into_inner())?;
+                run(&m, move |m| by_operator(m, &id, body)).await?
+            }
+            Caller::Signer => {
+                let signed = body_as::<SignedEnvelope>(body.into_inner())?.open::<A>(&id)?;
+                run(&m, move |m| by_signer(m, &signed)).await?
+            }
+        };
+        Ok(answer(StatusCode::OK, &value))
+    }
+}
+
+/// A list query: the `cursor` and `limit` every list takes, handed out once.
+pub(super) trait Paged {
+    /// `(cursor, limit)` as the query gave them.
+    fn paging(&mut self) -> (Option<String>, Option<String>);
+}
+
+/// Declares a list's query struct: its own optional filters, then `cursor`
+/// and `limit` (unknown parameters are a 400 `invalid_query`).
+macro_rules! list_query {
+    ($(#[$doc:meta])* $name:ident { $($field:ident),* }) => {
+        $(#[$doc])*
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            $($field: Option<String>,)*
+            cursor: Option<String>,
+            limit: Option<String>,
+        }
+        impl super::handlers::Paged for $name {
+            fn paging(&mut self) -> (Option<String>, Option<String>) {
+                (self.cursor.take(), self.limit.take())
+            }
+        }
+    };
+}
+pub(super) use list_query;
+
+/// `GET` of a paged list: reads `limit` (1..=100, default 50; else 400
+/// `invalid_input`), turns the rest of the query into the call's filter with
+/// `filter` (a 400 for a bad or missing filter), then
+/// `call(manager, filter, cursor, limit)`, 200 `{items, next_cursor}`.
+pub(super) fn list<Q, F, T>(
+    filter: fn(Q) -> Result<F, ApiError>,
+    call: fn(&CommonsManager, &F, Option<&str>, usize) -> CommonsResult<T>,
+) -> impl Handler<(web::Data<CommonsManager>, web::Query<Q>), Output = Answer>
+where
+    Q: Paged + DeserializeOwned + 'static,
+    F: Send + 'static,
+    T: Serialize + Send + 'static,
+{
+    move |m: web::Data<CommonsManager>, q: web::Query<Q>| async move {
+        let mut q = q.into_inner();
+        let (cursor, limit) = q.paging();
+        let limit = parse_limit(limit.as_deref())?;
+        let filter = filter(q)?;
+        let value = run(&m, move |m| call(m, &filter, cursor.as_deref(), limit)).await?;
+        Ok(answer(StatusCode::OK, &value))
     }
 }

@@ -1,5 +1,10 @@
-//! The HTTP gateway (actix-web): routes of `DOMAIN.md` under `/v1`, the
-//! signed-envelope rule, the operator token, JSON errors.
+//! The HTTP gateway (actix-web): the routes of `docs/DOMAIN.md` under `/v1`,
+//! one file per entity (`anchors.rs`, `holders.rs` with affiliations and
+//! jurisdictions' members, `charters.rs`, `stewards.rs`, `enrollments.rs`,
+//! `amendments.rs`, `appeals.rs`, `revocations.rs`), the signed-envelope
+//! rule, the operator token (`auth.rs`), the builders of recurring route
+//! shapes (`handlers.rs`), JSON errors (`error.rs`) and the server
+//! (`server.rs`).
 //!
 //! **Invariants:** handlers are thin (parse, authorise, call one manager
 //! method, map the result) and take the manager with its default type
@@ -14,12 +19,11 @@ mod appeals;
 mod auth;
 mod charters;
 mod enrollments;
-pub mod error;
+mod error;
 mod handlers;
-mod jurisdictions;
-mod lifecycle;
+mod holders;
 mod revocations;
-pub mod server;
+mod server;
 mod stewards;
 
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
@@ -28,10 +32,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 pub use auth::AdminToken;
-use error::ApiError;
+pub use error::ApiError;
+pub use server::{open_manager, serve, ServeError, ServeOptions};
 
-use crate::manager::CommonsManager;
-use crate::model::error::CommonsResult;
+use crate::manager::{CommonsManager, CommonsResult, StoreInfo};
 
 /// Largest accepted request body, in bytes (64 KiB); larger is a 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -104,13 +108,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/health", web::get().to(health))
                 .configure(enrollments::routes)
                 .configure(anchors::routes)
+                .configure(holders::routes)
                 .configure(charters::routes)
                 .configure(stewards::routes)
                 .configure(amendments::routes)
                 .configure(appeals::routes)
-                .configure(revocations::routes)
-                .configure(lifecycle::routes)
-                .configure(jurisdictions::routes),
+                .configure(revocations::routes),
         )
         .default_service(web::to(not_found));
 }
@@ -119,7 +122,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 struct Health<'a> {
     status: &'static str,
     #[serde(flatten)]
-    info: &'a crate::manager::StoreInfo,
+    info: &'a StoreInfo,
 }
 
 /// `GET /v1/health`: 200 `{status: "ok", backend, persistent, data_dir,

@@ -3,38 +3,29 @@
 //! `membership:<holder_id>:<jurisdiction>`).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
-use serde::Deserialize;
+use actix_web::web;
 
 use super::error::ApiError;
-use super::handlers::{operator, operator_on, read, NoFields};
-use super::{ok, parse_limit, run};
-use crate::manager::governance_actions::RevocationRequest;
-use crate::manager::CommonsManager;
+use super::handlers::{list, operator, operator_on, read, NoFields};
+use crate::manager::{CommonsManager, RevocationRequest};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let create = |m: &CommonsManager, r: RevocationRequest| m.create_revocation(r);
     let finalize = |m: &CommonsManager, id: String, NoFields {}| m.finalize_revocation(&id);
+    let list_revocations =
+        |m: &CommonsManager, target: &String, cursor: Option<&str>, limit| m.list_revocations(target, cursor, limit);
     cfg.route("/revocations", web::post().to(operator(StatusCode::CREATED, create)))
-        .route("/revocations", web::get().to(list))
+        .route("/revocations", web::get().to(list(filter, list_revocations)))
         .route("/revocations/{id}", web::get().to(read(CommonsManager::revocation)))
         .route("/revocations/{id}/finalize", web::post().to(operator_on(StatusCode::OK, finalize)));
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    target: Option<String>,
-    cursor: Option<String>,
-    limit: Option<String>,
-}
+super::handlers::list_query!(
+    /// `GET /revocations?target=&cursor=&limit=`.
+    ListQuery { target }
+);
 
-async fn list(m: web::Data<CommonsManager>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
-    let q = q.into_inner();
-    let limit = parse_limit(q.limit.as_deref())?;
-    let Some(target) = q.target else {
-        return Err(ApiError::bad_request("invalid_input", "target is required: /v1/revocations?target=anchor:<id>"));
-    };
-    let cursor = q.cursor;
-    Ok(ok(&run(&m, move |m| m.list_revocations(&target, cursor.as_deref(), limit)).await?))
+fn filter(q: ListQuery) -> Result<String, ApiError> {
+    q.target
+        .ok_or_else(|| ApiError::bad_request("invalid_input", "target is required: /v1/revocations?target=anchor:<id>"))
 }

@@ -2,7 +2,7 @@
 //! periodic sweep (expired enrollments, amendments whose voting time is over,
 //! revocations past their appeal deadline), graceful shutdown.
 //!
-//! Data-directory rules (`DESIGN.md`, "Server wiring"):
+//! Data-directory rules (`docs/ARCHITECTURE.md`, "Entry points"):
 //! - persistent engine + data dir: open `<dir>/commons.<engine>`;
 //! - persistent engine, no data dir: a temporary store, with a WARN that state
 //!   will not survive a restart;
@@ -22,8 +22,8 @@ use actix_web::{web, App, HttpServer};
 use super::{configure, AdminToken};
 use crate::backend::CommonsBackend;
 use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
+use crate::manager::CommonsError;
 use crate::manager::CommonsManager;
-use crate::model::error::CommonsError;
 
 /// How to run the gateway.
 #[derive(Debug, Clone)]

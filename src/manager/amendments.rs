@@ -34,24 +34,141 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::governance_actions::{
-    AmendmentAddChange, AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, AmendmentWithdraw, CastVote,
-};
-use super::identity::check_limit;
-use super::{require_actor, CommonsManager};
+use serde::Deserialize;
+
+use super::input::{check_limit, require_actor};
+use super::CommonsResult;
+use super::{CommonsError, CommonsManager};
 use crate::backend::CommonsStoreBackend;
-use crate::model::amendment::{Amendment, AmendmentChange, AmendmentStatus, Tally, Vote};
+use crate::model::amendment::{Amendment, AmendmentChange, AmendmentStatus, ChangeKind, Requirements, Tally, Vote};
 use crate::model::charter::{Charter, CharterStatus};
 use crate::model::did::Did;
-use crate::model::error::{CommonsError, CommonsResult};
+use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{AffiliationStatus, Capability, CommonsHolderRecord};
 use crate::model::ids::{check_hex_id, check_uuid};
-use crate::model::signing::Signed;
-use crate::store::keys::{did_key, member_prefix, AMENDMENT_CHARTER, AMENDMENT_CLOSES, HOLDER_DID};
+use crate::model::signing::{Action, Signed};
 use crate::store::{Changes, Page};
 
-/// Rows read per step when walking an index.
-const WALK_CHUNK: usize = 256;
+/// One change as a request gives it (`new_value` for Add, Modify, Replace).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeInput {
+    /// What it changes (a clause reference, 1..=200 characters).
+    pub target: String,
+    /// How.
+    pub change: ChangeKind,
+    /// The new text.
+    #[serde(default)]
+    pub new_value: Option<String>,
+}
+
+impl From<ChangeInput> for AmendmentChange {
+    fn from(c: ChangeInput) -> Self {
+        AmendmentChange { target: c.target, change: c.change, new_value: c.new_value }
+    }
+}
+
+/// Thresholds as a request gives them; each absent field takes its default
+/// (quorum 50 %, approval 66 %, voting 7 days).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequirementsInput {
+    /// Votes / eligible members needed, percent (1..=100).
+    #[serde(default)]
+    pub quorum_pct: Option<u8>,
+    /// Approvals / votes needed, percent (1..=100).
+    #[serde(default)]
+    pub approval_pct: Option<u8>,
+    /// Voting time, seconds (3,600 ..= 7,776,000).
+    #[serde(default)]
+    pub voting_secs: Option<u64>,
+}
+
+impl From<RequirementsInput> for Requirements {
+    fn from(r: RequirementsInput) -> Self {
+        let d = Requirements::default();
+        Requirements {
+            quorum_pct: r.quorum_pct.unwrap_or(d.quorum_pct),
+            approval_pct: r.approval_pct.unwrap_or(d.approval_pct),
+            voting_secs: r.voting_secs.unwrap_or(d.voting_secs),
+        }
+    }
+}
+
+/// `amendment-propose` (target `-`): a Member with Propose drafts an
+/// amendment to an Active charter.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentPropose {
+    /// The charter amended (64 hex).
+    pub charter_id: String,
+    /// 1..=200 characters.
+    pub title: String,
+    /// Up to 10,000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// At most 100 (may be empty while Draft).
+    #[serde(default)]
+    pub changes: Vec<ChangeInput>,
+    /// Thresholds; defaults when absent.
+    #[serde(default)]
+    pub requirements: Option<RequirementsInput>,
+}
+impl Action for AmendmentPropose {
+    const ACTION: &'static str = "amendment-propose";
+}
+
+/// `amendment-change` on an amendment: the proposer adds a change while Draft.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentAddChange {
+    /// What it changes.
+    pub target: String,
+    /// How.
+    pub change: ChangeKind,
+    /// The new text.
+    #[serde(default)]
+    pub new_value: Option<String>,
+}
+impl Action for AmendmentAddChange {
+    const ACTION: &'static str = "amendment-change";
+}
+
+/// `amendment-submit` on an amendment: the proposer submits it for a vote.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentSubmit {}
+impl Action for AmendmentSubmit {
+    const ACTION: &'static str = "amendment-submit";
+}
+
+/// `amendment-withdraw` on an amendment: the proposer withdraws it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentWithdraw {}
+impl Action for AmendmentWithdraw {
+    const ACTION: &'static str = "amendment-withdraw";
+}
+
+/// `amendment-open-voting` on an amendment: a steward of the charter's
+/// jurisdiction opens the vote.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AmendmentOpenVoting {}
+impl Action for AmendmentOpenVoting {
+    const ACTION: &'static str = "amendment-open-voting";
+}
+
+/// `vote` on an amendment: a Member with Vote votes once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CastVote {
+    /// For (`true`) or against.
+    pub approve: bool,
+}
+impl Action for CastVote {
+    const ACTION: &'static str = "vote";
+}
 
 /// What a close answers: the amendment as its GET returns it, plus the count.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -77,12 +194,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     fn member_with(&self, did: &Did, jurisdiction: &str, capability: Capability) -> CommonsResult<CommonsHolderRecord> {
         let holder = self
             .store
-            .get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, did))?
-            .ok_or_else(|| CommonsError::forbidden(format!("{did} is not a holder of the commons")))?;
+            .holder_by_did(did)?
+            .ok_or_else(|| Refusal::forbidden(format!("{did} is not a holder of the commons")))?;
         if !can_act(&holder, jurisdiction, capability) {
-            return Err(CommonsError::forbidden(format!(
+            return Err(Refusal::forbidden(format!(
                 "only an Active holder who is a Member of {jurisdiction} with {capability:?} may take this action"
-            )));
+            ))
+            .into());
         }
         self.require_active_anchor(did)?;
         Ok(holder)
@@ -92,10 +210,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         if charter.is_active() {
             Ok(())
         } else {
-            Err(CommonsError::conflict(
-                "charter_not_active",
+            Err(Refusal::conflict(
+                ConflictCode::CharterNotActive,
                 format!("charter {} is {}, not Active", charter.domain_id, charter.status.name()),
-            ))
+            )
+            .into())
         }
     }
 
@@ -115,7 +234,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `Conflict` `charter_not_active`; `Forbidden` unless such a member.
     pub fn propose_amendment(&self, signed: &Signed<AmendmentPropose>) -> CommonsResult<Amendment> {
         if signed.target != "-" {
-            return Err(CommonsError::invalid("target", "amendment-propose is signed with target -"));
+            return Err(Refusal::invalid("target", "amendment-propose is signed with target -").into());
         }
         let body = &signed.body;
         check_hex_id("charter", &body.charter_id)?;
@@ -167,7 +286,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let change = AmendmentChange { target: b.target.clone(), change: b.change, new_value: b.new_value.clone() };
         self.proposer_step(signed, |amendment, now| {
             self.require_active_anchor(&signed.actor)?;
-            amendment.add_change(change, now)
+            Ok(amendment.add_change(change, now)?)
         })
     }
 
@@ -181,7 +300,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn submit_amendment(&self, signed: &Signed<AmendmentSubmit>) -> CommonsResult<Amendment> {
         self.proposer_step(signed, |amendment, now| {
             self.require_active_anchor(&signed.actor)?;
-            amendment.submit(now)
+            Ok(amendment.submit(now)?)
         })
     }
 
@@ -194,7 +313,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;
     /// `InvalidTransition` when Ratified, Rejected or Withdrawn.
     pub fn withdraw_amendment(&self, signed: &Signed<AmendmentWithdraw>) -> CommonsResult<Amendment> {
-        self.proposer_step(signed, |amendment, now| amendment.withdraw(now))
+        self.proposer_step(signed, |amendment, now| Ok(amendment.withdraw(now)?))
     }
 
     /// A steward that can attest and serves the charter's jurisdiction opens
@@ -293,32 +412,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// # Errors
     /// Store errors; `Corrupt` when a row points to a missing holder.
     pub fn eligible_voters(&self, jurisdiction: &str) -> CommonsResult<BTreeSet<Did>> {
-        let prefix = member_prefix(jurisdiction);
-        let member = format!("{:?}", AffiliationStatus::Member);
-        let mut after: Option<String> = None;
         let mut eligible = BTreeSet::new();
-        loop {
-            let rows = self.store.index_rows_after(&prefix, after.as_deref(), WALK_CHUNK)?;
-            for (key, status) in &rows {
-                if *status != member {
-                    continue;
-                }
-                let holder_id = &key[prefix.len()..];
-                let holder = self.store.get::<CommonsHolderRecord>(holder_id)?.ok_or_else(|| {
-                    crate::store::StoreError::Corrupt {
-                        key: key.clone(),
-                        reason: format!("member row points to missing holder {holder_id}"),
-                    }
-                })?;
-                if can_act(&holder, jurisdiction, Capability::Vote) && self.anchor_is_active(&holder.did)? {
-                    eligible.insert(holder.did);
-                }
+        self.store.for_each_member(jurisdiction, AffiliationStatus::Member, |holder| -> CommonsResult<()> {
+            if can_act(&holder, jurisdiction, Capability::Vote) && self.anchor_is_active(&holder.did)? {
+                eligible.insert(holder.did);
             }
-            match rows.last() {
-                Some((k, _)) if rows.len() == WALK_CHUNK => after = Some(k.clone()),
-                _ => return Ok(eligible),
-            }
-        }
+            Ok(())
+        })?;
+        Ok(eligible)
     }
 
     /// Closes every amendment whose voting time is over (the server's
@@ -327,31 +428,19 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// # Errors
     /// Store errors (amendments closed before the error stay closed).
     pub fn close_due_amendments(&self) -> CommonsResult<usize> {
-        let now = self.now();
-        let end = format!("{AMENDMENT_CLOSES}{now:016x}/~");
-        let mut after: Option<String> = None;
         let mut closed = 0;
-        loop {
-            let rows = self.store.index_rows_after(AMENDMENT_CLOSES, after.as_deref(), WALK_CHUNK)?;
-            let full = rows.len() == WALK_CHUNK;
-            for (key, id) in &rows {
-                if key.as_str() > end.as_str() {
-                    return Ok(closed);
-                }
-                after = Some(key.clone());
-                let _guard = self.locks.lock(&[id]);
-                let Some(old) = self.store.get::<Amendment>(id)? else { continue };
-                match self.close_locked(old, false) {
-                    Ok(_) => closed += 1,
-                    Err(CommonsError::Store(e)) => return Err(e.into()),
-                    // Closed or withdrawn meanwhile: nothing to do.
-                    Err(_) => {}
-                }
+        self.store.for_each_amendment_closing_by(self.now(), |id| -> CommonsResult<()> {
+            let _guard = self.locks.lock(&[id]);
+            let Some(old) = self.store.get::<Amendment>(id)? else { return Ok(()) };
+            match self.close_locked(old, false) {
+                Ok(_) => closed += 1,
+                Err(CommonsError::Store(e)) => return Err(e.into()),
+                // Closed or withdrawn meanwhile: nothing to do.
+                Err(_) => {}
             }
-            if !full {
-                return Ok(closed);
-            }
-        }
+            Ok(())
+        })?;
+        Ok(closed)
     }
 
     /// The amendment with `id`.
@@ -380,11 +469,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         check_limit(limit)?;
         if let Some(s) = &filter.status {
             if !AmendmentStatus::NAMES.contains(&s.as_str()) {
-                return Err(CommonsError::invalid("status", AmendmentStatus::NAMES.join(", ")));
+                return Err(Refusal::invalid("status", AmendmentStatus::NAMES.join(", ")).into());
             }
         }
-        let prefix = format!("{AMENDMENT_CHARTER}{charter_id}/");
-        Ok(self.store.list_by_index::<Amendment>(&prefix, cursor, limit, |a| {
+        Ok(self.store.amendments_of_charter(charter_id, cursor, limit, |a| {
             filter.status.as_deref().is_none_or(|s| a.status.name() == s)
         })?)
     }

@@ -53,25 +53,95 @@
 //! revocation, its target, the steward) are written in ONE batch, under the
 //! locks of all of them.
 
-use super::governance_actions::{
-    AppealEvidence, AppealFile, AppealRespond, AppealWithdraw, DismissRequest, ResolveRequest,
-};
-use super::identity::check_limit;
+use serde::Deserialize;
+
+use super::input::{check_limit, parse_did};
 use super::revocations::TargetRecord;
-use super::{parse_did, CommonsManager};
+use super::CommonsManager;
+use super::CommonsResult;
 use crate::backend::CommonsStoreBackend;
 use crate::model::anchor::AnchorStatus;
-use crate::model::appeal::{Appeal, AppealKind, AppealState, Evidence, Outcome, Response};
+use crate::model::appeal::{Appeal, AppealKind, AppealState, Evidence, Outcome, Remedy, Response};
 use crate::model::charter::parse_domain_id;
 use crate::model::did::Did;
-use crate::model::error::{CommonsError, CommonsResult};
+use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{AffiliationStatus, BaselineRight, CommonsHolderRecord, HolderStatus};
 use crate::model::ids::{check_hex_id, check_uuid};
 use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget, TargetBefore};
-use crate::model::signing::Signed;
+use crate::model::signing::{Action, Signed};
 use crate::model::steward::{StewardRecord, StewardStatus};
-use crate::store::keys::{did_key, APPEAL_APPELLANT, CHARTER_DOMAIN, HOLDER_DID, STEWARD_DID};
 use crate::store::{Changes, Page};
+
+/// `appeal-file` (target `-`): a holder files an appeal.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealFile {
+    /// What is appealed (`{"kind": "Revocation", "revocation_id": ..}`, ...).
+    pub kind: AppealKind,
+    /// 1..=2,000 characters.
+    pub grounds: String,
+    /// Up to 10,000 characters.
+    #[serde(default)]
+    pub statement: String,
+    /// What is asked for (`{"kind": "Reinstate"}`, ...).
+    pub requested_remedy: Remedy,
+    /// The jurisdiction concerned (a charter domain), if any.
+    #[serde(default)]
+    pub jurisdiction: Option<String>,
+}
+impl Action for AppealFile {
+    const ACTION: &'static str = "appeal-file";
+}
+
+/// `appeal-evidence` on an appeal: a party adds a piece of evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealEvidence {
+    /// Lowercase hex SHA-256 of the evidence.
+    pub sha256: String,
+    /// What it is (at most 2,000 characters).
+    pub description: String,
+}
+impl Action for AppealEvidence {
+    const ACTION: &'static str = "appeal-evidence";
+}
+
+/// `appeal-respond` on an appeal: a party responds.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealRespond {
+    /// 1..=10,000 characters.
+    pub text: String,
+}
+impl Action for AppealRespond {
+    const ACTION: &'static str = "appeal-respond";
+}
+
+/// `appeal-withdraw` on an appeal: the appellant withdraws it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealWithdraw {}
+impl Action for AppealWithdraw {
+    const ACTION: &'static str = "appeal-withdraw";
+}
+
+/// Operator body of `POST /appeals/{id}/resolve`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// The decision.
+    pub outcome: Outcome,
+    /// Reasons (at most 10,000 characters).
+    pub notes: String,
+}
+
+/// Operator body of `POST /appeals/{id}/dismiss`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DismissRequest {
+    /// Why (at most 2,000 characters).
+    pub reason: String,
+}
 
 /// Filters of [`CommonsManager::list_appeals`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -106,18 +176,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// or decided, or was finalized.
     pub fn file_appeal(&self, signed: &Signed<AppealFile>) -> CommonsResult<Appeal> {
         if signed.target != "-" {
-            return Err(CommonsError::invalid("target", "appeal-file is signed with target -"));
+            return Err(Refusal::invalid("target", "appeal-file is signed with target -").into());
         }
         let body = &signed.body;
         let holder = self
             .store
-            .get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, &signed.actor))?
-            .ok_or_else(|| CommonsError::forbidden(format!("{} is not a holder of the commons", signed.actor)))?;
+            .holder_by_did(&signed.actor)?
+            .ok_or_else(|| Refusal::forbidden(format!("{} is not a holder of the commons", signed.actor)))?;
         if let Some(j) = &body.jurisdiction {
             parse_domain_id(j)
-                .map_err(|_| CommonsError::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
-            if self.store.index_value(&format!("{CHARTER_DOMAIN}{j}"))?.is_none() {
-                return Err(CommonsError::not_found("charter", j.as_str()));
+                .map_err(|_| Refusal::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
+            if !self.store.has_charter(j)? {
+                return Err(Refusal::not_found("charter", j.as_str()).into());
             }
         }
         let now = self.now();
@@ -129,7 +199,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 Some(fixed) if body.jurisdiction.is_none() || body.jurisdiction == fixed => fixed,
                 Some(fixed) => {
                     let fixed = fixed.as_deref().unwrap_or("the whole commons");
-                    return Err(CommonsError::invalid(
+                    return Err(Refusal::invalid(
                         "jurisdiction",
                         format!("this appeal belongs to {fixed} (where what it appeals lives); omit jurisdiction"),
                     ));
@@ -152,10 +222,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 let _guard = self.locks.lock(&[revocation_id]);
                 let old = self.get_required::<RevocationRecord>(revocation_id)?;
                 if !concerns(&old.target, &holder, &signed.actor) {
-                    return Err(CommonsError::forbidden(format!(
+                    return Err(Refusal::forbidden(format!(
                         "revocation {revocation_id} does not target {}; only its target may appeal it",
                         signed.actor
-                    )));
+                    ))
+                    .into());
                 }
                 let fixed = match &old.target {
                     RevocationTarget::Membership { jurisdiction, .. } => Some(jurisdiction.clone()),
@@ -180,13 +251,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 require_due_process(&self.get_required::<CommonsHolderRecord>(&holder.holder_id)?)?;
                 let steward = self.get_required::<StewardRecord>(steward_id)?;
                 if steward.did == signed.actor {
-                    return Err(CommonsError::forbidden("a steward cannot appeal its own action"));
+                    return Err(Refusal::forbidden("a steward cannot appeal its own action").into());
                 }
                 if let Some(open) = self.open_steward_appeal(&signed.actor, steward_id)? {
-                    return Err(CommonsError::conflict(
-                        "appeal_open",
+                    return Err(Refusal::conflict(
+                        ConflictCode::AppealOpen,
                         format!("{} already has open appeal {open} of steward {steward_id}", signed.actor),
-                    ));
+                    )
+                    .into());
                 }
                 let appeal = new_appeal(Some(steward.jurisdiction.clone()))?;
                 changes.put(&appeal, None)?;
@@ -207,22 +279,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `steward_id` filed by `appellant`, if any: walks the appellant's
     /// appeals through their index rows.
     fn open_steward_appeal(&self, appellant: &Did, steward_id: &str) -> CommonsResult<Option<String>> {
-        let prefix = format!("{}/", did_key(APPEAL_APPELLANT, appellant));
-        let mut after: Option<String> = None;
-        loop {
-            let rows = self.store.index_rows_after(&prefix, after.as_deref(), 256)?;
-            for (_, id) in &rows {
-                let appeal = self.get_required::<Appeal>(id)?;
-                let open = matches!(appeal.status, AppealState::Filed | AppealState::UnderReview { .. });
-                if open && matches!(&appeal.kind, AppealKind::StewardAction { steward_id: s } if s == steward_id) {
-                    return Ok(Some(appeal.appeal_id));
-                }
-            }
-            match rows.last() {
-                Some((k, _)) if rows.len() == 256 => after = Some(k.clone()),
-                _ => return Ok(None),
-            }
-        }
+        let open = self.store.find_appeal_of_appellant(appellant, |appeal| {
+            matches!(appeal.status, AppealState::Filed | AppealState::UnderReview { .. })
+                && matches!(&appeal.kind, AppealKind::StewardAction { steward_id: s } if s == steward_id)
+        })?;
+        Ok(open.map(|a| a.appeal_id))
     }
 
     /// True when `did` is a party of `appeal` (see the module docs).
@@ -234,7 +295,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         {
             return Ok(true);
         }
-        let Some(steward) = self.store.get_by_index::<StewardRecord>(&did_key(STEWARD_DID, did))? else {
+        let Some(steward) = self.store.steward_by_did(did)? else {
             return Ok(false);
         };
         Ok(steward.status == StewardStatus::Active
@@ -245,9 +306,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     fn party_appeal<A>(&self, signed: &Signed<A>) -> CommonsResult<Appeal> {
         let appeal = self.get_required::<Appeal>(&signed.target)?;
         if !self.is_party(&appeal, &signed.actor)? {
-            return Err(CommonsError::forbidden(
+            return Err(Refusal::forbidden(
                 "only a party may add to an appeal: the appellant, the steward whose action is appealed, or an Active steward serving the appeal's jurisdiction",
-            ));
+            ).into());
         }
         Ok(appeal)
     }
@@ -326,7 +387,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidInput` on the notes; store errors (nothing written).
     pub fn resolve_appeal(&self, id: &str, request: ResolveRequest) -> CommonsResult<Appeal> {
         let ResolveRequest { outcome, notes } = request;
-        self.end_appeal(id, Ending::Resolved(outcome), |appeal, now| appeal.resolve(outcome, notes, now), None)
+        self.end_appeal(id, Ending::Resolved(outcome), |appeal, now| Ok(appeal.resolve(outcome, notes, now)?), None)
     }
 
     /// Operator: Filed|UnderReview -> Dismissed; a pending revocation appeal
@@ -337,7 +398,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidInput` on a reason over 2,000 characters.
     pub fn dismiss_appeal(&self, id: &str, request: DismissRequest) -> CommonsResult<Appeal> {
         let DismissRequest { reason } = request;
-        self.end_appeal(id, Ending::Dismissed, |appeal, now| appeal.dismiss(reason, now), None)
+        self.end_appeal(id, Ending::Dismissed, |appeal, now| Ok(appeal.dismiss(reason, now)?), None)
     }
 
     /// The appellant withdraws: Filed|UnderReview -> Withdrawn; a pending
@@ -347,7 +408,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `Forbidden` unless the appellant;
     /// `InvalidTransition` when already ended.
     pub fn withdraw_appeal(&self, signed: &Signed<AppealWithdraw>) -> CommonsResult<Appeal> {
-        self.end_appeal(&signed.target, Ending::Withdrawn, |appeal, now| appeal.withdraw(now), Some(&signed.actor))
+        self.end_appeal(&signed.target, Ending::Withdrawn, |appeal, now| Ok(appeal.withdraw(now)?), Some(&signed.actor))
     }
 
     /// Ends appeal `id` with `step` (and `ending`'s consequences) under the
@@ -383,7 +444,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let old = self.get_required::<Appeal>(id)?;
         if let Some(did) = appellant {
             if did != &old.appellant_did {
-                return Err(CommonsError::forbidden("only the appellant may sign this action"));
+                return Err(Refusal::forbidden("only the appellant may sign this action").into());
             }
         }
         let now = self.now();
@@ -473,11 +534,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         check_limit(limit)?;
         if let Some(s) = &filter.status {
             if !AppealState::NAMES.contains(&s.as_str()) {
-                return Err(CommonsError::invalid("status", AppealState::NAMES.join(", ")));
+                return Err(Refusal::invalid("status", AppealState::NAMES.join(", ")).into());
             }
         }
-        let prefix = format!("{}/", did_key(APPEAL_APPELLANT, &did));
-        Ok(self.store.list_by_index::<Appeal>(&prefix, cursor, limit, |a| {
+        Ok(self.store.appeals_of_appellant(&did, cursor, limit, |a| {
             filter.status.as_deref().is_none_or(|s| a.status.name() == s)
         })?)
     }
@@ -499,11 +559,12 @@ fn require_due_process(holder: &CommonsHolderRecord) -> CommonsResult<()> {
     if holder.baseline_rights().contains(&BaselineRight::DueProcess) {
         Ok(())
     } else {
-        Err(CommonsError::forbidden(format!(
+        Err(Refusal::forbidden(format!(
             "holder {} is {} and has no due_process right",
             holder.holder_id,
             holder.status.name()
-        )))
+        ))
+        .into())
     }
 }
 

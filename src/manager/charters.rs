@@ -1,18 +1,80 @@
-//! Charters: create, sign, activate, lookups and the newest-first list.
+//! Charters: create, sign and activate (signed by holders), lookups, the
+//! newest-first list, and the operator's status changes.
+//!
+//! **Charter status does not cascade**: suspending or dissolving a charter
+//! leaves its members' affiliations and its stewards as they are (see
+//! `holders.rs` for what a charter that is not Active refuses).
 
-use super::actions::{CharterActivate, CharterCreate, CharterSign};
-use super::identity::check_limit;
+use serde::Deserialize;
+
+use super::input::{check_limit, check_reason, log_operator};
 use super::CommonsManager;
 use crate::backend::CommonsStoreBackend;
 use crate::model::anchor::PopLevel;
 use crate::model::charter::{parse_domain_id, Charter, CharterDraft, CharterView, Founder, MembershipPolicy, OrgType};
-use crate::model::did::Did;
-use crate::model::error::{CommonsError, CommonsResult};
-use crate::model::holder::CommonsHolderRecord;
+use crate::model::error::{ConflictCode, Refusal};
 use crate::model::ids::check_hex_id;
-use crate::model::signing::Signed;
-use crate::store::keys::{did_key, CHARTER_DOMAIN, CHARTER_TIME, HOLDER_DID};
+use crate::model::signing::{Action, Signed};
 use crate::store::{Changes, Page};
+
+use super::CommonsResult;
+
+/// The membership policy as a request gives it (`min_founders` defaults by
+/// org type: 3, federation 2; `required_pop_level` defaults to `Weak`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MembershipPolicyInput {
+    /// Founder signatures needed to activate.
+    #[serde(default)]
+    pub min_founders: Option<u32>,
+    /// Whether enrollment may complete without a vouch.
+    pub open_enrollment: bool,
+    /// Lowest proof-of-personhood level of a new member.
+    #[serde(default)]
+    pub required_pop_level: Option<PopLevel>,
+}
+
+/// `charter-create` (target `-`): an Active holder drafts a charter.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharterCreate {
+    /// `<prefix>:<slug>`.
+    pub domain_id: String,
+    /// Must match the prefix.
+    pub org_type: OrgType,
+    /// 1..=200 characters.
+    pub name: String,
+    /// Up to 10,000 characters.
+    #[serde(default)]
+    pub description: String,
+    /// Rules.
+    pub membership_policy: MembershipPolicyInput,
+}
+impl Action for CharterCreate {
+    const ACTION: &'static str = "charter-create";
+}
+
+/// `charter-sign` on a charter: an Active holder signs the current digest.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharterSign {
+    /// Must equal the charter's current digest.
+    pub digest: String,
+    /// Optional founder role.
+    #[serde(default)]
+    pub role: Option<String>,
+}
+impl Action for CharterSign {
+    const ACTION: &'static str = "charter-sign";
+}
+
+/// `charter-activate` on a charter: a founder activates it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CharterActivate {}
+impl Action for CharterActivate {
+    const ACTION: &'static str = "charter-activate";
+}
 
 /// Filters of [`CommonsManager::list_charters`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -24,23 +86,6 @@ pub struct CharterFilter {
 }
 
 impl<S: CommonsStoreBackend> CommonsManager<S> {
-    /// The Active holder record of `did`.
-    pub(crate) fn active_holder(&self, did: &Did) -> CommonsResult<CommonsHolderRecord> {
-        let holder = self
-            .store
-            .get_by_index::<CommonsHolderRecord>(&did_key(HOLDER_DID, did))?
-            .ok_or_else(|| CommonsError::forbidden(format!("{did} is not a holder of the commons")))?;
-        if !holder.is_active() {
-            return Err(CommonsError::forbidden(format!(
-                "holder {} is {}, not Active",
-                holder.holder_id,
-                holder.status.name()
-            )));
-        }
-        self.require_active_anchor(did)?;
-        Ok(holder)
-    }
-
     /// An Active holder drafts a charter (status Draft, no founders yet).
     ///
     /// # Errors
@@ -48,7 +93,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// field; `Conflict` `already_exists` when the domain has a charter.
     pub fn create_charter(&self, signed: &Signed<CharterCreate>) -> CommonsResult<CharterView> {
         if signed.target != "-" {
-            return Err(CommonsError::invalid("target", "charter-create is signed with target -"));
+            return Err(Refusal::invalid("target", "charter-create is signed with target -").into());
         }
         self.active_holder(&signed.actor)?;
         let body = &signed.body;
@@ -69,10 +114,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let charter = Charter::new(draft, signed.actor.clone(), now)?;
         let _guard = self.locks.lock(&[&charter.charter_id]);
         if self.store.get::<Charter>(&charter.charter_id)?.is_some() {
-            return Err(CommonsError::conflict(
-                "already_exists",
+            return Err(Refusal::conflict(
+                ConflictCode::AlreadyExists,
                 format!("domain {} already has charter {}", charter.domain_id, charter.charter_id),
-            ));
+            )
+            .into());
         }
         let mut changes = Changes::new();
         changes.put(&charter, None)?;
@@ -149,25 +195,20 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidInput` on `domain_id`, `NotFound`, store errors.
     pub fn charter_by_domain(&self, domain_id: &str) -> CommonsResult<CharterView> {
         parse_domain_id(domain_id)?;
-        let c = self
-            .store
-            .get_by_index::<Charter>(&format!("{CHARTER_DOMAIN}{domain_id}"))?
-            .ok_or_else(|| CommonsError::not_found("charter", domain_id))?;
+        let c = self.store.charter_by_domain(domain_id)?.ok_or_else(|| Refusal::not_found("charter", domain_id))?;
         Ok(c.view())
     }
 
     /// The Active charter of `domain_id`.
     pub(crate) fn active_charter(&self, domain_id: &str) -> CommonsResult<Charter> {
         parse_domain_id(domain_id)?;
-        let c = self
-            .store
-            .get_by_index::<Charter>(&format!("{CHARTER_DOMAIN}{domain_id}"))?
-            .ok_or_else(|| CommonsError::not_found("charter", domain_id))?;
+        let c = self.store.charter_by_domain(domain_id)?.ok_or_else(|| Refusal::not_found("charter", domain_id))?;
         if !c.is_active() {
-            return Err(CommonsError::conflict(
-                "charter_not_active",
+            return Err(Refusal::conflict(
+                ConflictCode::CharterNotActive,
                 format!("charter {domain_id} is {}, not Active", c.status.name()),
-            ));
+            )
+            .into());
         }
         Ok(c)
     }
@@ -185,13 +226,53 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         check_limit(limit)?;
         if let Some(s) = &filter.status {
             if !["Draft", "Active", "Suspended", "Dissolved"].contains(&s.as_str()) {
-                return Err(CommonsError::invalid("status", "Draft, Active, Suspended or Dissolved"));
+                return Err(Refusal::invalid("status", "Draft, Active, Suspended or Dissolved").into());
             }
         }
-        let page = self.store.list_by_index::<Charter>(CHARTER_TIME, cursor, limit, |c| {
+        let page = self.store.charters_newest_first(cursor, limit, |c| {
             filter.org_type.is_none_or(|o| c.org_type == o)
                 && filter.status.as_deref().is_none_or(|s| c.status.name() == s)
         })?;
         Ok(page.map(|c| c.view()))
+    }
+
+    /// Operator: Active -> Suspended. Affiliations and stewards of the charter
+    /// are not changed; while suspended nobody can apply, be approved or be
+    /// promoted there.
+    ///
+    /// # Errors
+    /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
+    /// `InvalidTransition` unless Active; store errors (nothing written).
+    pub fn suspend_charter(&self, id: &str, reason: Option<String>) -> CommonsResult<CharterView> {
+        let reason = check_reason(reason)?;
+        let (charter, _) = self.update_record::<Charter>(id, |c, now| Ok(c.suspend(reason.clone(), now)?))?;
+        log_operator("charter", id, "suspend", &reason);
+        Ok(charter.view())
+    }
+
+    /// Operator: Suspended -> Active; `reason` is logged.
+    ///
+    /// # Errors
+    /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
+    /// `InvalidTransition` unless Suspended; store errors (nothing written).
+    pub fn reinstate_charter(&self, id: &str, reason: Option<String>) -> CommonsResult<CharterView> {
+        let reason = check_reason(reason)?;
+        let (charter, _) = self.update_record::<Charter>(id, |c, now| Ok(c.reinstate(now)?))?;
+        log_operator("charter", id, "reinstate", &reason);
+        Ok(charter.view())
+    }
+
+    /// Operator: Draft|Active|Suspended -> Dissolved (terminal). The domain
+    /// stays taken (one charter per domain, ever); affiliations and stewards
+    /// are not changed.
+    ///
+    /// # Errors
+    /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
+    /// `InvalidTransition` when already Dissolved; store errors.
+    pub fn dissolve_charter(&self, id: &str, reason: Option<String>) -> CommonsResult<CharterView> {
+        let reason = check_reason(reason)?;
+        let (charter, _) = self.update_record::<Charter>(id, |c, now| Ok(c.dissolve(reason.clone(), now)?))?;
+        log_operator("charter", id, "dissolve", &reason);
+        Ok(charter.view())
     }
 }

@@ -1,80 +1,62 @@
-//! [`CommonsManager<S>`]: the operations of `DOMAIN.md` over a
-//! [`CommonsStore`], with the engine chosen at compile time
-//! (`S = CommonsBackend` by default).
+//! [`CommonsManager<S>`]: the operations of the commons (`docs/DOMAIN.md`)
+//! over a [`CommonsStore`], with the engine chosen at compile time
+//! (`S = CommonsBackend` by default). One file per entity: `anchors.rs`,
+//! `holders.rs` (holders and their affiliations), `charters.rs`,
+//! `stewards.rs`, `enrollments.rs`, `amendments.rs`, `appeals.rs`,
+//! `revocations.rs`; each holds that entity's operations and the payloads of
+//! its signed actions and operator bodies. Shared: `standing.rs` (who is in
+//! good standing), `input.rs` (checks of request input), `locks.rs`,
+//! `clock.rs`, `error.rs`.
 //!
 //! **Invariants:** every operation that changes several records (or a record
 //! and its index rows) commits them as ONE atomic batch; read-modify-write
-//! operations hold the per-record locks of every record they change (taken in
-//! a fixed order, so they cannot deadlock), so N concurrent updates are N
-//! updates; signed actions arrive as [`Signed`] values, verified before any
-//! rule runs.
+//! operations hold the per-record locks of every record they change (taken
+//! all at once, in a fixed order, so they cannot deadlock), so N concurrent
+//! updates are N updates; signed actions arrive as [`Signed`] values,
+//! verified before any rule runs; a refusal returns before anything is
+//! written, so it changes nothing, in the store or in the caches. With
+//! `Durability::Sync` a change is durable when its call returns `Ok`.
 //!
-//! The anchor is the identity root: a principal whose anchor is not Active
-//! (suspended or revoked, directly or by a revocation record) takes no
-//! governance action, whatever its holder, membership or steward records
-//! say: no vote, proposal, charter founding or signing, attestation, vouch,
-//! approval or opening of a vote (`CommonsManager::require_active_anchor`
-//! runs in every such check). What the holder keeps are its due-process and
-//! exit actions (appeals, evidence, responses, withdrawing, leaving) and
-//! finishing its own enrollment.
+//! [`Signed`]: crate::model::signing::Signed
 
-pub mod actions;
-pub mod amendments;
-pub mod appeals;
-pub mod charters;
-pub mod enrollment;
-pub mod governance_actions;
-pub mod identity;
-pub mod lifecycle;
-mod lifecycle_actions;
-pub mod revocations;
+mod amendments;
+mod anchors;
+mod appeals;
+mod charters;
+mod clock;
+mod enrollments;
+mod error;
+mod holders;
+mod input;
+mod locks;
+mod revocations;
+mod standing;
+mod stewards;
 
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::backend::{store_folder, CommonsBackend, CommonsStoreBackend, OpenBackend, StoreConfig};
-use crate::model::anchor::{AnchorStatus, PersonhoodAnchor};
-use crate::model::did::Did;
-use crate::model::error::{CommonsError, CommonsResult};
-use crate::model::holder::CommonsHolderRecord;
-use crate::model::signing::Signed;
-use crate::store::{CommonsStore, Entity, StoreError};
+pub use amendments::{
+    AmendmentAddChange, AmendmentFilter, AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, AmendmentWithdraw,
+    CastVote, ChangeInput, ClosedAmendment, RequirementsInput,
+};
+pub use anchors::Attest;
+pub use appeals::{
+    AppealEvidence, AppealFile, AppealFilter, AppealRespond, AppealWithdraw, DismissRequest, ResolveRequest,
+};
+pub use charters::{CharterActivate, CharterCreate, CharterFilter, CharterSign, MembershipPolicyInput};
+pub use clock::Clock;
+pub use enrollments::{EnrollComplete, EnrollReject, EnrollVerify, EnrollVouch, EnrollmentStarted};
+pub use error::{CommonsError, CommonsResult};
+pub use holders::{
+    parse_affiliation_status, AffiliationApply, AffiliationApprove, AffiliationLeave, AffiliationPromote, HolderUpdate,
+};
+pub use revocations::RevocationRequest;
+pub use stewards::StewardFilter;
 
-pub use enrollment::EnrollmentStarted;
-
-/// Where "now" comes from. Tests use [`Clock::manual`] to move time.
-#[derive(Debug, Default)]
-pub enum Clock {
-    /// The system clock (Unix seconds).
-    #[default]
-    System,
-    /// A clock that only moves when told.
-    Manual(AtomicU64),
-}
-
-impl Clock {
-    /// A manual clock at `now` (Unix seconds).
-    pub fn manual(now: u64) -> Self {
-        Clock::Manual(AtomicU64::new(now))
-    }
-    /// Current time, Unix seconds.
-    pub fn now(&self) -> u64 {
-        match self {
-            Clock::System => SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
-            Clock::Manual(t) => t.load(Ordering::SeqCst),
-        }
-    }
-    /// Moves a manual clock forward by `secs` (no effect on the system clock).
-    pub fn advance(&self, secs: u64) {
-        if let Clock::Manual(t) = self {
-            t.fetch_add(secs, Ordering::SeqCst);
-        }
-    }
-}
+use crate::backend::{CommonsBackend, CommonsStoreBackend, OpenBackend, StoreConfig};
+use crate::model::error::Refusal;
+use crate::store::{Changes, CommonsStore, Entity};
+use locks::LockTable;
 
 /// What `/v1/health` and `commons-gateway info` report about the store.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -87,40 +69,11 @@ pub struct StoreInfo {
     pub data_dir: Option<PathBuf>,
     /// Schema version of the store.
     pub schema_version: u32,
-    /// `sync` or `buffered`.
+    /// `sync`, `buffered`, or `none` for a store that keeps nothing.
     pub durability: &'static str,
 }
 
-const LOCK_STRIPES: usize = 256;
-
-/// Striped per-record locks.
-struct LockTable {
-    stripes: Vec<Mutex<()>>,
-}
-
-impl LockTable {
-    fn new() -> Self {
-        Self { stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect() }
-    }
-
-    /// Locks the stripes of every id, in ascending stripe order.
-    fn lock(&self, ids: &[&str]) -> Vec<MutexGuard<'_, ()>> {
-        let mut idx: Vec<usize> = ids
-            .iter()
-            .map(|id| {
-                let mut h = DefaultHasher::new();
-                id.hash(&mut h);
-                (h.finish() % LOCK_STRIPES as u64) as usize
-            })
-            .collect();
-        idx.sort_unstable();
-        idx.dedup();
-        // The guarded value is `()`: a poisoned stripe protects no state.
-        idx.into_iter().map(|i| self.stripes[i].lock().unwrap_or_else(PoisonError::into_inner)).collect()
-    }
-}
-
-/// The commons: every operation of `DOMAIN.md` on one store. Share one
+/// The commons: every operation of `docs/DOMAIN.md` on one store. Share one
 /// manager per process (e.g. one `web::Data<CommonsManager>`); it is `Sync`.
 pub struct CommonsManager<S = CommonsBackend> {
     store: CommonsStore<S>,
@@ -131,55 +84,55 @@ pub struct CommonsManager<S = CommonsBackend> {
 
 impl<S: OpenBackend> CommonsManager<S> {
     /// Opens (or creates) the store of engine `S` in `data_dir`
-    /// (`<data_dir>/commons.<engine>`).
+    /// (`<data_dir>/commons.<engine>`), with the system clock.
     ///
     /// # Errors
     /// `Store(Backend(ForeignStore))` when another engine's store is there;
     /// `Store(Backend(Locked))` when another process holds it; `SchemaTooNew`;
     /// engine errors for an unreadable store (files are never modified to
-    /// "repair" them).
+    /// "repair" them). See [`CommonsStore::open`].
     pub fn open(data_dir: &Path, config: &StoreConfig) -> CommonsResult<Self> {
-        let folder = store_folder::<S>(data_dir).map_err(StoreError::from)?;
-        std::fs::create_dir_all(data_dir).map_err(|source| {
-            StoreError::from(crate::backend::BackendError::Io { path: data_dir.to_path_buf(), source })
-        })?;
-        let backend = S::open(&folder, config).map_err(StoreError::from)?;
-        Self::with_backend(backend, config, Some(data_dir.to_path_buf()), S::NAME, S::PERSISTENT, Clock::System)
+        let mut manager = Self::over(CommonsStore::open(data_dir, config)?, config, Clock::System);
+        manager.info.data_dir = Some(data_dir.to_path_buf());
+        Ok(manager)
     }
 
-    /// A store in a temporary directory (removed on drop), or in memory.
+    /// A store in a temporary directory (removed on drop), or in memory, with
+    /// the system clock.
     ///
     /// # Errors
     /// As [`CommonsManager::open`].
     pub fn temporary(config: &StoreConfig) -> CommonsResult<Self> {
-        let backend = S::temporary(config).map_err(StoreError::from)?;
-        Self::with_backend(backend, config, None, S::NAME, S::PERSISTENT, Clock::System)
+        Ok(Self::over(CommonsStore::temporary(config)?, config, Clock::System))
     }
 }
 
 impl<S: CommonsStoreBackend> CommonsManager<S> {
-    /// A manager over an already open backend (fault-injecting wrappers, the
-    /// `Arc<dyn CommonsStoreBackend>` escape hatch, a manual clock).
+    /// A manager over an already open backend: fault-injecting wrappers, the
+    /// `Arc<dyn CommonsStoreBackend>` escape hatch, a manual clock. The engine
+    /// name and persistence come from the backend itself.
     ///
     /// # Errors
-    /// `SchemaTooNew`, backend errors.
-    pub fn with_backend(
-        backend: S,
-        config: &StoreConfig,
-        data_dir: Option<PathBuf>,
-        backend_name: &'static str,
-        persistent: bool,
-        clock: Clock,
-    ) -> CommonsResult<Self> {
-        let store = CommonsStore::new(backend, config)?;
+    /// `SchemaTooNew`, backend errors (see [`CommonsStore::new`]).
+    pub fn with_backend(backend: S, config: &StoreConfig, clock: Clock) -> CommonsResult<Self> {
+        Ok(Self::over(CommonsStore::new(backend, config)?, config, clock))
+    }
+
+    fn over(store: CommonsStore<S>, config: &StoreConfig, clock: Clock) -> Self {
+        let persistent = store.backend().persistent();
         let info = StoreInfo {
-            backend: backend_name,
+            backend: store.backend().name(),
             persistent,
-            data_dir,
+            data_dir: None,
             schema_version: store.schema_version(),
             durability: if persistent { config.durability.as_str() } else { "none" },
         };
-        Ok(Self { store, locks: LockTable::new(), clock, info })
+        Self { store, locks: LockTable::new(), clock, info }
+    }
+
+    /// The same manager with another clock (tests move a [`Clock::manual`]).
+    pub fn with_clock(self, clock: Clock) -> Self {
+        Self { clock, ..self }
     }
 
     /// The store underneath.
@@ -219,56 +172,37 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         Ok(self.store.flush()?)
     }
 
-    /// `Ok` when `did`'s anchor exists and is Active (see the module docs).
-    ///
-    /// # Errors
-    /// `Forbidden` naming the anchor and its status; store errors.
-    pub(crate) fn require_active_anchor(&self, did: &Did) -> CommonsResult<()> {
-        let id = PersonhoodAnchor::id_for(did);
-        match self.store.get::<PersonhoodAnchor>(&id)? {
-            Some(anchor) if anchor.status == AnchorStatus::Active => Ok(()),
-            Some(anchor) => Err(CommonsError::forbidden(format!(
-                "anchor {id} of {did} is {}: a principal whose anchor is not Active takes no governance action",
-                anchor.status.name()
-            ))),
-            None => Err(CommonsError::forbidden(format!("{did} has no anchor in the commons"))),
-        }
-    }
-
-    /// Whether `did` is in good standing: an Active holder with an Active
-    /// anchor.
-    ///
-    /// # Errors
-    /// Store errors.
-    pub(crate) fn in_good_standing(&self, did: &Did) -> CommonsResult<bool> {
-        let holder = self.store.get::<CommonsHolderRecord>(&PersonhoodAnchor::id_for(did))?; // holder_id = anchor_id
-        Ok(holder.is_some_and(|h| h.is_active()) && self.anchor_is_active(did)?)
-    }
-
-    /// Whether `did` has an Active anchor.
-    ///
-    /// # Errors
-    /// Store errors.
-    pub(crate) fn anchor_is_active(&self, did: &Did) -> CommonsResult<bool> {
-        let anchor = self.store.get::<PersonhoodAnchor>(&PersonhoodAnchor::id_for(did))?;
-        Ok(anchor.is_some_and(|a| a.status == AnchorStatus::Active))
-    }
-
+    /// The record `id` of `E`, or `NotFound` naming the entity.
     fn get_required<E: Entity>(&self, id: &str) -> CommonsResult<E> {
-        self.store.get::<E>(id)?.ok_or_else(|| CommonsError::not_found(E::NAME, id))
+        self.store.get::<E>(id)?.ok_or_else(|| Refusal::not_found(E::NAME, id).into())
     }
-}
 
-/// Parses a DID from a request, mapping errors to `InvalidDid`.
-fn parse_did(text: &str) -> CommonsResult<Did> {
-    Ok(Did::parse(text)?)
-}
+    /// Writes `new` over `old` (the version read under the record's lock),
+    /// with its index rows, as one batch.
+    fn save<E: Entity>(&self, new: &E, old: Option<&E>) -> CommonsResult<()> {
+        let mut changes = Changes::new();
+        changes.put(new, old)?;
+        Ok(self.store.commit(changes)?)
+    }
 
-/// The actor of a signed action must be `expected`.
-fn require_actor<A>(signed: &Signed<A>, expected: &Did, who: &str) -> CommonsResult<()> {
-    if &signed.actor == expected {
-        Ok(())
-    } else {
-        Err(CommonsError::forbidden(format!("only {who} may sign this action")))
+    /// The one read-modify-write path for a change to ONE record: checks
+    /// `id` (64 hex), locks it, reads the record, applies `change` to a copy
+    /// at `now` (the record's own transition method refuses what its table
+    /// does not allow), and commits the copy with its index rows as one
+    /// batch. Returns the new version and `now`. On any error nothing was
+    /// written.
+    fn update_record<E: Entity>(
+        &self,
+        id: &str,
+        change: impl FnOnce(&mut E, u64) -> CommonsResult<()>,
+    ) -> CommonsResult<(E, u64)> {
+        crate::model::ids::check_hex_id(E::NAME, id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.get_required::<E>(id)?;
+        let mut new = old.clone();
+        let now = self.now();
+        change(&mut new, now)?;
+        self.save(&new, Some(&old))?;
+        Ok((new, now))
     }
 }

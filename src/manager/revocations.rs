@@ -32,23 +32,36 @@
 //! record are written in ONE batch, under the locks of the revocation and of
 //! the target's record.
 
-use super::governance_actions::RevocationRequest;
-use super::identity::check_limit;
-use super::CommonsManager;
+use serde::Deserialize;
+
+use super::input::check_limit;
+use super::CommonsResult;
+use super::{CommonsError, CommonsManager};
 use crate::backend::CommonsStoreBackend;
 use crate::model::anchor::{AnchorStatus, PersonhoodAnchor};
-use crate::model::error::{CommonsError, CommonsResult};
+use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{AffiliationAction, AffiliationStatus, CommonsHolderRecord, HolderStatus};
 use crate::model::ids::check_uuid;
 use crate::model::revocation::{
-    AppealStatus, RevocationRecord, RevocationTarget, TargetBefore, DEFAULT_APPEAL_WINDOW_DAYS,
+    AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore, DEFAULT_APPEAL_WINDOW_DAYS,
 };
 use crate::model::steward::{StewardRecord, StewardStatus};
-use crate::store::keys::{revocation_target_prefix, REVOCATION_DEADLINE};
 use crate::store::{Changes, Page};
 
-/// Rows read per step when walking an index.
-const WALK_CHUNK: usize = 256;
+/// Operator body of `POST /revocations`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationRequest {
+    /// What is revoked (`{"kind": "Anchor", "anchor_id": ..}`, ...).
+    pub target: RevocationTarget,
+    /// Why (`{"kind": "Sybil"}`, `{"kind": "Other", "text": ..}`, ...).
+    pub reason: RevocationReason,
+    /// `true`: Revoked / Banned at once; `false`: Suspended until the deadline.
+    pub immediate: bool,
+    /// Appeal window in days (1..=365, default 30).
+    #[serde(default)]
+    pub appeal_window_days: Option<u64>,
+}
 
 /// The record a revocation target lives in, as read (old) before a change.
 pub(crate) enum TargetRecord {
@@ -68,7 +81,13 @@ impl TargetRecord {
             (TargetRecord::Holder(n), TargetRecord::Holder(o)) => changes.put(n, Some(o))?,
             (TargetRecord::Steward(n), TargetRecord::Steward(o)) => changes.put(n, Some(o))?,
             // Both sides come from the same target; a mismatch is a bug.
-            _ => return Err(CommonsError::conflict("concurrent_change", "the revocation target changed kind; retry")),
+            _ => {
+                return Err(Refusal::conflict(
+                    ConflictCode::ConcurrentChange,
+                    "the revocation target changed kind; retry",
+                )
+                .into())
+            }
         }
         Ok(())
     }
@@ -90,7 +109,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             RevocationTarget::Membership { holder_id, jurisdiction } => {
                 let holder = self.get_required::<CommonsHolderRecord>(holder_id)?;
                 if holder.affiliation(jurisdiction).is_none() {
-                    return Err(CommonsError::not_found("affiliation", format!("{holder_id}/{jurisdiction}")));
+                    return Err(Refusal::not_found("affiliation", format!("{holder_id}/{jurisdiction}")).into());
                 }
                 TargetRecord::Holder(holder)
             }
@@ -139,10 +158,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             (_, TargetRecord::Steward(s)) => Some(TargetBefore::Steward { status: s.status.clone() }),
         };
         if let Some(open) = self.open_revocation_of(&record.target)? {
-            return Err(CommonsError::conflict(
-                "revocation_open",
+            return Err(Refusal::conflict(
+                ConflictCode::RevocationOpen,
                 format!("{} already has open revocation {open}", record.target.key()),
-            ));
+            )
+            .into());
         }
         let new_target = apply_revocation(&record, &old_target, now)?;
         let mut changes = Changes::new();
@@ -163,35 +183,25 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub(super) fn refuse_while_revocation_open(&self, target: RevocationTarget) -> CommonsResult<()> {
         match self.open_revocation_of(&target)? {
             None => Ok(()),
-            Some(open) => Err(CommonsError::conflict(
-                "revocation_open",
+            Some(open) => Err(Refusal::conflict(
+                ConflictCode::RevocationOpen,
                 format!(
                     "{} is under open revocation {open}; it comes back only through an upheld appeal of it \
                      (POST /v1/appeals, kind Revocation)",
                     target.key()
                 ),
-            )),
+            )
+            .into()),
         }
     }
 
     /// The id of an open revocation (not finalized, appeal not upheld) of
     /// `target`, if any.
     fn open_revocation_of(&self, target: &RevocationTarget) -> CommonsResult<Option<String>> {
-        let prefix = revocation_target_prefix(&target.key());
-        let mut after: Option<String> = None;
-        loop {
-            let rows = self.store.index_rows_after(&prefix, after.as_deref(), WALK_CHUNK)?;
-            for (_, id) in &rows {
-                let r = self.get_required::<RevocationRecord>(id)?;
-                if r.finalized_at.is_none() && !matches!(r.appeal_status, AppealStatus::Upheld { .. }) {
-                    return Ok(Some(r.revocation_id));
-                }
-            }
-            match rows.last() {
-                Some((k, _)) if rows.len() == WALK_CHUNK => after = Some(k.clone()),
-                _ => return Ok(None),
-            }
-        }
+        let open = self.store.find_revocation_of_target(target, |r| {
+            r.finalized_at.is_none() && !matches!(r.appeal_status, AppealStatus::Upheld { .. })
+        })?;
+        Ok(open.map(|r| r.revocation_id))
     }
 
     /// Operator: finalizes a revocation once its appeal deadline has passed
@@ -234,33 +244,22 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// Store errors (revocations finalized before the error stay finalized).
     pub fn finalize_due_revocations(&self) -> CommonsResult<usize> {
         let now = self.now();
-        let end = format!("{REVOCATION_DEADLINE}{now:016x}/~");
-        let mut after: Option<String> = None;
         let mut finalized = 0;
-        loop {
-            let rows = self.store.index_rows_after(REVOCATION_DEADLINE, after.as_deref(), WALK_CHUNK)?;
-            let full = rows.len() == WALK_CHUNK;
-            for (key, id) in &rows {
-                if key.as_str() > end.as_str() {
-                    return Ok(finalized);
-                }
-                after = Some(key.clone());
-                let Some(peek) = self.store.get::<RevocationRecord>(id)? else { continue };
-                let _guard = self.locks.lock(&[id, peek.target.record_id()]);
-                let Some(old) = self.store.get::<RevocationRecord>(id)? else { continue };
-                if !old.finalizable(now) {
-                    continue;
-                }
-                match self.finalize_locked(old) {
-                    Ok(_) => finalized += 1,
-                    Err(CommonsError::Store(e)) => return Err(e.into()),
-                    Err(e) => tracing::warn!(revocation = %id, error = %e, "revocation not finalized"),
-                }
+        self.store.for_each_revocation_due_by(now, |id| -> CommonsResult<()> {
+            let Some(peek) = self.store.get::<RevocationRecord>(id)? else { return Ok(()) };
+            let _guard = self.locks.lock(&[id, peek.target.record_id()]);
+            let Some(old) = self.store.get::<RevocationRecord>(id)? else { return Ok(()) };
+            if !old.finalizable(now) {
+                return Ok(());
             }
-            if !full {
-                return Ok(finalized);
+            match self.finalize_locked(old) {
+                Ok(_) => finalized += 1,
+                Err(CommonsError::Store(e)) => return Err(e.into()),
+                Err(e) => tracing::warn!(revocation = %id, error = %e, "revocation not finalized"),
             }
-        }
+            Ok(())
+        })?;
+        Ok(finalized)
     }
 
     /// The revocation with `id`.
@@ -287,8 +286,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     ) -> CommonsResult<Page<RevocationRecord>> {
         check_limit(limit)?;
         let target = RevocationTarget::parse_key(target)?;
-        let prefix = revocation_target_prefix(&target.key());
-        Ok(self.store.list_by_index::<RevocationRecord>(&prefix, cursor, limit, |_| true)?)
+        Ok(self.store.revocations_of_target(&target, cursor, limit)?)
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::did::Did;
-use super::error::{CommonsError, CommonsResult};
+use super::error::{ConflictCode, Refusal};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -49,17 +49,17 @@ impl AmendmentChange {
     ///
     /// # Errors
     /// `InvalidInput`.
-    pub fn check(&self) -> CommonsResult<()> {
+    pub fn check(&self) -> Result<(), Refusal> {
         let n = self.target.chars().count();
         if n == 0 || n > 200 {
-            return Err(CommonsError::invalid("target", "1..=200 characters"));
+            return Err(Refusal::invalid("target", "1..=200 characters"));
         }
         match (self.change, &self.new_value) {
-            (ChangeKind::Remove, Some(_)) => Err(CommonsError::invalid("new_value", "Remove takes no new_value")),
+            (ChangeKind::Remove, Some(_)) => Err(Refusal::invalid("new_value", "Remove takes no new_value")),
             (ChangeKind::Remove, None) => Ok(()),
-            (_, None) => Err(CommonsError::invalid("new_value", "Add, Modify and Replace need a new_value")),
+            (_, None) => Err(Refusal::invalid("new_value", "Add, Modify and Replace need a new_value")),
             (_, Some(v)) if v.chars().count() > MAX_DESCRIPTION_CHARS => {
-                Err(CommonsError::invalid("new_value", "at most 10,000 characters"))
+                Err(Refusal::invalid("new_value", "at most 10,000 characters"))
             }
             _ => Ok(()),
         }
@@ -88,18 +88,15 @@ impl Requirements {
     ///
     /// # Errors
     /// `InvalidInput`.
-    pub fn check(&self) -> CommonsResult<()> {
+    pub fn check(&self) -> Result<(), Refusal> {
         if !(1..=100).contains(&self.quorum_pct) {
-            return Err(CommonsError::invalid("requirements.quorum_pct", "1..=100"));
+            return Err(Refusal::invalid("requirements.quorum_pct", "1..=100"));
         }
         if !(1..=100).contains(&self.approval_pct) {
-            return Err(CommonsError::invalid("requirements.approval_pct", "1..=100"));
+            return Err(Refusal::invalid("requirements.approval_pct", "1..=100"));
         }
         if !(3_600..=90 * 86_400).contains(&self.voting_secs) {
-            return Err(CommonsError::invalid(
-                "requirements.voting_secs",
-                "3600..=7776000 seconds (1 hour to 90 days)",
-            ));
+            return Err(Refusal::invalid("requirements.voting_secs", "3600..=7776000 seconds (1 hour to 90 days)"));
         }
         Ok(())
     }
@@ -223,16 +220,16 @@ impl Amendment {
         proposer_did: Did,
         requirements: Requirements,
         now: u64,
-    ) -> CommonsResult<Self> {
+    ) -> Result<Self, Refusal> {
         let n = title.chars().count();
         if n == 0 || n > MAX_TITLE_CHARS {
-            return Err(CommonsError::invalid("title", "1..=200 characters"));
+            return Err(Refusal::invalid("title", "1..=200 characters"));
         }
         if description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(CommonsError::invalid("description", "at most 10,000 characters"));
+            return Err(Refusal::invalid("description", "at most 10,000 characters"));
         }
         if changes.len() > MAX_CHANGES {
-            return Err(CommonsError::invalid("changes", "at most 100 changes"));
+            return Err(Refusal::invalid("changes", "at most 100 changes"));
         }
         for c in &changes {
             c.check()?;
@@ -253,8 +250,8 @@ impl Amendment {
         })
     }
 
-    fn refuse(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition {
+    fn refuse(&self, action: &'static str) -> Refusal {
+        Refusal::InvalidTransition {
             entity: "amendment",
             id: self.amendment_id.clone(),
             from: self.status.name().into(),
@@ -272,13 +269,13 @@ impl Amendment {
     /// # Errors
     /// `InvalidTransition` unless Draft; `InvalidInput` on the change or when
     /// 100 changes are already there.
-    pub fn add_change(&mut self, change: AmendmentChange, now: u64) -> CommonsResult<()> {
+    pub fn add_change(&mut self, change: AmendmentChange, now: u64) -> Result<(), Refusal> {
         if self.status != AmendmentStatus::Draft {
             return Err(self.refuse("add a change"));
         }
         change.check()?;
         if self.changes.len() >= MAX_CHANGES {
-            return Err(CommonsError::invalid("changes", "at most 100 changes"));
+            return Err(Refusal::invalid("changes", "at most 100 changes"));
         }
         self.changes.push(change);
         self.updated_at = now;
@@ -289,13 +286,13 @@ impl Amendment {
     ///
     /// # Errors
     /// `InvalidTransition` unless Draft; `Conflict` `no_changes`.
-    pub fn submit(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn submit(&mut self, now: u64) -> Result<(), Refusal> {
         if self.status != AmendmentStatus::Draft {
             return Err(self.refuse("submit"));
         }
         if self.changes.is_empty() {
-            return Err(CommonsError::conflict(
-                "no_changes",
+            return Err(Refusal::conflict(
+                ConflictCode::NoChanges,
                 format!("amendment {} has no change to submit", self.amendment_id),
             ));
         }
@@ -308,7 +305,7 @@ impl Amendment {
     ///
     /// # Errors
     /// `InvalidTransition` unless Submitted.
-    pub fn open_voting(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn open_voting(&mut self, now: u64) -> Result<(), Refusal> {
         if self.status != AmendmentStatus::Submitted {
             return Err(self.refuse("open voting"));
         }
@@ -322,15 +319,15 @@ impl Amendment {
     /// # Errors
     /// `InvalidTransition` unless Voting or after `closes_at`; `Conflict`
     /// `already_voted`.
-    pub fn cast(&mut self, vote: Vote) -> CommonsResult<()> {
+    pub fn cast(&mut self, vote: Vote) -> Result<(), Refusal> {
         match self.status {
             AmendmentStatus::Voting { closes_at, .. } if vote.cast_at < closes_at => {}
             AmendmentStatus::Voting { .. } => return Err(self.refuse("vote after voting closed")),
             _ => return Err(self.refuse("vote")),
         }
         if self.votes.iter().any(|v| v.voter_did == vote.voter_did) {
-            return Err(CommonsError::conflict(
-                "already_voted",
+            return Err(Refusal::conflict(
+                ConflictCode::AlreadyVoted,
                 format!("{} has already voted on amendment {}", vote.voter_did, self.amendment_id),
             ));
         }
@@ -344,7 +341,7 @@ impl Amendment {
     ///
     /// # Errors
     /// `InvalidTransition` unless Voting, or before `closes_at` without `early`.
-    pub fn check_close(&self, early: bool, now: u64) -> CommonsResult<()> {
+    pub fn check_close(&self, early: bool, now: u64) -> Result<(), Refusal> {
         let AmendmentStatus::Voting { closes_at, .. } = self.status else {
             return Err(self.refuse("close"));
         };
@@ -370,7 +367,7 @@ impl Amendment {
         charter_active: bool,
         early: bool,
         now: u64,
-    ) -> CommonsResult<Tally> {
+    ) -> Result<Tally, Refusal> {
         self.check_close(early, now)?;
         let counted: Vec<&Vote> = self.votes.iter().filter(|v| eligible.contains(&v.voter_did)).collect();
         let votes = counted.len() as u64;
@@ -390,7 +387,7 @@ impl Amendment {
     ///
     /// # Errors
     /// `InvalidTransition` when Ratified, Rejected or Withdrawn.
-    pub fn withdraw(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn withdraw(&mut self, now: u64) -> Result<(), Refusal> {
         if !self.is_live() {
             return Err(self.refuse("withdraw"));
         }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::did::Did;
-use super::error::{CommonsError, CommonsResult};
+use super::error::Refusal;
 use super::ids::derive_id;
 
 /// How the anchor came to be.
@@ -174,8 +174,8 @@ impl PersonhoodAnchor {
         AnchorView { pop_level: self.pop_level(now), anchor: self.clone() }
     }
 
-    fn refuse(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition {
+    fn refuse(&self, action: &'static str) -> Refusal {
+        Refusal::InvalidTransition {
             entity: "anchor",
             id: self.anchor_id.clone(),
             from: self.status.name().into(),
@@ -187,7 +187,7 @@ impl PersonhoodAnchor {
     ///
     /// # Errors
     /// `InvalidTransition` unless Active.
-    pub fn add_attestation(&mut self, attestation: Attestation, now: u64) -> CommonsResult<()> {
+    pub fn add_attestation(&mut self, attestation: Attestation, now: u64) -> Result<(), Refusal> {
         if self.status != AnchorStatus::Active {
             return Err(self.refuse("add an attestation"));
         }
@@ -201,7 +201,7 @@ impl PersonhoodAnchor {
     ///
     /// # Errors
     /// `InvalidTransition` unless Active.
-    pub fn suspend(&mut self, reason: String, until: Option<u64>, now: u64) -> CommonsResult<()> {
+    pub fn suspend(&mut self, reason: String, until: Option<u64>, now: u64) -> Result<(), Refusal> {
         if self.status != AnchorStatus::Active {
             return Err(self.refuse("suspend"));
         }
@@ -214,7 +214,7 @@ impl PersonhoodAnchor {
     ///
     /// # Errors
     /// `InvalidTransition` unless Suspended.
-    pub fn reinstate(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn reinstate(&mut self, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, AnchorStatus::Suspended { .. }) {
             return Err(self.refuse("reinstate"));
         }
@@ -230,7 +230,7 @@ impl PersonhoodAnchor {
     ///
     /// # Errors
     /// `InvalidTransition` when Active.
-    pub fn restore(&mut self, before: Option<AnchorStatus>, now: u64) -> CommonsResult<()> {
+    pub fn restore(&mut self, before: Option<AnchorStatus>, now: u64) -> Result<(), Refusal> {
         if self.status == AnchorStatus::Active {
             return Err(self.refuse("restore"));
         }
@@ -243,7 +243,7 @@ impl PersonhoodAnchor {
     ///
     /// # Errors
     /// `InvalidTransition` when already Revoked.
-    pub fn revoke(&mut self, reason: String, revocation_id: Option<String>, now: u64) -> CommonsResult<()> {
+    pub fn revoke(&mut self, reason: String, revocation_id: Option<String>, now: u64) -> Result<(), Refusal> {
         if matches!(self.status, AnchorStatus::Revoked { .. }) {
             return Err(self.refuse("revoke"));
         }

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::did::Did;
-use super::error::{CommonsError, CommonsResult};
+use super::error::Refusal;
 
 /// Longest grounds text, in characters.
 pub const MAX_GROUNDS_CHARS: usize = 2_000;
@@ -179,9 +179,9 @@ pub struct Appeal {
     pub updated_at: u64,
 }
 
-fn check_len(field: &'static str, text: &str, max: usize) -> CommonsResult<()> {
+fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), Refusal> {
     if text.chars().count() > max {
-        return Err(CommonsError::invalid(field, format!("at most {max} characters")));
+        return Err(Refusal::invalid(field, format!("at most {max} characters")));
     }
     Ok(())
 }
@@ -199,9 +199,9 @@ impl Appeal {
         statement: String,
         requested_remedy: Remedy,
         now: u64,
-    ) -> CommonsResult<Self> {
+    ) -> Result<Self, Refusal> {
         if grounds.trim().is_empty() {
-            return Err(CommonsError::invalid("grounds", "must not be empty"));
+            return Err(Refusal::invalid("grounds", "must not be empty"));
         }
         check_len("grounds", &grounds, MAX_GROUNDS_CHARS)?;
         check_len("statement", &statement, MAX_STATEMENT_CHARS)?;
@@ -211,7 +211,7 @@ impl Appeal {
         if let Remedy::Compensation { currency, .. } = &requested_remedy {
             let n = currency.chars().count();
             if n == 0 || n > 16 {
-                return Err(CommonsError::invalid("requested_remedy.currency", "1..=16 characters"));
+                return Err(Refusal::invalid("requested_remedy.currency", "1..=16 characters"));
             }
         }
         Ok(Self {
@@ -235,8 +235,8 @@ impl Appeal {
         matches!(self.status, AppealState::Filed | AppealState::UnderReview { .. })
     }
 
-    fn refuse(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition {
+    fn refuse(&self, action: &'static str) -> Refusal {
+        Refusal::InvalidTransition {
             entity: "appeal",
             id: self.appeal_id.clone(),
             from: self.status.name().into(),
@@ -249,16 +249,16 @@ impl Appeal {
     /// # Errors
     /// `InvalidTransition` when terminal; `InvalidInput` on a bad hash or
     /// description, or past 200 items.
-    pub fn add_evidence(&mut self, evidence: Evidence) -> CommonsResult<()> {
+    pub fn add_evidence(&mut self, evidence: Evidence) -> Result<(), Refusal> {
         if !self.is_open() {
             return Err(self.refuse("add evidence"));
         }
         if !super::ids::is_hex_id(&evidence.sha256) {
-            return Err(CommonsError::invalid("sha256", "64 lowercase hex characters"));
+            return Err(Refusal::invalid("sha256", "64 lowercase hex characters"));
         }
         check_len("description", &evidence.description, MAX_GROUNDS_CHARS)?;
         if self.evidence.len() >= MAX_ITEMS {
-            return Err(CommonsError::invalid("evidence", "at most 200 items"));
+            return Err(Refusal::invalid("evidence", "at most 200 items"));
         }
         self.updated_at = evidence.at;
         self.evidence.push(evidence);
@@ -270,16 +270,16 @@ impl Appeal {
     /// # Errors
     /// `InvalidTransition` when terminal; `InvalidInput` on an empty or
     /// over-long text, or past 200 responses.
-    pub fn add_response(&mut self, response: Response) -> CommonsResult<()> {
+    pub fn add_response(&mut self, response: Response) -> Result<(), Refusal> {
         if !self.is_open() {
             return Err(self.refuse("respond"));
         }
         if response.text.trim().is_empty() {
-            return Err(CommonsError::invalid("text", "must not be empty"));
+            return Err(Refusal::invalid("text", "must not be empty"));
         }
         check_len("text", &response.text, MAX_STATEMENT_CHARS)?;
         if self.responses.len() >= MAX_ITEMS {
-            return Err(CommonsError::invalid("responses", "at most 200 responses"));
+            return Err(Refusal::invalid("responses", "at most 200 responses"));
         }
         self.updated_at = response.at;
         self.responses.push(response);
@@ -290,7 +290,7 @@ impl Appeal {
     ///
     /// # Errors
     /// `InvalidTransition` unless Filed.
-    pub fn review(&mut self, reviewer: String, now: u64) -> CommonsResult<()> {
+    pub fn review(&mut self, reviewer: String, now: u64) -> Result<(), Refusal> {
         if self.status != AppealState::Filed {
             return Err(self.refuse("review"));
         }
@@ -303,7 +303,7 @@ impl Appeal {
     ///
     /// # Errors
     /// `InvalidTransition` unless UnderReview; `InvalidInput` on the notes.
-    pub fn resolve(&mut self, outcome: Outcome, notes: String, now: u64) -> CommonsResult<()> {
+    pub fn resolve(&mut self, outcome: Outcome, notes: String, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, AppealState::UnderReview { .. }) {
             return Err(self.refuse("resolve"));
         }
@@ -317,7 +317,7 @@ impl Appeal {
     ///
     /// # Errors
     /// `InvalidTransition` when terminal.
-    pub fn dismiss(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+    pub fn dismiss(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
         if !self.is_open() {
             return Err(self.refuse("dismiss"));
         }
@@ -331,7 +331,7 @@ impl Appeal {
     ///
     /// # Errors
     /// `InvalidTransition` when terminal.
-    pub fn withdraw(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn withdraw(&mut self, now: u64) -> Result<(), Refusal> {
         if !self.is_open() {
             return Err(self.refuse("withdraw"));
         }

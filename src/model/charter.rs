@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::anchor::PopLevel;
 use super::did::Did;
-use super::error::{CommonsError, CommonsResult};
+use super::error::{ConflictCode, Refusal};
 use super::ids::{derive_id, sha256_hex};
 
 /// Longest charter name, in characters.
@@ -59,9 +59,9 @@ impl OrgType {
 ///
 /// # Errors
 /// `InvalidInput` on `domain_id`.
-pub fn parse_domain_id(domain_id: &str) -> CommonsResult<OrgType> {
+pub fn parse_domain_id(domain_id: &str) -> Result<OrgType, Refusal> {
     let bad = || {
-        CommonsError::invalid(
+        Refusal::invalid(
             "domain_id",
             format!(
                 "{:?} is not coop|community|federation:<slug> with slug [a-z0-9-]{{1,64}}",
@@ -204,23 +204,23 @@ impl Charter {
     ///
     /// # Errors
     /// `InvalidInput` on the first bad field.
-    pub fn new(draft: CharterDraft, created_by: Did, now: u64) -> CommonsResult<Self> {
+    pub fn new(draft: CharterDraft, created_by: Did, now: u64) -> Result<Self, Refusal> {
         let org = parse_domain_id(&draft.domain_id)?;
         if org != draft.org_type {
-            return Err(CommonsError::invalid(
+            return Err(Refusal::invalid(
                 "org_type",
                 format!("{} does not match the domain prefix {}", draft.org_type.name(), draft.org_type.prefix()),
             ));
         }
         let n = draft.name.chars().count();
         if n == 0 || n > MAX_NAME_CHARS || draft.name.contains(['\n', '\r']) {
-            return Err(CommonsError::invalid("name", "1..=200 characters without a newline"));
+            return Err(Refusal::invalid("name", "1..=200 characters without a newline"));
         }
         if draft.description.chars().count() > MAX_DESCRIPTION_CHARS {
-            return Err(CommonsError::invalid("description", "at most 10,000 characters"));
+            return Err(Refusal::invalid("description", "at most 10,000 characters"));
         }
         if draft.membership_policy.min_founders == 0 || draft.membership_policy.min_founders > 1000 {
-            return Err(CommonsError::invalid("membership_policy.min_founders", "1..=1000"));
+            return Err(Refusal::invalid("membership_policy.min_founders", "1..=1000"));
         }
         Ok(Self {
             charter_id: Self::id_for(&draft.domain_id),
@@ -265,8 +265,8 @@ impl Charter {
         self.status == CharterStatus::Active
     }
 
-    fn refuse(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition {
+    fn refuse(&self, action: &'static str) -> Refusal {
+        Refusal::InvalidTransition {
             entity: "charter",
             id: self.charter_id.clone(),
             from: self.status.name().into(),
@@ -280,25 +280,25 @@ impl Charter {
     /// `InvalidTransition` unless Draft; `Conflict` `digest_mismatch` when
     /// `digest` is not the current one (re-read the charter and sign again);
     /// `Conflict` `already_signed` for a second signature by the same DID.
-    pub fn sign(&mut self, founder: Founder, digest: &str, now: u64) -> CommonsResult<()> {
+    pub fn sign(&mut self, founder: Founder, digest: &str, now: u64) -> Result<(), Refusal> {
         if self.status != CharterStatus::Draft {
             return Err(self.refuse("sign"));
         }
         if digest != self.digest() {
-            return Err(CommonsError::conflict(
-                "digest_mismatch",
+            return Err(Refusal::conflict(
+                ConflictCode::DigestMismatch,
                 format!("signed digest {digest} is not the charter's current digest {}", self.digest()),
             ));
         }
         if self.founders.iter().any(|f| f.did == founder.did) {
-            return Err(CommonsError::conflict(
-                "already_signed",
+            return Err(Refusal::conflict(
+                ConflictCode::AlreadySigned,
                 format!("{} has already signed charter {}", founder.did, self.charter_id),
             ));
         }
         if let Some(role) = &founder.role {
             if role.chars().count() > 100 || role.chars().any(char::is_control) {
-                return Err(CommonsError::invalid("role", "at most 100 characters, no control characters"));
+                return Err(Refusal::invalid("role", "at most 100 characters, no control characters"));
             }
         }
         self.founders.push(founder);
@@ -314,23 +314,22 @@ impl Charter {
     /// # Errors
     /// `InvalidTransition` unless Draft; `Forbidden` unless `by` is a founder
     /// in good standing; `Conflict` `not_enough_founders`.
-    pub fn activate(&mut self, by: &Did, in_standing: impl Fn(&Did) -> bool, now: u64) -> CommonsResult<()> {
+    pub fn activate(&mut self, by: &Did, in_standing: impl Fn(&Did) -> bool, now: u64) -> Result<(), Refusal> {
         if self.status != CharterStatus::Draft {
             return Err(self.refuse("activate"));
         }
         if !self.founders.iter().any(|f| &f.did == by) {
-            return Err(CommonsError::forbidden("only a founder may activate a charter"));
+            return Err(Refusal::forbidden("only a founder may activate a charter"));
         }
         if !in_standing(by) {
-            return Err(CommonsError::forbidden(format!(
+            return Err(Refusal::forbidden(format!(
                 "founder {by} is not in good standing (an Active holder with an Active anchor)"
             )));
         }
         let need = self.membership_policy.min_founders as usize;
         let counted = self.founders.iter().filter(|f| in_standing(&f.did)).count();
         if counted < need {
-            return Err(CommonsError::conflict(
-                "not_enough_founders",
+            return Err(Refusal::conflict(ConflictCode::NotEnoughFounders,
                 format!(
                     "charter {} has {} founder signatures, {counted} of them by founders in good standing; {need} needed",
                     self.charter_id,
@@ -347,7 +346,7 @@ impl Charter {
     ///
     /// # Errors
     /// `InvalidTransition` unless Active.
-    pub fn suspend(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+    pub fn suspend(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
         if self.status != CharterStatus::Active {
             return Err(self.refuse("suspend"));
         }
@@ -360,7 +359,7 @@ impl Charter {
     ///
     /// # Errors
     /// `InvalidTransition` unless Suspended.
-    pub fn reinstate(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn reinstate(&mut self, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, CharterStatus::Suspended { .. }) {
             return Err(self.refuse("reinstate"));
         }
@@ -373,7 +372,7 @@ impl Charter {
     ///
     /// # Errors
     /// `InvalidTransition` when already Dissolved.
-    pub fn dissolve(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+    pub fn dissolve(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
         if matches!(self.status, CharterStatus::Dissolved { .. }) {
             return Err(self.refuse("dissolve"));
         }

@@ -9,7 +9,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::did::Did;
-use super::error::{CommonsError, CommonsResult};
+use super::error::{ConflictCode, Refusal};
 
 /// How long a session lives, in seconds (24 hours).
 pub const ENROLLMENT_TTL_SECS: u64 = 24 * 3600;
@@ -97,10 +97,10 @@ impl EnrollmentSession {
     /// # Errors
     /// `InvalidInput` on `identity_name` (1..=100 characters, no control
     /// characters).
-    pub fn start(identity_name: String, domain_id: Option<String>, now: u64) -> CommonsResult<Self> {
+    pub fn start(identity_name: String, domain_id: Option<String>, now: u64) -> Result<Self, Refusal> {
         let n = identity_name.chars().count();
         if n == 0 || n > MAX_IDENTITY_NAME_CHARS || identity_name.chars().any(char::is_control) {
-            return Err(CommonsError::invalid("identity_name", "1..=100 characters without control characters"));
+            return Err(Refusal::invalid("identity_name", "1..=100 characters without control characters"));
         }
         let code: u32 = rand::thread_rng().gen_range(0..1_000_000);
         Ok(Self {
@@ -139,18 +139,18 @@ impl EnrollmentSession {
         now >= self.expires_at
     }
 
-    fn refuse(&self, action: &'static str) -> CommonsError {
+    fn refuse(&self, action: &'static str) -> Refusal {
         let from = if self.rejected.is_some() { "rejected".to_string() } else { format!("at level {}", self.level) };
-        CommonsError::InvalidTransition { entity: "enrollment", id: self.enrollment_id.clone(), from, action }
+        Refusal::InvalidTransition { entity: "enrollment", id: self.enrollment_id.clone(), from, action }
     }
 
     /// Checks that the session is live (not expired, not rejected).
     ///
     /// # Errors
     /// `Expired`; `InvalidTransition` when rejected.
-    pub fn ensure_live(&self, action: &'static str, now: u64) -> CommonsResult<()> {
+    pub fn ensure_live(&self, action: &'static str, now: u64) -> Result<(), Refusal> {
         if self.is_expired(now) {
-            return Err(CommonsError::Expired { entity: "enrollment", id: self.enrollment_id.clone() });
+            return Err(Refusal::Expired { entity: "enrollment", id: self.enrollment_id.clone() });
         }
         if self.rejected.is_some() {
             return Err(self.refuse(action));
@@ -163,13 +163,13 @@ impl EnrollmentSession {
     /// # Errors
     /// `Expired`; `InvalidTransition` unless level 0 and not rejected;
     /// `Forbidden` on a wrong code.
-    pub fn verify(&mut self, person: Did, code: &str, now: u64) -> CommonsResult<()> {
+    pub fn verify(&mut self, person: Did, code: &str, now: u64) -> Result<(), Refusal> {
         self.ensure_live("verify", now)?;
         if self.level != 0 {
             return Err(self.refuse("verify"));
         }
         if code != self.verification_code {
-            return Err(CommonsError::forbidden("verification code does not match"));
+            return Err(Refusal::forbidden("verification code does not match"));
         }
         self.person_did = Some(person);
         self.level = 1;
@@ -182,14 +182,14 @@ impl EnrollmentSession {
     /// # Errors
     /// `Expired`; `InvalidTransition` unless level 1 and not rejected;
     /// `Conflict` `person_mismatch` when `person` is not the bound DID.
-    pub fn vouch(&mut self, person: &Did, vouch: Vouch, now: u64) -> CommonsResult<()> {
+    pub fn vouch(&mut self, person: &Did, vouch: Vouch, now: u64) -> Result<(), Refusal> {
         self.ensure_live("vouch", now)?;
         if self.level != 1 {
             return Err(self.refuse("vouch"));
         }
         if self.person_did.as_ref() != Some(person) {
-            return Err(CommonsError::conflict(
-                "person_mismatch",
+            return Err(Refusal::conflict(
+                ConflictCode::PersonMismatch,
                 format!("enrollment {} is bound to another DID than {person}", self.enrollment_id),
             ));
         }
@@ -203,13 +203,13 @@ impl EnrollmentSession {
     ///
     /// # Errors
     /// `Expired`; `InvalidTransition` when at level 2 or already rejected.
-    pub fn reject(&mut self, reason: String, by: String, now: u64) -> CommonsResult<()> {
+    pub fn reject(&mut self, reason: String, by: String, now: u64) -> Result<(), Refusal> {
         self.ensure_live("reject", now)?;
         if self.level >= 2 {
             return Err(self.refuse("reject"));
         }
         if reason.chars().count() > 2000 {
-            return Err(CommonsError::invalid("reason", "at most 2,000 characters"));
+            return Err(Refusal::invalid("reason", "at most 2,000 characters"));
         }
         self.rejected = Some(Rejection { reason, by, at: now });
         self.updated_at = now;

@@ -1,15 +1,20 @@
-//! [`CommonsError`]: the domain layer's error (model rules and manager
-//! operations). Each variant maps to one HTTP status in the gateway.
+//! [`Refusal`]: why the rules of the commons refuse an action, and
+//! [`ConflictCode`], the one list of the 409 codes (`docs/DOMAIN.md`,
+//! "Errors" and "Conflict codes").
+//!
+//! **Invariant:** a refusal changes nothing. This module knows nothing of
+//! storage or HTTP: [`Refusal::status`] is the HTTP status number the
+//! gateway answers with, as a plain `u16`, so that every layer classifies a
+//! refusal the same way without matching its variants.
 
 use crate::model::did::InvalidDid;
 use crate::model::signing::EnvelopeError;
-use crate::store::StoreError;
 
-/// Why a commons operation was refused or failed. Refusals (every variant but
-/// [`CommonsError::Store`]) change nothing.
+/// Why the rules refused an action. Nothing changed; each variant says what
+/// the caller should do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum CommonsError {
+pub enum Refusal {
     /// A field of the request is out of its allowed range or shape (HTTP 400
     /// `invalid_input`). Fix the field named.
     #[error("invalid {field}: {reason}")]
@@ -33,7 +38,8 @@ pub enum CommonsError {
         /// The form expected.
         expected: &'static str,
     },
-    /// A signed envelope was refused (HTTP 401 `bad_signature`, or 400).
+    /// A signed envelope was refused (HTTP 401 `bad_signature`, or 400; see
+    /// [`EnvelopeError`]).
     #[error(transparent)]
     Envelope(#[from] EnvelopeError),
     /// The signer is not allowed to take this action (HTTP 403 `forbidden`).
@@ -51,8 +57,8 @@ pub enum CommonsError {
         id: String,
     },
     /// The record's state does not allow the action (HTTP 409
-    /// `invalid_transition`). Nothing changed; read the record and retry if
-    /// its state has moved on.
+    /// `invalid_transition`). Read the record and retry if its state has
+    /// moved on.
     #[error("{entity} {id} is {from}; cannot {action}")]
     InvalidTransition {
         /// The entity.
@@ -64,12 +70,12 @@ pub enum CommonsError {
         /// The action refused.
         action: &'static str,
     },
-    /// A duplicate or another state conflict (HTTP 409 with `code`, e.g.
-    /// `already_exists`, `already_enrolled`, `already_signed`).
+    /// A duplicate or another state conflict (HTTP 409 with the code's
+    /// snake_case name).
     #[error("{message}")]
     Conflict {
-        /// Machine-readable snake_case code.
-        code: &'static str,
+        /// Which conflict.
+        code: ConflictCode,
         /// A sentence for people.
         message: String,
     },
@@ -81,29 +87,145 @@ pub enum CommonsError {
         /// Its id.
         id: String,
     },
-    /// The store failed (HTTP 503 when unavailable or locked, else 500).
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
-impl CommonsError {
-    /// Shorthand for [`CommonsError::InvalidInput`].
+impl Refusal {
+    /// Shorthand for [`Refusal::InvalidInput`].
     pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::InvalidInput { field, reason: reason.into() }
     }
-    /// Shorthand for [`CommonsError::Conflict`].
-    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+    /// Shorthand for [`Refusal::Conflict`].
+    pub fn conflict(code: ConflictCode, message: impl Into<String>) -> Self {
         Self::Conflict { code, message: message.into() }
     }
-    /// Shorthand for [`CommonsError::Forbidden`].
+    /// Shorthand for [`Refusal::Forbidden`].
     pub fn forbidden(reason: impl Into<String>) -> Self {
         Self::Forbidden { reason: reason.into() }
     }
-    /// Shorthand for [`CommonsError::NotFound`].
+    /// Shorthand for [`Refusal::NotFound`].
     pub fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
         Self::NotFound { entity, id: id.into() }
     }
+
+    /// The HTTP status the gateway answers this refusal with: 400, 401, 403,
+    /// 404, 409 or 410.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidInput { .. } | Self::InvalidDid(_) | Self::InvalidId { .. } => 400,
+            Self::Envelope(e) => e.status(),
+            Self::Forbidden { .. } => 403,
+            Self::NotFound { .. } => 404,
+            Self::InvalidTransition { .. } | Self::Conflict { .. } => 409,
+            Self::Expired { .. } => 410,
+        }
+    }
+
+    /// The snake_case error code of the answer body (`invalid_input`,
+    /// `forbidden`, a [`ConflictCode`], ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidInput { .. } => "invalid_input",
+            Self::InvalidDid(_) => "invalid_did",
+            Self::InvalidId { .. } => "invalid_id",
+            Self::Envelope(e) => e.code(),
+            Self::Forbidden { .. } => "forbidden",
+            Self::NotFound { .. } => "not_found",
+            Self::InvalidTransition { .. } => "invalid_transition",
+            Self::Conflict { code, .. } => code.as_str(),
+            Self::Expired { .. } => "expired",
+        }
+    }
 }
 
-/// Result type of the domain layer.
-pub type CommonsResult<T> = Result<T, CommonsError>;
+macro_rules! conflict_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $code:literal,)*) => {
+        /// Every 409 conflict a rule can raise besides `invalid_transition`,
+        /// listed once (`docs/DOMAIN.md`, "Conflict codes"). The answer body's
+        /// `error` is [`ConflictCode::as_str`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ConflictCode {
+            $($(#[doc = $doc])* $variant,)*
+        }
+
+        impl ConflictCode {
+            /// Every code, in the order of `docs/DOMAIN.md`.
+            pub const ALL: &'static [ConflictCode] = &[$(ConflictCode::$variant,)*];
+
+            /// The snake_case code, e.g. `"revocation_open"`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ConflictCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+conflict_codes! {
+    /// The record exists already: a second anchor for a principal, a second
+    /// charter for a domain, a second steward record.
+    AlreadyExists = "already_exists",
+    /// The principal finishing an enrollment already has an anchor.
+    AlreadyEnrolled = "already_enrolled",
+    /// This founder has already signed the charter.
+    AlreadySigned = "already_signed",
+    /// This member has already voted on the amendment.
+    AlreadyVoted = "already_voted",
+    /// The revocation's appeal deadline has passed.
+    AppealDeadlinePassed = "appeal_deadline_passed",
+    /// The appellant already has an open appeal of this steward's action.
+    AppealOpen = "appeal_open",
+    /// The charter (jurisdiction) is not Active.
+    CharterNotActive = "charter_not_active",
+    /// A record read for this action changed under it; read again and retry.
+    ConcurrentChange = "concurrent_change",
+    /// The signed digest is not the charter's current digest.
+    DigestMismatch = "digest_mismatch",
+    /// The holder is not Active.
+    HolderNotActive = "holder_not_active",
+    /// The enrollment does not reach the charter's required personhood level.
+    InsufficientPopLevel = "insufficient_pop_level",
+    /// The amendment has no change to submit.
+    NoChanges = "no_changes",
+    /// Too few founders in good standing have signed the charter.
+    NotEnoughFounders = "not_enough_founders",
+    /// The revocation cannot be finalized now.
+    NotFinalizable = "not_finalizable",
+    /// The enrollment is bound to another principal.
+    PersonMismatch = "person_mismatch",
+    /// The target is under an open revocation.
+    RevocationOpen = "revocation_open",
+    /// The vouching steward can no longer attest.
+    VouchNoLongerValid = "vouch_no_longer_valid",
+}
+
+impl std::fmt::Display for ConflictCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflict_codes_are_distinct_snake_case() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in ConflictCode::ALL {
+            let s = code.as_str();
+            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
+            assert!(seen.insert(s), "{s} listed twice");
+        }
+        assert_eq!(seen.len(), 17);
+    }
+
+    #[test]
+    fn a_conflict_answers_409_with_its_code() {
+        let r = Refusal::conflict(ConflictCode::RevocationOpen, "open");
+        assert_eq!((r.status(), r.code()), (409, "revocation_open"));
+        let r = Refusal::not_found("anchor", "x");
+        assert_eq!((r.status(), r.code()), (404, "not_found"));
+    }
+}

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::did::Did;
-use super::error::{CommonsError, CommonsResult};
+use super::error::Refusal;
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
@@ -152,12 +152,12 @@ pub struct HolderView {
 ///
 /// # Errors
 /// `InvalidInput` on `display_name`.
-pub fn check_display_name(name: &str) -> CommonsResult<()> {
+pub fn check_display_name(name: &str) -> Result<(), Refusal> {
     if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
-        return Err(CommonsError::invalid("display_name", "at most 100 characters"));
+        return Err(Refusal::invalid("display_name", "at most 100 characters"));
     }
     if name.chars().any(char::is_control) {
-        return Err(CommonsError::invalid("display_name", "no control characters"));
+        return Err(Refusal::invalid("display_name", "no control characters"));
     }
     Ok(())
 }
@@ -205,7 +205,7 @@ impl CommonsHolderRecord {
     ///
     /// # Errors
     /// `InvalidInput` for a bad name.
-    pub fn set_display_name(&mut self, name: Option<String>, now: u64) -> CommonsResult<()> {
+    pub fn set_display_name(&mut self, name: Option<String>, now: u64) -> Result<(), Refusal> {
         if let Some(n) = &name {
             check_display_name(n)?;
         }
@@ -214,8 +214,8 @@ impl CommonsHolderRecord {
         Ok(())
     }
 
-    fn refuse_status(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition {
+    fn refuse_status(&self, action: &'static str) -> Refusal {
+        Refusal::InvalidTransition {
             entity: "holder",
             id: self.holder_id.clone(),
             from: self.status.name().into(),
@@ -227,7 +227,7 @@ impl CommonsHolderRecord {
     ///
     /// # Errors
     /// `InvalidTransition` unless Active.
-    pub fn suspend(&mut self, reason: String, appeal_deadline: u64, now: u64) -> CommonsResult<()> {
+    pub fn suspend(&mut self, reason: String, appeal_deadline: u64, now: u64) -> Result<(), Refusal> {
         if !self.is_active() {
             return Err(self.refuse_status("suspend"));
         }
@@ -240,7 +240,7 @@ impl CommonsHolderRecord {
     ///
     /// # Errors
     /// `InvalidTransition` unless Suspended.
-    pub fn reinstate(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn reinstate(&mut self, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, HolderStatus::Suspended { .. }) {
             return Err(self.refuse_status("reinstate"));
         }
@@ -253,7 +253,7 @@ impl CommonsHolderRecord {
     ///
     /// # Errors
     /// `InvalidTransition` when Exited or Revoked.
-    pub fn exit(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+    pub fn exit(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, HolderStatus::Active | HolderStatus::Suspended { .. }) {
             return Err(self.refuse_status("exit"));
         }
@@ -268,7 +268,7 @@ impl CommonsHolderRecord {
     ///
     /// # Errors
     /// `InvalidTransition` when Exited or Revoked.
-    pub fn revoke(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+    pub fn revoke(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, HolderStatus::Active | HolderStatus::Suspended { .. }) {
             return Err(self.refuse_status("revoke"));
         }
@@ -283,7 +283,7 @@ impl CommonsHolderRecord {
     ///
     /// # Errors
     /// `InvalidTransition` when Active or Exited.
-    pub fn restore(&mut self, before: Option<HolderStatus>, now: u64) -> CommonsResult<()> {
+    pub fn restore(&mut self, before: Option<HolderStatus>, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, HolderStatus::Suspended { .. } | HolderStatus::Revoked { .. }) {
             return Err(self.refuse_status("restore"));
         }
@@ -309,9 +309,9 @@ impl CommonsHolderRecord {
         status: Option<AffiliationStatus>,
         kept: Option<(&BTreeSet<Capability>, &BTreeSet<String>)>,
         now: u64,
-    ) -> CommonsResult<()> {
+    ) -> Result<(), Refusal> {
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
-            return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
+            return Err(Refusal::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
         };
         let from = self.affiliations[i].status;
         if !matches!(from, AffiliationStatus::Suspended | AffiliationStatus::Banned) {
@@ -330,8 +330,8 @@ impl CommonsHolderRecord {
         Ok(())
     }
 
-    fn refuse(&self, jurisdiction: &str, from: &str, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition {
+    fn refuse(&self, jurisdiction: &str, from: &str, action: &'static str) -> Refusal {
+        Refusal::InvalidTransition {
             entity: "affiliation",
             id: format!("{}/{}", self.holder_id, jurisdiction),
             from: from.to_string(),
@@ -352,12 +352,9 @@ impl CommonsHolderRecord {
         status: AffiliationStatus,
         capabilities: BTreeSet<Capability>,
         now: u64,
-    ) -> CommonsResult<()> {
+    ) -> Result<(), Refusal> {
         if !capabilities.is_empty() && !matches!(status, AffiliationStatus::Provisional | AffiliationStatus::Member) {
-            return Err(CommonsError::invalid(
-                "capabilities",
-                "only Provisional or Member affiliations hold capabilities",
-            ));
+            return Err(Refusal::invalid("capabilities", "only Provisional or Member affiliations hold capabilities"));
         }
         let fresh = Affiliation {
             jurisdiction: jurisdiction.to_string(),
@@ -396,7 +393,7 @@ impl CommonsHolderRecord {
         jurisdiction: &str,
         action: AffiliationAction,
         now: u64,
-    ) -> CommonsResult<()> {
+    ) -> Result<(), Refusal> {
         use AffiliationStatus::*;
         if let Some(refused) = action.forward_move() {
             if !self.is_active() {
@@ -404,7 +401,7 @@ impl CommonsHolderRecord {
             }
         }
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
-            return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
+            return Err(Refusal::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
         };
         let from = self.affiliations[i].status;
         let to = match (action, from) {
@@ -438,9 +435,9 @@ impl CommonsHolderRecord {
         jurisdiction: &str,
         capabilities: BTreeSet<Capability>,
         now: u64,
-    ) -> CommonsResult<()> {
+    ) -> Result<(), Refusal> {
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
-            return Err(CommonsError::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
+            return Err(Refusal::not_found("affiliation", format!("{}/{}", self.holder_id, jurisdiction)));
         };
         let from = self.affiliations[i].status;
         if !matches!(from, AffiliationStatus::Provisional | AffiliationStatus::Member) {

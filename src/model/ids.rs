@@ -6,7 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::error::CommonsError;
+use super::error::Refusal;
 
 /// Lowercase hex SHA-256 of `domain` ++ `data` (the spec's derived ids).
 pub fn derive_id(domain: &str, data: &[u8]) -> String {
@@ -29,27 +29,23 @@ pub fn is_hex_id(id: &str) -> bool {
 /// Accepts 64 lowercase hex characters.
 ///
 /// # Errors
-/// [`CommonsError::InvalidId`] naming `entity`.
-pub fn check_hex_id(entity: &'static str, id: &str) -> Result<(), CommonsError> {
+/// [`Refusal::InvalidId`] naming `entity`.
+pub fn check_hex_id(entity: &'static str, id: &str) -> Result<(), Refusal> {
     if is_hex_id(id) {
         Ok(())
     } else {
-        Err(CommonsError::InvalidId {
-            entity,
-            id: id.chars().take(120).collect(),
-            expected: "64 lowercase hex characters",
-        })
+        Err(Refusal::InvalidId { entity, id: id.chars().take(120).collect(), expected: "64 lowercase hex characters" })
     }
 }
 
 /// Accepts a UUID in its lowercase hyphenated form and returns it.
 ///
 /// # Errors
-/// [`CommonsError::InvalidId`] naming `entity`.
-pub fn check_uuid(entity: &'static str, id: &str) -> Result<(), CommonsError> {
+/// [`Refusal::InvalidId`] naming `entity`.
+pub fn check_uuid(entity: &'static str, id: &str) -> Result<(), Refusal> {
     match uuid::Uuid::parse_str(id) {
         Ok(u) if u.hyphenated().to_string() == id => Ok(()),
-        _ => Err(CommonsError::InvalidId {
+        _ => Err(Refusal::InvalidId {
             entity,
             id: id.chars().take(120).collect(),
             expected: "a lowercase hyphenated UUID",

@@ -4,15 +4,15 @@
 //! transition is a method on its record that refuses what the spec does not
 //! allow, leaving the record unchanged.
 
-pub mod amendment;
-pub mod anchor;
-pub mod appeal;
-pub mod charter;
-pub mod did;
-pub mod enrollment;
-pub mod error;
-pub mod holder;
-pub mod ids;
-pub mod revocation;
-pub mod signing;
-pub mod steward;
+pub(crate) mod amendment;
+pub(crate) mod anchor;
+pub(crate) mod appeal;
+pub(crate) mod charter;
+pub(crate) mod did;
+pub(crate) mod enrollment;
+pub(crate) mod error;
+pub(crate) mod holder;
+pub(crate) mod ids;
+pub(crate) mod revocation;
+pub(crate) mod signing;
+pub(crate) mod steward;

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::anchor::AnchorStatus;
 use super::charter::parse_domain_id;
 use super::did::Did;
-use super::error::{CommonsError, CommonsResult};
+use super::error::{ConflictCode, Refusal};
 use super::holder::{AffiliationStatus, Capability, HolderStatus};
 use super::ids::check_hex_id;
 use super::steward::StewardStatus;
@@ -105,9 +105,9 @@ impl RevocationTarget {
     /// # Errors
     /// `InvalidInput` on `target` for an unknown kind or a malformed key;
     /// `InvalidId` for a bad id; `InvalidInput` on a bad jurisdiction.
-    pub fn parse_key(text: &str) -> CommonsResult<Self> {
+    pub fn parse_key(text: &str) -> Result<Self, Refusal> {
         let bad = || {
-            CommonsError::invalid(
+            Refusal::invalid(
                 "target",
                 "anchor:<id>, holder:<id>, steward:<id> or membership:<holder_id>:<jurisdiction>",
             )
@@ -135,15 +135,15 @@ impl RevocationTarget {
     ///
     /// # Errors
     /// `InvalidId`; `InvalidInput` on `target.jurisdiction`.
-    pub fn check(&self) -> CommonsResult<()> {
+    pub fn check(&self) -> Result<(), Refusal> {
         match self {
             RevocationTarget::Anchor { anchor_id } => check_hex_id("anchor", anchor_id),
             RevocationTarget::Holder { holder_id } => check_hex_id("holder", holder_id),
             RevocationTarget::Membership { holder_id, jurisdiction } => {
                 check_hex_id("holder", holder_id)?;
-                parse_domain_id(jurisdiction).map(|_| ()).map_err(|_| {
-                    CommonsError::invalid("target.jurisdiction", "a charter domain id such as coop:<slug>")
-                })
+                parse_domain_id(jurisdiction)
+                    .map(|_| ())
+                    .map_err(|_| Refusal::invalid("target.jurisdiction", "a charter domain id such as coop:<slug>"))
             }
             RevocationTarget::Steward { steward_id } => check_hex_id("steward", steward_id),
         }
@@ -258,13 +258,13 @@ impl RevocationRecord {
         immediate: bool,
         window_days: u64,
         now: u64,
-    ) -> CommonsResult<Self> {
+    ) -> Result<Self, Refusal> {
         if !(1..=MAX_APPEAL_WINDOW_DAYS).contains(&window_days) {
-            return Err(CommonsError::invalid("appeal_window_days", "1..=365"));
+            return Err(Refusal::invalid("appeal_window_days", "1..=365"));
         }
         if let RevocationReason::Other { text } = &reason {
             if text.is_empty() || text.chars().count() > 2_000 {
-                return Err(CommonsError::invalid("reason.text", "1..=2,000 characters"));
+                return Err(Refusal::invalid("reason.text", "1..=2,000 characters"));
             }
         }
         Ok(Self {
@@ -282,12 +282,12 @@ impl RevocationRecord {
         })
     }
 
-    fn refuse(&self, action: &'static str) -> CommonsError {
+    fn refuse(&self, action: &'static str) -> Refusal {
         let from = match &self.appeal_status {
             AppealStatus::None if self.finalized_at.is_some() => "finalized".to_string(),
             s => format!("appeal {s:?}"),
         };
-        CommonsError::InvalidTransition { entity: "revocation", id: self.revocation_id.clone(), from, action }
+        Refusal::InvalidTransition { entity: "revocation", id: self.revocation_id.clone(), from, action }
     }
 
     /// An appeal was filed: None -> Pending. Allowed only before the deadline
@@ -296,13 +296,13 @@ impl RevocationRecord {
     /// # Errors
     /// `Conflict` `appeal_deadline_passed`; `InvalidTransition` when an appeal
     /// is pending or decided, or the revocation was finalized.
-    pub fn appeal_filed(&mut self, appeal_id: String, now: u64) -> CommonsResult<()> {
+    pub fn appeal_filed(&mut self, appeal_id: String, now: u64) -> Result<(), Refusal> {
         if self.finalized_at.is_some() || self.appeal_status != AppealStatus::None {
             return Err(self.refuse("file an appeal"));
         }
         if now >= self.appeal_deadline {
-            return Err(CommonsError::conflict(
-                "appeal_deadline_passed",
+            return Err(Refusal::conflict(
+                ConflictCode::AppealDeadlinePassed,
                 format!("the appeal deadline of revocation {} passed at {}", self.revocation_id, self.appeal_deadline),
             ));
         }
@@ -316,7 +316,7 @@ impl RevocationRecord {
     ///
     /// # Errors
     /// `InvalidTransition` unless that appeal is pending.
-    pub fn appeal_ended(&mut self, appeal_id: &str, upheld: Option<bool>, now: u64) -> CommonsResult<()> {
+    pub fn appeal_ended(&mut self, appeal_id: &str, upheld: Option<bool>, now: u64) -> Result<(), Refusal> {
         if !matches!(&self.appeal_status, AppealStatus::Pending { appeal_id: a } if a == appeal_id) {
             return Err(self.refuse("end an appeal"));
         }
@@ -342,10 +342,10 @@ impl RevocationRecord {
     /// # Errors
     /// `Conflict` `not_finalizable` (before the deadline, appeal pending or
     /// upheld, already finalized).
-    pub fn finalize(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn finalize(&mut self, now: u64) -> Result<(), Refusal> {
         if !self.finalizable(now) {
-            return Err(CommonsError::conflict(
-                "not_finalizable",
+            return Err(Refusal::conflict(
+                ConflictCode::NotFinalizable,
                 format!(
                     "revocation {} cannot be finalized now (deadline {}, appeal {:?}, finalized {:?})",
                     self.revocation_id, self.appeal_deadline, self.appeal_status, self.finalized_at

@@ -3,7 +3,7 @@
 //! An action travels as `{ "actor": "<did:key>", "payload": "<JSON text>",
 //! "signature": "<128 hex>" }`. The signed message is the UTF-8 text
 //! `commons-gateway/v1|<action>|<target>|<hex sha256 of the payload bytes>`
-//! (`DOMAIN.md`, "Signed actions"), so the signed bytes are exactly the bytes
+//! (`docs/DOMAIN.md`, "Signed actions"), so the signed bytes are exactly the bytes
 //! sent and no JSON canonicalisation is needed.
 //!
 //! **Invariant:** a [`Signed<A>`] exists only after the signature was verified
@@ -66,6 +66,26 @@ pub enum EnvelopeError {
         /// serde's description.
         reason: String,
     },
+}
+
+impl EnvelopeError {
+    /// The HTTP status the gateway answers with: 400 (`invalid_did`,
+    /// `invalid_payload`) or 401 (`bad_signature`).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadSignature { .. } => 401,
+            Self::InvalidDid(_) | Self::InvalidPayload { .. } => 400,
+        }
+    }
+
+    /// The snake_case error code of the answer body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidDid(_) => "invalid_did",
+            Self::BadSignature { .. } => "bad_signature",
+            Self::InvalidPayload { .. } => "invalid_payload",
+        }
+    }
 }
 
 /// An action whose signature has been verified.

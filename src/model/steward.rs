@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::did::Did;
-use super::error::{CommonsError, CommonsResult};
+use super::error::Refusal;
 use super::ids::derive_id;
 
 /// Seconds in a day.
@@ -106,9 +106,9 @@ impl StewardRecord {
         jurisdiction: Option<String>,
         term_days: u64,
         now: u64,
-    ) -> CommonsResult<Self> {
+    ) -> Result<Self, Refusal> {
         if !(MIN_TERM_DAYS..=MAX_TERM_DAYS).contains(&term_days) {
-            return Err(CommonsError::invalid("term_days", "30..=730 days"));
+            return Err(Refusal::invalid("term_days", "30..=730 days"));
         }
         Ok(Self {
             steward_id: Self::id_for(&did),
@@ -164,8 +164,8 @@ impl StewardRecord {
         self.updated_at = now;
     }
 
-    fn refuse(&self, action: &'static str) -> CommonsError {
-        CommonsError::InvalidTransition {
+    fn refuse(&self, action: &'static str) -> Refusal {
+        Refusal::InvalidTransition {
             entity: "steward",
             id: self.steward_id.clone(),
             from: self.status.name().into(),
@@ -177,7 +177,7 @@ impl StewardRecord {
     ///
     /// # Errors
     /// `InvalidTransition` unless Active.
-    pub fn suspend(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+    pub fn suspend(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
         if self.status != StewardStatus::Active {
             return Err(self.refuse("suspend"));
         }
@@ -190,7 +190,7 @@ impl StewardRecord {
     ///
     /// # Errors
     /// `InvalidTransition` unless Suspended.
-    pub fn reinstate(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn reinstate(&mut self, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, StewardStatus::Suspended { .. }) {
             return Err(self.refuse("reinstate"));
         }
@@ -203,7 +203,7 @@ impl StewardRecord {
     ///
     /// # Errors
     /// `InvalidTransition` when Retired or Revoked.
-    pub fn retire(&mut self, now: u64) -> CommonsResult<()> {
+    pub fn retire(&mut self, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, StewardStatus::Active | StewardStatus::Suspended { .. }) {
             return Err(self.refuse("retire"));
         }
@@ -216,7 +216,7 @@ impl StewardRecord {
     ///
     /// # Errors
     /// `InvalidTransition` when Retired or Revoked.
-    pub fn revoke(&mut self, reason: String, now: u64) -> CommonsResult<()> {
+    pub fn revoke(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, StewardStatus::Active | StewardStatus::Suspended { .. }) {
             return Err(self.refuse("revoke"));
         }
@@ -232,7 +232,7 @@ impl StewardRecord {
     ///
     /// # Errors
     /// `InvalidTransition` when Active or Retired.
-    pub fn restore(&mut self, before: Option<StewardStatus>, now: u64) -> CommonsResult<()> {
+    pub fn restore(&mut self, before: Option<StewardStatus>, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, StewardStatus::Suspended { .. } | StewardStatus::Revoked { .. }) {
             return Err(self.refuse("restore"));
         }
@@ -261,18 +261,18 @@ impl StewardRecord {
     /// # Errors
     /// `InvalidTransition` when Retired or Revoked; `InvalidInput` when not
     /// later than the current end or too far ahead.
-    pub fn extend_term(&mut self, term_end: u64, now: u64) -> CommonsResult<()> {
+    pub fn extend_term(&mut self, term_end: u64, now: u64) -> Result<(), Refusal> {
         if !matches!(self.status, StewardStatus::Active | StewardStatus::Suspended { .. }) {
             return Err(self.refuse("extend the term"));
         }
         if term_end <= self.term_end {
-            return Err(CommonsError::invalid(
+            return Err(Refusal::invalid(
                 "term_end",
                 format!("must be later than the current term end {}", self.term_end),
             ));
         }
         if term_end > now + MAX_TERM_DAYS * DAY_SECS {
-            return Err(CommonsError::invalid("term_end", "at most 730 days from now"));
+            return Err(Refusal::invalid("term_end", "at most 730 days from now"));
         }
         self.term_end = term_end;
         self.updated_at = now;

@@ -41,8 +41,8 @@ use crate::model::appeal::Appeal;
 use crate::model::charter::Charter;
 use crate::model::did::Did;
 use crate::model::enrollment::EnrollmentSession;
-use crate::model::holder::CommonsHolderRecord;
-use crate::model::revocation::{AppealStatus, RevocationRecord};
+use crate::model::holder::{AffiliationStatus, CommonsHolderRecord};
+use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget};
 use crate::model::steward::StewardRecord;
 
 /// The schema-version row.
@@ -50,7 +50,7 @@ pub const SCHEMA_VERSION_KEY: &str = "commons/meta/schema_version";
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// Record namespaces.
+/// Record namespace.
 pub const ANCHOR: &str = "anchor/";
 /// Index: DID -> anchor id.
 pub const ANCHOR_DID: &str = "anchor_did/";
@@ -74,7 +74,6 @@ pub const STEWARD_DID: &str = "steward_did/";
 pub const ENROLLMENT: &str = "enrollment/";
 /// Index: expiry order of enrollment sessions.
 pub const ENROLLMENT_EXPIRY: &str = "enrollment_expiry/";
-
 /// Record namespace.
 pub const AMENDMENT: &str = "amendment/";
 /// Index: charter -> amendments.
@@ -116,14 +115,22 @@ pub const ALL_NAMESPACES: &[&str] = &[
     REVOCATION_DEADLINE,
 ];
 
-/// A record type the store keeps: its namespace, id, index rows and cache.
-pub trait Entity: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+/// A record type the store keeps: anchors, holders, charters, stewards,
+/// enrollment sessions, amendments, appeals and revocations. Sealed: which
+/// types the store keeps, and under which keys, is the store's own business
+/// (the [`Keyed`] side).
+pub trait Entity: Keyed + Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// Entity name for errors (`anchor`, `holder`, ...).
     const NAME: &'static str;
-    /// Record namespace, e.g. `anchor/`.
-    const PREFIX: &'static str;
     /// The record's id.
     fn id(&self) -> &str;
+}
+
+/// The store's side of an [`Entity`]: its namespace, index rows and cache.
+/// Not nameable outside the store, so no other type can be an `Entity`.
+pub trait Keyed: Sized {
+    /// Record namespace, e.g. `anchor/`.
+    const PREFIX: &'static str;
     /// `(key, value)` index rows that must exist while the record does.
     fn index_rows(&self) -> Vec<(String, String)>;
     /// This entity's cache.
@@ -139,151 +146,119 @@ pub fn did_key(namespace: &str, did: &Did) -> String {
     format!("{namespace}{did}")
 }
 
+/// Index key of a charter's domain.
+pub fn charter_domain_key(domain_id: &str) -> String {
+    format!("{CHARTER_DOMAIN}{domain_id}")
+}
+
 /// Prefix of a jurisdiction's membership rows.
 pub fn member_prefix(jurisdiction: &str) -> String {
     format!("{MEMBER}{jurisdiction}/")
 }
 
-impl Entity for PersonhoodAnchor {
-    const NAME: &'static str = "anchor";
-    const PREFIX: &'static str = ANCHOR;
-    fn id(&self) -> &str {
-        &self.anchor_id
-    }
-    fn index_rows(&self) -> Vec<(String, String)> {
-        vec![(did_key(ANCHOR_DID, &self.did), self.anchor_id.clone())]
-    }
-    fn cache(caches: &Caches) -> &RecordCache<Self> {
-        &caches.anchors
-    }
+/// The value of an affiliation's membership row: its status name.
+pub fn member_row_value(status: AffiliationStatus) -> String {
+    format!("{status:?}")
 }
 
-impl Entity for CommonsHolderRecord {
-    const NAME: &'static str = "holder";
-    const PREFIX: &'static str = HOLDER;
-    fn id(&self) -> &str {
-        &self.holder_id
-    }
-    fn index_rows(&self) -> Vec<(String, String)> {
-        let mut rows = vec![(did_key(HOLDER_DID, &self.did), self.holder_id.clone())];
-        for a in &self.affiliations {
-            rows.push((format!("{}{}", member_prefix(&a.jurisdiction), self.holder_id), format!("{:?}", a.status)));
-        }
-        rows
-    }
-    fn cache(caches: &Caches) -> &RecordCache<Self> {
-        &caches.holders
-    }
+/// Prefix of the index rows of a charter's amendments.
+pub fn amendment_charter_prefix(charter_id: &str) -> String {
+    format!("{AMENDMENT_CHARTER}{charter_id}/")
 }
 
-impl Entity for Charter {
-    const NAME: &'static str = "charter";
-    const PREFIX: &'static str = CHARTER;
-    fn id(&self) -> &str {
-        &self.charter_id
-    }
-    fn index_rows(&self) -> Vec<(String, String)> {
-        vec![
-            (format!("{CHARTER_DOMAIN}{}", self.domain_id), self.charter_id.clone()),
-            (format!("{CHARTER_TIME}{:016x}/{}", u64::MAX - self.created_at, self.charter_id), self.charter_id.clone()),
-        ]
-    }
-    fn cache(caches: &Caches) -> &RecordCache<Self> {
-        &caches.charters
-    }
-}
-
-impl Entity for StewardRecord {
-    const NAME: &'static str = "steward";
-    const PREFIX: &'static str = STEWARD;
-    fn id(&self) -> &str {
-        &self.steward_id
-    }
-    fn index_rows(&self) -> Vec<(String, String)> {
-        vec![(did_key(STEWARD_DID, &self.did), self.steward_id.clone())]
-    }
-    fn cache(caches: &Caches) -> &RecordCache<Self> {
-        &caches.stewards
-    }
-}
-
-impl Entity for EnrollmentSession {
-    const NAME: &'static str = "enrollment";
-    const PREFIX: &'static str = ENROLLMENT;
-    fn id(&self) -> &str {
-        &self.enrollment_id
-    }
-    fn index_rows(&self) -> Vec<(String, String)> {
-        vec![(
-            format!("{ENROLLMENT_EXPIRY}{:016x}/{}", self.expires_at, self.enrollment_id),
-            self.enrollment_id.clone(),
-        )]
-    }
-    fn cache(caches: &Caches) -> &RecordCache<Self> {
-        &caches.enrollments
-    }
-}
-
-impl Entity for Amendment {
-    const NAME: &'static str = "amendment";
-    const PREFIX: &'static str = AMENDMENT;
-    fn id(&self) -> &str {
-        &self.amendment_id
-    }
-    fn index_rows(&self) -> Vec<(String, String)> {
-        let mut rows =
-            vec![(format!("{AMENDMENT_CHARTER}{}/{}", self.charter_id, self.amendment_id), self.amendment_id.clone())];
-        if let AmendmentStatus::Voting { closes_at, .. } = self.status {
-            rows.push((format!("{AMENDMENT_CLOSES}{closes_at:016x}/{}", self.amendment_id), self.amendment_id.clone()));
-        }
-        rows
-    }
-    fn cache(caches: &Caches) -> &RecordCache<Self> {
-        &caches.amendments
-    }
-}
-
-impl Entity for Appeal {
-    const NAME: &'static str = "appeal";
-    const PREFIX: &'static str = APPEAL;
-    fn id(&self) -> &str {
-        &self.appeal_id
-    }
-    fn index_rows(&self) -> Vec<(String, String)> {
-        vec![(format!("{APPEAL_APPELLANT}{}/{}", self.appellant_did, self.appeal_id), self.appeal_id.clone())]
-    }
-    fn cache(caches: &Caches) -> &RecordCache<Self> {
-        &caches.appeals
-    }
+/// Prefix of the index rows of an appellant's appeals.
+pub fn appeal_appellant_prefix(appellant: &Did) -> String {
+    format!("{APPEAL_APPELLANT}{appellant}/")
 }
 
 /// Prefix of the index rows of one revocation target.
-pub fn revocation_target_prefix(target_key: &str) -> String {
-    format!("{REVOCATION_TARGET}{target_key}/")
+pub fn revocation_target_prefix(target: &RevocationTarget) -> String {
+    format!("{REVOCATION_TARGET}{}/", target.key())
 }
 
-impl Entity for RevocationRecord {
-    const NAME: &'static str = "revocation";
-    const PREFIX: &'static str = REVOCATION;
-    fn id(&self) -> &str {
-        &self.revocation_id
-    }
-    fn index_rows(&self) -> Vec<(String, String)> {
-        let mut rows = vec![(
-            format!("{}{}", revocation_target_prefix(&self.target.key()), self.revocation_id),
-            self.revocation_id.clone(),
-        )];
-        // Only while finalisation may still happen: an upheld appeal ends the
-        // revocation for good, so the sweep never revisits it.
-        if self.finalized_at.is_none() && !matches!(self.appeal_status, AppealStatus::Upheld { .. }) {
-            rows.push((
-                format!("{REVOCATION_DEADLINE}{:016x}/{}", self.appeal_deadline, self.revocation_id),
-                self.revocation_id.clone(),
-            ));
-        }
-        rows
-    }
-    fn cache(caches: &Caches) -> &RecordCache<Self> {
-        &caches.revocations
-    }
+/// Time-ordered index rows are `<namespace><16 hex of t>/<id>`: the key that
+/// sorts after every row of a time up to and including `t`.
+pub fn due_end(namespace: &str, t: u64) -> String {
+    format!("{namespace}{t:016x}/~")
 }
+
+/// The key of a time-ordered index row.
+fn timed_key(namespace: &str, t: u64, id: &str) -> String {
+    format!("{namespace}{t:016x}/{id}")
+}
+
+/// Implements [`Entity`] and [`Keyed`] for a record: its name, namespace, id
+/// field, cache field and index rows (`|record| rows`).
+macro_rules! entity {
+    ($ty:ty, $name:literal, $prefix:expr, $id:ident, $cache:ident, |$r:ident| $rows:expr) => {
+        impl Entity for $ty {
+            const NAME: &'static str = $name;
+            fn id(&self) -> &str {
+                &self.$id
+            }
+        }
+        impl Keyed for $ty {
+            const PREFIX: &'static str = $prefix;
+            fn index_rows(&self) -> Vec<(String, String)> {
+                let $r = self;
+                $rows
+            }
+            fn cache(caches: &Caches) -> &RecordCache<Self> {
+                &caches.$cache
+            }
+        }
+    };
+}
+
+entity!(PersonhoodAnchor, "anchor", ANCHOR, anchor_id, anchors, |a| vec![(
+    did_key(ANCHOR_DID, &a.did),
+    a.anchor_id.clone()
+)]);
+
+entity!(CommonsHolderRecord, "holder", HOLDER, holder_id, holders, |h| {
+    let mut rows = vec![(did_key(HOLDER_DID, &h.did), h.holder_id.clone())];
+    for a in &h.affiliations {
+        rows.push((format!("{}{}", member_prefix(&a.jurisdiction), h.holder_id), member_row_value(a.status)));
+    }
+    rows
+});
+
+entity!(Charter, "charter", CHARTER, charter_id, charters, |c| vec![
+    (charter_domain_key(&c.domain_id), c.charter_id.clone()),
+    (timed_key(CHARTER_TIME, u64::MAX - c.created_at, &c.charter_id), c.charter_id.clone()),
+]);
+
+entity!(StewardRecord, "steward", STEWARD, steward_id, stewards, |s| vec![(
+    did_key(STEWARD_DID, &s.did),
+    s.steward_id.clone()
+)]);
+
+entity!(EnrollmentSession, "enrollment", ENROLLMENT, enrollment_id, enrollments, |e| vec![(
+    timed_key(ENROLLMENT_EXPIRY, e.expires_at, &e.enrollment_id),
+    e.enrollment_id.clone()
+)]);
+
+entity!(Amendment, "amendment", AMENDMENT, amendment_id, amendments, |a| {
+    let mut rows =
+        vec![(format!("{}{}", amendment_charter_prefix(&a.charter_id), a.amendment_id), a.amendment_id.clone())];
+    if let AmendmentStatus::Voting { closes_at, .. } = a.status {
+        rows.push((timed_key(AMENDMENT_CLOSES, closes_at, &a.amendment_id), a.amendment_id.clone()));
+    }
+    rows
+});
+
+entity!(Appeal, "appeal", APPEAL, appeal_id, appeals, |a| vec![(
+    format!("{}{}", appeal_appellant_prefix(&a.appellant_did), a.appeal_id),
+    a.appeal_id.clone()
+)]);
+
+entity!(RevocationRecord, "revocation", REVOCATION, revocation_id, revocations, |r| {
+    let mut rows =
+        vec![(format!("{}{}", revocation_target_prefix(&r.target), r.revocation_id), r.revocation_id.clone())];
+    // Only while finalisation may still happen: an upheld appeal ends the
+    // revocation for good, so the sweep never revisits it.
+    if r.finalized_at.is_none() && !matches!(r.appeal_status, AppealStatus::Upheld { .. }) {
+        rows.push((timed_key(REVOCATION_DEADLINE, r.appeal_deadline, &r.revocation_id), r.revocation_id.clone()));
+    }
+    rows
+});

@@ -1,22 +1,27 @@
 //! [`CommonsStore<S>`]: the commons' records on top of any
-//! [`CommonsStoreBackend`]: key layout ([`keys`]), JSON codec, per-entity LRU
-//! caches, index rows and paged lists.
+//! [`CommonsStoreBackend`]: the key layout (`keys.rs`, private to this
+//! module), JSON codec, per-entity LRU caches, index rows, typed lookups and
+//! walks (`lookups.rs`) and paged lists (`walk.rs`).
 //!
-//! **Invariants:** a record and its index rows change in one atomic batch
-//! ([`Changes`]); stale index rows of the old version are deleted in that same
-//! batch. Caches are filled only after the backend write succeeded. A record
-//! that fails to decode is an error naming its key, in `get` and in lists;
+//! **Invariants:** this module owns every key: callers ask for records by
+//! id, DID, domain, parent or due time, never by a key they formatted. A
+//! record and its index rows change in one atomic batch ([`Changes`]);
+//! stale index rows of the old version are deleted in that same batch.
+//! Caches are filled only after the backend write succeeded. A record that
+//! fails to decode is an error naming its key, in `get` and in lists;
 //! nothing is skipped silently. This module knows nothing of HTTP.
 
-pub mod cache;
-pub mod keys;
-mod members;
-pub mod transfer;
-pub mod verify;
+mod cache;
+mod keys;
+mod lookups;
+mod transfer;
+mod verify;
+mod walk;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
-use crate::backend::{BackendError, CommonsStoreBackend, StoreConfig, WriteBatch};
+use crate::backend::{store_folder, BackendError, CommonsStoreBackend, OpenBackend, StoreConfig, WriteBatch};
 use crate::model::amendment::Amendment;
 use crate::model::anchor::PersonhoodAnchor;
 use crate::model::appeal::Appeal;
@@ -26,7 +31,11 @@ use crate::model::holder::CommonsHolderRecord;
 use crate::model::revocation::RevocationRecord;
 use crate::model::steward::StewardRecord;
 use cache::RecordCache;
+
 pub use keys::{Entity, SCHEMA_VERSION};
+pub use transfer::{ExportFile, TransferError};
+pub use verify::{Problem, VerifyReport};
+pub use walk::MAX_ROWS_PER_PAGE_SCAN;
 
 /// Errors of the store layer.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +71,53 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The HTTP status the gateway answers with: 400 for a cursor this store
+    /// did not hand out, 503 while the store cannot serve (stopped after a
+    /// failed write, locked, unreachable, out of disk space: retry later),
+    /// 500 for the rest (a corrupt row, an engine fault: the cause is logged).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidCursor { .. } => 400,
+            Self::Backend(b) if b.is_unavailable() => 503,
+            _ => 500,
+        }
+    }
+
+    /// The snake_case error code: `invalid_cursor`, `unavailable` or
+    /// `internal`, following [`StoreError::status`].
+    pub fn code(&self) -> &'static str {
+        match self.status() {
+            400 => "invalid_cursor",
+            503 => "unavailable",
+            _ => "internal",
+        }
+    }
+
+    /// Whether the disk is full (the store has stopped until a restart with
+    /// space freed).
+    pub fn is_out_of_space(&self) -> bool {
+        matches!(self, Self::Backend(b) if b.is_out_of_space())
+    }
+
+    /// The sentence a client is shown. The full cause for a 400 and for an
+    /// unavailable store; for a full disk, what became of the write and what
+    /// the operator must do; for a 500, only a pointer to the server log
+    /// (the cause may name files and keys).
+    pub fn public_message(&self) -> String {
+        if self.is_out_of_space() {
+            return "the store is out of disk space: this write was not acknowledged (after a restart it is \
+                    present whole or not at all), and the store serves nothing more until space is freed and \
+                    the gateway restarted"
+                .into();
+        }
+        match self.status() {
+            500 => "internal error; the cause is in the server log".into(),
+            _ => self.to_string(),
+        }
+    }
+}
+
 /// Result type of the store layer.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -81,11 +137,6 @@ impl<T> Page<T> {
         Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
     }
 }
-
-/// Most rows one list call examines, so that a filter matching few records
-/// cannot turn one request into a scan of the whole namespace. A page may hold
-/// fewer than `limit` items while `next_cursor` is set.
-pub const MAX_ROWS_PER_PAGE_SCAN: usize = 1_000;
 
 /// One cache per entity.
 pub struct Caches {
@@ -114,7 +165,7 @@ impl Caches {
     }
 
     /// Empties every cache.
-    pub fn clear(&self) {
+    fn clear(&self) {
         self.anchors.clear();
         self.holders.clear();
         self.charters.clear();
@@ -206,6 +257,32 @@ pub struct CommonsStore<S> {
     caches: Caches,
 }
 
+impl<S: OpenBackend> CommonsStore<S> {
+    /// Opens (or creates) the store of engine `S` in `data_dir`
+    /// (`<data_dir>/commons.<engine>`), creating `data_dir` if needed.
+    ///
+    /// # Errors
+    /// `Backend(ForeignStore)` when another engine's store is there,
+    /// `Backend(DataDirIsStore)` when `data_dir` is a store folder itself;
+    /// `Backend(Locked)` when another process holds it; `Backend(Io)` when
+    /// the directory cannot be created; `SchemaTooNew`; engine errors for an
+    /// unreadable store (files are never modified to "repair" them).
+    pub fn open(data_dir: &Path, config: &StoreConfig) -> StoreResult<Self> {
+        let folder = store_folder::<S>(data_dir)?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| BackendError::Io { path: data_dir.to_path_buf(), source })?;
+        Self::new(S::open(&folder, config)?, config)
+    }
+
+    /// A store in a temporary directory (removed on drop), or in memory.
+    ///
+    /// # Errors
+    /// As [`CommonsStore::open`].
+    pub fn temporary(config: &StoreConfig) -> StoreResult<Self> {
+        Self::new(S::temporary(config)?, config)
+    }
+}
+
 impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// Wraps an open backend: writes the schema-version row on first open and
     /// refuses a store written by a newer schema.
@@ -232,9 +309,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         &self.backend
     }
 
-    /// The caches (to clear them when another writer shares the store).
-    pub fn caches(&self) -> &Caches {
-        &self.caches
+    /// Empties every record cache (when another writer shares the store).
+    pub fn clear_caches(&self) {
+        self.caches.clear();
     }
 
     /// The schema version recorded in the store.
@@ -269,175 +346,6 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         let record: E = decode(key.as_bytes(), &raw)?;
         cache.fill(ticket, id, &record);
         Ok(Some(record))
-    }
-
-    /// The value of an index row (a record id), if present.
-    ///
-    /// # Errors
-    /// Backend errors; `Corrupt` for a non-UTF-8 value.
-    pub fn index_value(&self, index_key: &str) -> StoreResult<Option<String>> {
-        match self.backend.get(index_key.as_bytes())? {
-            None => Ok(None),
-            Some(raw) => String::from_utf8(raw)
-                .map(Some)
-                .map_err(|_| StoreError::Corrupt { key: index_key.into(), reason: "index value is not UTF-8".into() }),
-        }
-    }
-
-    /// The record an index row points to.
-    ///
-    /// # Errors
-    /// `Corrupt` naming the index key when the row points to no record.
-    pub fn get_by_index<E: Entity>(&self, index_key: &str) -> StoreResult<Option<E>> {
-        let Some(id) = self.index_value(index_key)? else { return Ok(None) };
-        match self.get::<E>(&id)? {
-            Some(r) => Ok(Some(r)),
-            None => Err(StoreError::Corrupt {
-                key: index_key.into(),
-                reason: format!("index row points to missing {} {id}", E::NAME),
-            }),
-        }
-    }
-
-    fn start_after(prefix: &str, cursor: Option<&str>) -> StoreResult<Option<Vec<u8>>> {
-        let Some(c) = cursor else { return Ok(None) };
-        let bad = || StoreError::InvalidCursor { cursor: c.chars().take(120).collect() };
-        let suffix = hex::decode(c).map_err(|_| bad())?;
-        if suffix.is_empty() {
-            return Err(bad());
-        }
-        let mut key = prefix.as_bytes().to_vec();
-        key.extend_from_slice(&suffix);
-        Ok(Some(key))
-    }
-
-    /// Walks the rows under `prefix` from `cursor`, calling `take` on each
-    /// until it has accepted `limit` or [`MAX_ROWS_PER_PAGE_SCAN`] rows were
-    /// examined. Returns the next cursor.
-    fn walk(
-        &self,
-        prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
-        mut take: impl FnMut(&[u8], &[u8]) -> StoreResult<bool>,
-    ) -> StoreResult<Option<String>> {
-        let mut after = Self::start_after(prefix, cursor)?;
-        let (mut taken, mut examined) = (0usize, 0usize);
-        let chunk = limit.clamp(16, 256);
-        loop {
-            let rows = self.backend.scan_from(prefix.as_bytes(), after.as_deref(), chunk)?;
-            let exhausted = rows.len() < chunk;
-            for (i, (k, v)) in rows.iter().enumerate() {
-                examined += 1;
-                after = Some(k.clone());
-                if take(k, v)? {
-                    taken += 1;
-                }
-                if taken >= limit || examined >= MAX_ROWS_PER_PAGE_SCAN {
-                    // More rows may follow: hand out a cursor at this row.
-                    let is_last = exhausted && i + 1 == rows.len();
-                    return Ok(if is_last { None } else { Some(hex::encode(&k[prefix.len()..])) });
-                }
-            }
-            if exhausted {
-                return Ok(None);
-            }
-        }
-    }
-
-    /// Walks `prefix` like [`Self::walk`], turning each row into a record with
-    /// `load` and keeping those `filter` accepts.
-    fn collect<E>(
-        &self,
-        prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
-        load: impl Fn(&[u8], &[u8]) -> StoreResult<E>,
-        filter: impl Fn(&E) -> bool,
-    ) -> StoreResult<Page<E>> {
-        let mut items = Vec::new();
-        let next_cursor = self.walk(prefix, cursor, limit, |k, v| {
-            let record = load(k, v)?;
-            let keep = filter(&record);
-            if keep {
-                items.push(record);
-            }
-            Ok(keep)
-        })?;
-        Ok(Page { items, next_cursor })
-    }
-
-    /// A page of records of `E` in id order, keeping those `filter` accepts.
-    ///
-    /// # Errors
-    /// `InvalidCursor`; `Corrupt` naming the key of a record that does not
-    /// decode (never skipped); backend errors.
-    pub fn list<E: Entity>(
-        &self,
-        cursor: Option<&str>,
-        limit: usize,
-        filter: impl Fn(&E) -> bool,
-    ) -> StoreResult<Page<E>> {
-        self.collect(E::PREFIX, cursor, limit, |k, v| decode(k, v), filter)
-    }
-
-    /// A page of the records that the index rows under `index_prefix` point
-    /// to, in index order, keeping those `filter` accepts.
-    ///
-    /// # Errors
-    /// `InvalidCursor`; `Corrupt` naming an index row that points to nothing or
-    /// a record that does not decode; backend errors.
-    pub fn list_by_index<E: Entity>(
-        &self,
-        index_prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
-        filter: impl Fn(&E) -> bool,
-    ) -> StoreResult<Page<E>> {
-        let load = |k: &[u8], v: &[u8]| {
-            let key = String::from_utf8_lossy(k);
-            let id = std::str::from_utf8(v)
-                .map_err(|_| StoreError::Corrupt { key: key.to_string(), reason: "index value is not UTF-8".into() })?;
-            self.get(id)?.ok_or_else(|| StoreError::Corrupt {
-                key: key.to_string(),
-                reason: format!("index row points to missing {} {id}", E::NAME),
-            })
-        };
-        self.collect(index_prefix, cursor, limit, load, filter)
-    }
-
-    /// Raw index rows `(key, value)` under `prefix` whose key sorts before
-    /// `end` (exclusive), at most `limit`.
-    ///
-    /// # Errors
-    /// Backend errors.
-    pub fn index_rows_before(&self, prefix: &str, end: &str, limit: usize) -> StoreResult<Vec<(String, String)>> {
-        let rows = self.backend.scan_from(prefix.as_bytes(), None, limit)?;
-        Ok(rows
-            .into_iter()
-            .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()))
-            .take_while(|(k, _)| k.as_str() < end)
-            .collect())
-    }
-
-    /// Raw index rows `(key, value)` under `prefix`, in key order, that sort
-    /// after the full key `start_after` (`None`: from the first row), at most
-    /// `limit`. Walks that must not revisit a row (sweeps, counts) page with
-    /// the last key they saw.
-    ///
-    /// # Errors
-    /// Backend errors.
-    pub fn index_rows_after(
-        &self,
-        prefix: &str,
-        start_after: Option<&str>,
-        limit: usize,
-    ) -> StoreResult<Vec<(String, String)>> {
-        let rows = self.backend.scan_from(prefix.as_bytes(), start_after.map(str::as_bytes), limit)?;
-        Ok(rows
-            .into_iter()
-            .map(|(k, v)| (String::from_utf8_lossy(&k).into_owned(), String::from_utf8_lossy(&v).into_owned()))
-            .collect())
     }
 
     /// Applies `changes` as one atomic backend batch, then updates the caches.

@@ -155,7 +155,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             }
             self.backend().apply(batch).map_err(StoreError::from)?;
         }
-        self.caches().clear();
+        self.clear_caches();
         self.flush()?;
         Ok(total)
     }

@@ -4,9 +4,10 @@
 #![allow(dead_code)]
 
 use anyhow::Result;
-use commons_gateway::manager::actions::*;
-use commons_gateway::manager::{Clock, CommonsManager};
-use commons_gateway::model::signing::{Action, Signed, SignedEnvelope};
+use commons_gateway::actions::*;
+use commons_gateway::Refusal;
+use commons_gateway::{Action, Signed, SignedEnvelope};
+use commons_gateway::{Clock, CommonsManager};
 use commons_gateway::{CommonsStoreBackend, Did, StoreConfig};
 use ed25519_dalek::SigningKey;
 
@@ -37,12 +38,8 @@ impl Person {
 }
 
 /// A manager over `backend` with a manual clock at [`T0`].
-pub fn manager_on<S: CommonsStoreBackend>(
-    backend: S,
-    name: &'static str,
-    persistent: bool,
-) -> Result<CommonsManager<S>> {
-    Ok(CommonsManager::with_backend(backend, &StoreConfig::default(), None, name, persistent, Clock::manual(T0))?)
+pub fn manager_on<S: CommonsStoreBackend>(backend: S) -> Result<CommonsManager<S>> {
+    Ok(CommonsManager::with_backend(backend, &StoreConfig::default(), Clock::manual(T0))?)
 }
 
 /// The commons after bootstrap: genesis members, two stewards, an Active
@@ -147,9 +144,9 @@ pub fn make_member<S: CommonsStoreBackend>(
     m: &CommonsManager<S>,
     did: &Did,
     domain: &str,
-    caps: &[commons_gateway::model::holder::Capability],
+    caps: &[commons_gateway::records::Capability],
 ) -> Result<String> {
-    use commons_gateway::model::holder::AffiliationStatus;
+    use commons_gateway::records::AffiliationStatus;
     let old = m.holder_by_did(did.as_str())?.holder;
     let mut holder = old.clone();
     let caps: std::collections::BTreeSet<_> = caps.iter().copied().collect();
@@ -161,7 +158,7 @@ pub fn make_member<S: CommonsStoreBackend>(
         }
         None => holder.join(domain, AffiliationStatus::Member, caps, m.now())?,
     }
-    let mut changes = commons_gateway::store::Changes::new();
+    let mut changes = commons_gateway::Changes::new();
     changes.put(&holder, Some(&old))?;
     m.store().commit(changes)?;
     Ok(holder.holder_id)
@@ -174,12 +171,12 @@ pub fn new_members<S: CommonsStoreBackend>(
     m: &CommonsManager<S>,
     domain: &str,
     n: usize,
-    caps: &[commons_gateway::model::holder::Capability],
+    caps: &[commons_gateway::records::Capability],
 ) -> Result<Vec<Person>> {
-    use commons_gateway::model::anchor::{Pathway, PersonhoodAnchor};
-    use commons_gateway::model::holder::{AffiliationStatus, CommonsHolderRecord};
+    use commons_gateway::records::{AffiliationStatus, CommonsHolderRecord};
+    use commons_gateway::records::{Pathway, PersonhoodAnchor};
     let people: Vec<Person> = (0..n).map(|_| Person::new()).collect();
-    let mut changes = commons_gateway::store::Changes::new();
+    let mut changes = commons_gateway::Changes::new();
     for p in &people {
         let anchor = PersonhoodAnchor::new(p.did.clone(), Pathway::Admin, m.now());
         let mut holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), p.did.clone(), None, m.now());
@@ -207,7 +204,7 @@ pub fn refused<S: CommonsStoreBackend, T: std::fmt::Debug>(
 
 /// Whether `r` is a `Forbidden` refusal.
 pub fn is_forbidden<T>(r: &Result<T, commons_gateway::CommonsError>) -> bool {
-    matches!(r, Err(commons_gateway::CommonsError::Forbidden { .. }))
+    matches!(r, Err(commons_gateway::CommonsError::Refused(Refusal::Forbidden { .. })))
 }
 
 /// Every kind of revocation target of one principal: its anchor, its holder
@@ -216,8 +213,8 @@ pub fn revocation_targets(
     holder_id: &str,
     steward_id: &str,
     domain: &str,
-) -> [commons_gateway::model::revocation::RevocationTarget; 4] {
-    use commons_gateway::model::revocation::RevocationTarget;
+) -> [commons_gateway::records::RevocationTarget; 4] {
+    use commons_gateway::records::RevocationTarget;
     [
         RevocationTarget::Anchor { anchor_id: holder_id.to_string() },
         RevocationTarget::Holder { holder_id: holder_id.to_string() },
@@ -230,12 +227,12 @@ pub fn revocation_targets(
 /// Suspended, Revoked (Banned for a membership), Other.
 pub fn target_state<S: CommonsStoreBackend>(
     m: &CommonsManager<S>,
-    target: &commons_gateway::model::revocation::RevocationTarget,
+    target: &commons_gateway::records::RevocationTarget,
 ) -> Result<&'static str> {
-    use commons_gateway::model::anchor::AnchorStatus;
-    use commons_gateway::model::holder::{AffiliationStatus, HolderStatus};
-    use commons_gateway::model::revocation::RevocationTarget;
-    use commons_gateway::model::steward::StewardStatus;
+    use commons_gateway::records::AnchorStatus;
+    use commons_gateway::records::RevocationTarget;
+    use commons_gateway::records::StewardStatus;
+    use commons_gateway::records::{AffiliationStatus, HolderStatus};
     Ok(match target {
         RevocationTarget::Anchor { anchor_id } => match m.anchor(anchor_id)?.anchor.status {
             AnchorStatus::Active => "Live",

@@ -9,18 +9,61 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::actions::{EnrollComplete, EnrollReject, EnrollVerify, EnrollVouch};
-use super::{parse_did, require_actor, CommonsManager};
+use serde::Deserialize;
+
+use super::input::{parse_did, require_actor};
+use super::CommonsResult;
+use super::{CommonsError, CommonsManager};
 use crate::backend::CommonsStoreBackend;
 use crate::model::anchor::{AnchorView, Attestation, AttestationMethod, Pathway, PersonhoodAnchor, PopLevel};
 use crate::model::enrollment::{EnrollmentSession, EnrollmentView, Vouch};
-use crate::model::error::{CommonsError, CommonsResult};
+use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{AffiliationStatus, Capability, CommonsHolderRecord};
 use crate::model::ids::check_uuid;
-use crate::model::signing::Signed;
+use crate::model::signing::{Action, Signed};
 use crate::model::steward::StewardRecord;
-use crate::store::keys::ENROLLMENT_EXPIRY;
 use crate::store::Changes;
+
+/// `enroll-verify` on an enrollment: the person proves the code.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollVerify {
+    /// The code handed out at start.
+    pub verification_code: String,
+}
+impl Action for EnrollVerify {
+    const ACTION: &'static str = "enroll-verify";
+}
+
+/// `enroll-vouch` on an enrollment: a steward vouches for the bound person.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollVouch {
+    /// The DID bound at verify (checked to match).
+    pub person_did: String,
+}
+impl Action for EnrollVouch {
+    const ACTION: &'static str = "enroll-vouch";
+}
+
+/// `enroll-complete` on an enrollment: the person finishes it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollComplete {}
+impl Action for EnrollComplete {
+    const ACTION: &'static str = "enroll-complete";
+}
+
+/// `enroll-reject` on an enrollment: a steward turns it down.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollReject {
+    /// Why (at most 2,000 characters).
+    pub reason: String,
+}
+impl Action for EnrollReject {
+    const ACTION: &'static str = "enroll-reject";
+}
 
 /// What `POST /v1/enrollments` answers: the only time the code is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -68,7 +111,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             let mut changes = Changes::new();
             changes.delete(&session);
             self.store.commit(changes)?;
-            return Err(CommonsError::Expired { entity: "enrollment", id: id.to_string() });
+            return Err(Refusal::Expired { entity: "enrollment", id: id.to_string() }.into());
         }
         Ok(session)
     }
@@ -111,7 +154,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     fn ensure_not_enrolled(&self, did: &crate::model::did::Did) -> CommonsResult<()> {
         let anchor_id = PersonhoodAnchor::id_for(did);
         if self.store.get::<PersonhoodAnchor>(&anchor_id)?.is_some() {
-            return Err(CommonsError::conflict("already_enrolled", format!("{did} already has anchor {anchor_id}")));
+            return Err(Refusal::conflict(
+                ConflictCode::AlreadyEnrolled,
+                format!("{did} already has anchor {anchor_id}"),
+            )
+            .into());
         }
         Ok(())
     }
@@ -212,16 +259,21 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let _guard = self.locks.lock(&lock_ids);
         let session = self.live_session(id)?;
         if session.vouch.as_ref().map(|v| StewardRecord::id_for(&v.steward_did)) != vouch_steward_id {
-            return Err(CommonsError::conflict("concurrent_change", "the enrollment changed while completing; retry"));
+            return Err(Refusal::conflict(
+                ConflictCode::ConcurrentChange,
+                "the enrollment changed while completing; retry",
+            )
+            .into());
         }
         session.ensure_live("complete", self.now())?;
         let Some(person) = session.person_did.clone() else {
-            return Err(CommonsError::InvalidTransition {
+            return Err(Refusal::InvalidTransition {
                 entity: "enrollment",
                 id: id.into(),
                 from: "at level 0".into(),
                 action: "complete",
-            });
+            }
+            .into());
         };
         require_actor(signed, &person, "the enrolling person")?;
         let now = self.now();
@@ -231,23 +283,25 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         };
         let open = charter.as_ref().is_some_and(|c| c.membership_policy.open_enrollment);
         if session.level < 2 && !(session.level == 1 && open) {
-            return Err(CommonsError::InvalidTransition {
+            return Err(Refusal::InvalidTransition {
                 entity: "enrollment",
                 id: id.into(),
                 from: format!("at level {}", session.level),
                 action: "complete without a steward's vouch (the charter has no open enrollment)",
-            });
+            }
+            .into());
         }
         self.ensure_not_enrolled(&person)?;
         if let Some(v) = &session.vouch {
             // The vouch counts only while its steward could still give it.
             match self.attesting_steward(&v.steward_did, session.domain_id.as_deref(), now) {
                 Ok(_) => {}
-                Err(e @ CommonsError::Forbidden { .. }) => {
-                    return Err(CommonsError::conflict(
-                        "vouch_no_longer_valid",
+                Err(CommonsError::Refused(e @ Refusal::Forbidden { .. })) => {
+                    return Err(Refusal::conflict(
+                        ConflictCode::VouchNoLongerValid,
                         format!("the vouch of {} no longer counts ({e}); start a new enrollment", v.steward_did),
-                    ))
+                    )
+                    .into())
                 }
                 Err(e) => return Err(e),
             }
@@ -291,15 +345,16 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         if let Some(c) = &charter {
             let level = anchor.pop_level(now).unwrap_or(PopLevel::Weak);
             if level < c.membership_policy.required_pop_level {
-                return Err(CommonsError::conflict(
-                    "insufficient_pop_level",
+                return Err(Refusal::conflict(
+                    ConflictCode::InsufficientPopLevel,
                     format!(
                         "charter {} requires {} personhood; this enrollment reaches {}",
                         c.domain_id,
                         c.membership_policy.required_pop_level.name(),
                         level.name()
                     ),
-                ));
+                )
+                .into());
             }
             let (status, caps) = if session.vouch.is_some() {
                 (AffiliationStatus::Provisional, BTreeSet::from([Capability::Vote, Capability::Transact]))
@@ -318,36 +373,26 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         Ok(anchor.view(now))
     }
 
-    /// Deletes every session whose `expires_at` has passed, in batches of
-    /// at most 256; returns how many were deleted.
+    /// Deletes every session whose `expires_at` has passed, one batch per
+    /// session; returns how many were deleted.
     ///
     /// # Errors
     /// Store errors (sessions deleted before the error stay deleted).
     pub fn sweep_expired_enrollments(&self) -> CommonsResult<usize> {
         let now = self.now();
-        let end = format!("{ENROLLMENT_EXPIRY}{now:016x}/~");
         let mut deleted = 0;
-        loop {
-            let rows = self.store.index_rows_before(ENROLLMENT_EXPIRY, &end, 256)?;
-            if rows.is_empty() {
-                return Ok(deleted);
-            }
-            let mut progressed = false;
-            for (_, id) in rows {
-                let _guard = self.locks.lock(&[&id]);
-                if let Some(session) = self.store.get::<EnrollmentSession>(&id)? {
-                    if session.is_expired(now) {
-                        let mut changes = Changes::new();
-                        changes.delete(&session);
-                        self.store.commit(changes)?;
-                        deleted += 1;
-                        progressed = true;
-                    }
+        self.store.for_each_enrollment_expired_by(now, |id| -> CommonsResult<()> {
+            let _guard = self.locks.lock(&[id]);
+            if let Some(session) = self.store.get::<EnrollmentSession>(id)? {
+                if session.is_expired(now) {
+                    let mut changes = Changes::new();
+                    changes.delete(&session);
+                    self.store.commit(changes)?;
+                    deleted += 1;
                 }
             }
-            if !progressed {
-                return Ok(deleted);
-            }
-        }
+            Ok(())
+        })?;
+        Ok(deleted)
     }
 }

@@ -1,0 +1,287 @@
+//! Typed lookups and walks: every way the manager finds records other than
+//! by id. By DID (anchor, holder, steward), by domain (charter), by parent
+//! (a charter's amendments, an appellant's appeals, a target's revocations, a
+//! jurisdiction's members), newest first (charters), and due by a time
+//! (expired enrollment sessions, votes to close, revocations to finalize).
+//!
+//! **Invariant:** the key of every index lives in `keys.rs`; these methods
+//! are its only readers outside `verify` and `transfer`, so changing an index
+//! touches the store alone. Pages examine at most
+//! [`MAX_ROWS_PER_PAGE_SCAN`](super::MAX_ROWS_PER_PAGE_SCAN) rows; whole
+//! walks read the index in chunks and stop as soon as they have an answer.
+
+use std::ops::ControlFlow;
+
+use super::keys;
+use super::walk::{id_suffix, row_text, WALK_CHUNK};
+use super::{CommonsStore, Entity, Page, StoreError, StoreResult};
+use crate::backend::CommonsStoreBackend;
+use crate::model::amendment::Amendment;
+use crate::model::anchor::PersonhoodAnchor;
+use crate::model::appeal::Appeal;
+use crate::model::charter::Charter;
+use crate::model::did::Did;
+use crate::model::holder::{AffiliationStatus, CommonsHolderRecord};
+use crate::model::revocation::{RevocationRecord, RevocationTarget};
+use crate::model::steward::StewardRecord;
+
+impl<S: CommonsStoreBackend> CommonsStore<S> {
+    /// The anchor of a (canonical) DID.
+    ///
+    /// # Errors
+    /// `Corrupt` naming the index row when it points to no anchor; backend
+    /// errors.
+    pub fn anchor_by_did(&self, did: &Did) -> StoreResult<Option<PersonhoodAnchor>> {
+        self.get_by_index(&keys::did_key(keys::ANCHOR_DID, did))
+    }
+
+    /// The holder record of a DID. Errors as [`CommonsStore::anchor_by_did`].
+    ///
+    /// # Errors
+    /// `Corrupt`; backend errors.
+    pub fn holder_by_did(&self, did: &Did) -> StoreResult<Option<CommonsHolderRecord>> {
+        self.get_by_index(&keys::did_key(keys::HOLDER_DID, did))
+    }
+
+    /// The steward record of a DID. Errors as [`CommonsStore::anchor_by_did`].
+    ///
+    /// # Errors
+    /// `Corrupt`; backend errors.
+    pub fn steward_by_did(&self, did: &Did) -> StoreResult<Option<StewardRecord>> {
+        self.get_by_index(&keys::did_key(keys::STEWARD_DID, did))
+    }
+
+    /// The charter of a domain (`domain_id` already checked).
+    ///
+    /// # Errors
+    /// `Corrupt`; backend errors.
+    pub fn charter_by_domain(&self, domain_id: &str) -> StoreResult<Option<Charter>> {
+        self.get_by_index(&keys::charter_domain_key(domain_id))
+    }
+
+    /// Whether a domain has a charter (in any status), without reading it.
+    ///
+    /// # Errors
+    /// Backend errors.
+    pub fn has_charter(&self, domain_id: &str) -> StoreResult<bool> {
+        Ok(self.index_value(&keys::charter_domain_key(domain_id))?.is_some())
+    }
+
+    /// A page of charters, newest first, keeping those `filter` accepts.
+    ///
+    /// # Errors
+    /// `InvalidCursor`; `Corrupt`; backend errors.
+    pub fn charters_newest_first(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+        filter: impl Fn(&Charter) -> bool,
+    ) -> StoreResult<Page<Charter>> {
+        self.list_by_index(keys::CHARTER_TIME, cursor, limit, filter)
+    }
+
+    /// A page of a charter's amendments, oldest first (UUID v7 order),
+    /// keeping those `filter` accepts.
+    ///
+    /// # Errors
+    /// `InvalidCursor`; `Corrupt`; backend errors.
+    pub fn amendments_of_charter(
+        &self,
+        charter_id: &str,
+        cursor: Option<&str>,
+        limit: usize,
+        filter: impl Fn(&Amendment) -> bool,
+    ) -> StoreResult<Page<Amendment>> {
+        self.list_by_index(&keys::amendment_charter_prefix(charter_id), cursor, limit, filter)
+    }
+
+    /// A page of an appellant's appeals, oldest first, keeping those `filter`
+    /// accepts.
+    ///
+    /// # Errors
+    /// `InvalidCursor`; `Corrupt`; backend errors.
+    pub fn appeals_of_appellant(
+        &self,
+        appellant: &Did,
+        cursor: Option<&str>,
+        limit: usize,
+        filter: impl Fn(&Appeal) -> bool,
+    ) -> StoreResult<Page<Appeal>> {
+        self.list_by_index(&keys::appeal_appellant_prefix(appellant), cursor, limit, filter)
+    }
+
+    /// The first of an appellant's appeals (oldest first) that `wanted`
+    /// accepts, walking all of them if need be.
+    ///
+    /// # Errors
+    /// `Corrupt`; backend errors.
+    pub fn find_appeal_of_appellant(
+        &self,
+        appellant: &Did,
+        wanted: impl Fn(&Appeal) -> bool,
+    ) -> StoreResult<Option<Appeal>> {
+        self.find_indexed(&keys::appeal_appellant_prefix(appellant), wanted)
+    }
+
+    /// A page of the revocations of one target, oldest first.
+    ///
+    /// # Errors
+    /// `InvalidCursor`; `Corrupt`; backend errors.
+    pub fn revocations_of_target(
+        &self,
+        target: &RevocationTarget,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<RevocationRecord>> {
+        self.list_by_index(&keys::revocation_target_prefix(target), cursor, limit, |_| true)
+    }
+
+    /// The first revocation of `target` (oldest first) that `wanted`
+    /// accepts, walking all of them if need be.
+    ///
+    /// # Errors
+    /// `Corrupt`; backend errors.
+    pub fn find_revocation_of_target(
+        &self,
+        target: &RevocationTarget,
+        wanted: impl Fn(&RevocationRecord) -> bool,
+    ) -> StoreResult<Option<RevocationRecord>> {
+        self.find_indexed(&keys::revocation_target_prefix(target), wanted)
+    }
+
+    /// A page of the holders affiliated with `jurisdiction`, in holder-id
+    /// order, only those whose affiliation there has `status` when given.
+    /// Reads only the jurisdiction's membership rows, and tests the status in
+    /// the row before reading a holder, so only returned holders are read.
+    ///
+    /// # Errors
+    /// `InvalidCursor`; `Corrupt` naming a row that points to no holder or
+    /// an unreadable record; backend errors.
+    pub fn members_of(
+        &self,
+        jurisdiction: &str,
+        status: Option<AffiliationStatus>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Page<CommonsHolderRecord>> {
+        let wanted = status.map(keys::member_row_value);
+        self.list_by_index_suffix(
+            &keys::member_prefix(jurisdiction),
+            cursor,
+            limit,
+            |row| wanted.as_deref().is_none_or(|w| row == w),
+            // The row and the record are written in one batch; this re-check
+            // only matters if the holder changed between the two reads.
+            |h: &CommonsHolderRecord| h.affiliation(jurisdiction).is_some_and(|a| status.is_none_or(|s| a.status == s)),
+        )
+    }
+
+    /// The status name in the membership row of `holder_id` in
+    /// `jurisdiction` (what [`CommonsStore::members_of`] filters on), if the
+    /// row exists.
+    ///
+    /// # Errors
+    /// Backend errors; `Corrupt` for a non-UTF-8 row.
+    pub fn membership_row(&self, jurisdiction: &str, holder_id: &str) -> StoreResult<Option<String>> {
+        self.index_value(&format!("{}{holder_id}", keys::member_prefix(jurisdiction)))
+    }
+
+    /// Calls `visit` with every holder whose membership row in `jurisdiction`
+    /// says `status`, in holder-id order, reading the index in chunks (memory
+    /// stays bounded whatever the number of members).
+    ///
+    /// # Errors
+    /// `Corrupt` naming a row that points to no holder; backend errors; the
+    /// visitor's errors.
+    pub fn for_each_member<Err: From<StoreError>>(
+        &self,
+        jurisdiction: &str,
+        status: AffiliationStatus,
+        mut visit: impl FnMut(CommonsHolderRecord) -> Result<(), Err>,
+    ) -> Result<(), Err> {
+        let prefix = keys::member_prefix(jurisdiction);
+        let wanted = keys::member_row_value(status);
+        self.scan_rows(&prefix, None, WALK_CHUNK, |k, v| {
+            if row_text(k, v)? == wanted {
+                let holder = self.get_indexed(k, id_suffix::<CommonsHolderRecord>(k, &prefix)?)?;
+                visit(holder)?;
+            }
+            Ok(ControlFlow::Continue(()))
+        })
+    }
+
+    /// Calls `visit` with the id of every enrollment session whose
+    /// `expires_at` is at or before `now`, soonest first.
+    ///
+    /// # Errors
+    /// Backend errors; the visitor's errors.
+    pub fn for_each_enrollment_expired_by<Err: From<StoreError>>(
+        &self,
+        now: u64,
+        visit: impl FnMut(&str) -> Result<(), Err>,
+    ) -> Result<(), Err> {
+        self.for_each_due(keys::ENROLLMENT_EXPIRY, now, visit)
+    }
+
+    /// Calls `visit` with the id of every amendment in Voting whose
+    /// `closes_at` is at or before `now`, soonest first.
+    ///
+    /// # Errors
+    /// Backend errors; the visitor's errors.
+    pub fn for_each_amendment_closing_by<Err: From<StoreError>>(
+        &self,
+        now: u64,
+        visit: impl FnMut(&str) -> Result<(), Err>,
+    ) -> Result<(), Err> {
+        self.for_each_due(keys::AMENDMENT_CLOSES, now, visit)
+    }
+
+    /// Calls `visit` with the id of every revocation that may still be
+    /// finalized (not finalized, appeal not upheld) whose appeal deadline is
+    /// at or before `now`, soonest first.
+    ///
+    /// # Errors
+    /// Backend errors; the visitor's errors.
+    pub fn for_each_revocation_due_by<Err: From<StoreError>>(
+        &self,
+        now: u64,
+        visit: impl FnMut(&str) -> Result<(), Err>,
+    ) -> Result<(), Err> {
+        self.for_each_due(keys::REVOCATION_DEADLINE, now, visit)
+    }
+
+    /// The shared due-time walk: every id in the time-ordered index
+    /// `namespace` (rows `<16 hex of t>/<id>`) with `t <= now`. The visitor
+    /// may change or delete the record (and so its row): the walk continues
+    /// after the last key it saw.
+    fn for_each_due<Err: From<StoreError>>(
+        &self,
+        namespace: &str,
+        now: u64,
+        mut visit: impl FnMut(&str) -> Result<(), Err>,
+    ) -> Result<(), Err> {
+        let end = keys::due_end(namespace, now);
+        self.scan_rows(namespace, None, WALK_CHUNK, |k, v| {
+            if k > end.as_bytes() {
+                return Ok(ControlFlow::Break(()));
+            }
+            visit(row_text(k, v)?)?;
+            Ok(ControlFlow::Continue(()))
+        })
+    }
+
+    /// The first record named by the index rows under `prefix` that `wanted`
+    /// accepts.
+    fn find_indexed<E: Entity>(&self, prefix: &str, wanted: impl Fn(&E) -> bool) -> StoreResult<Option<E>> {
+        let mut found = None;
+        self.scan_rows::<StoreError>(prefix, None, WALK_CHUNK, |k, v| {
+            let record: E = self.get_indexed(k, row_text(k, v)?)?;
+            if wanted(&record) {
+                found = Some(record);
+                return Ok(ControlFlow::Break(()));
+            }
+            Ok(ControlFlow::Continue(()))
+        })?;
+        Ok(found)
+    }
+}
