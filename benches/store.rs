@@ -1,6 +1,6 @@
 //! Criterion benchmarks of the store, layer against layer, on the same keys
 //! and values in one run, so that the result is a set of **ratios**, not
-//! absolute times (`DESIGN.md`, "Measuring performance").
+//! absolute times (`docs/ARCHITECTURE.md`, "Cross-cutting concerns").
 //!
 //! Layers, bottom to top:
 //!

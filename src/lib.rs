@@ -87,8 +87,8 @@ pub use model::did::{Did, InvalidDid};
 pub use model::error::{ConflictCode, Refusal};
 pub use model::signing::{signing_message, Action, EnvelopeError, Signed, SignedEnvelope};
 pub use store::{
-    Changes, CommonsStore, Entity, ExportFile, Page, Problem, StoreError, StoreResult, TransferError, VerifyReport,
-    MAX_ROWS_PER_PAGE_SCAN, SCHEMA_VERSION,
+    Changes, CommonsStore, Due, Entity, ExportFile, Page, Paging, Problem, StoreError, StoreResult, TransferError,
+    VerifyReport, MAX_ROWS_PER_PAGE_SCAN, SCHEMA_VERSION,
 };
 
 /// The records of the commons (`docs/DOMAIN.md`, "Records"): what the store

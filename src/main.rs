@@ -52,7 +52,8 @@ enum Command {
         /// neither, operator routes answer 403).
         #[arg(long)]
         admin_token_file: Option<PathBuf>,
-        /// Seconds between sweeps of expired enrollment sessions.
+        /// Seconds between sweeps: expired enrollment sessions deleted, votes whose time is over closed,
+        /// revocations past their appeal deadline finalized.
         #[arg(long, default_value_t = 60)]
         sweep_interval_secs: u64,
         /// HTTP worker threads (0: one per core).
@@ -96,7 +97,7 @@ enum Command {
         /// File written by `keygen` (64 hex characters).
         #[arg(long)]
         key_file: PathBuf,
-        /// The action, e.g. `affiliation-apply` (DOMAIN.md, "Signed actions").
+        /// The action, e.g. `affiliation-apply` (docs/DOMAIN.md, "Signed actions").
         #[arg(long)]
         action: String,
         /// The id in the route; `-` for a creation.

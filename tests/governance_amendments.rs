@@ -15,6 +15,7 @@ use commons_gateway::records::RevocationTarget;
 use commons_gateway::records::{Amendment, AmendmentStatus, ChangeKind};
 use commons_gateway::AmendmentFilter;
 use commons_gateway::CommonsManager;
+use commons_gateway::Paging;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
 use scenario::{is_forbidden, make_member, manager_on, new_members, refused, Person, World, T0};
@@ -598,17 +599,20 @@ fn amendments_are_listed_per_charter_filtered_and_paged() -> Result<()> {
         &proposer.sign::<AmendmentPropose>("-", json!({"charter_id": other.charter_id, "title": "Elsewhere"})),
     )?;
 
-    let all = m.list_amendments(&w.charter_id, &AmendmentFilter::default(), None, 100)?;
+    let all = m.list_amendments(&w.charter_id, &AmendmentFilter::default(), Paging::new(None, 100))?;
     assert_eq!(all.items.iter().map(|a| a.amendment_id.clone()).collect::<Vec<_>>(), ids);
     assert_eq!(all.next_cursor, None);
-    let submitted =
-        m.list_amendments(&w.charter_id, &AmendmentFilter { status: Some("Submitted".into()) }, None, 100)?;
+    let submitted = m.list_amendments(
+        &w.charter_id,
+        &AmendmentFilter { status: Some("Submitted".into()) },
+        Paging::new(None, 100),
+    )?;
     assert_eq!(submitted.items.iter().map(|a| a.amendment_id.clone()).collect::<Vec<_>>(), vec![ids[1].clone()]);
 
     let mut paged = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = m.list_amendments(&w.charter_id, &AmendmentFilter::default(), cursor.as_deref(), 1)?;
+        let page = m.list_amendments(&w.charter_id, &AmendmentFilter::default(), Paging::new(cursor.as_deref(), 1))?;
         paged.extend(page.items.into_iter().map(|a| a.amendment_id));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -618,15 +622,15 @@ fn amendments_are_listed_per_charter_filtered_and_paged() -> Result<()> {
     assert_eq!(paged, ids);
 
     assert!(matches!(
-        m.list_amendments(&w.charter_id, &AmendmentFilter { status: Some("Open".into()) }, None, 10),
+        m.list_amendments(&w.charter_id, &AmendmentFilter { status: Some("Open".into()) }, Paging::new(None, 10)),
         Err(CommonsError::Refused(Refusal::InvalidInput { field: "status", .. }))
     ));
     assert!(matches!(
-        m.list_amendments("not-an-id", &AmendmentFilter::default(), None, 10),
+        m.list_amendments("not-an-id", &AmendmentFilter::default(), Paging::new(None, 10)),
         Err(CommonsError::Refused(Refusal::InvalidId { .. }))
     ));
     assert!(matches!(
-        m.list_amendments(&w.charter_id, &AmendmentFilter::default(), None, 0),
+        m.list_amendments(&w.charter_id, &AmendmentFilter::default(), Paging::new(None, 0)),
         Err(CommonsError::Refused(Refusal::InvalidInput { field: "limit", .. }))
     ));
     Ok(())

@@ -15,6 +15,7 @@ use commons_gateway::records::{Appeal, AppealKind, AppealState, Outcome, Remedy}
 use commons_gateway::records::{AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore};
 use commons_gateway::AppealFilter;
 use commons_gateway::CommonsManager;
+use commons_gateway::Paging;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
 use scenario::{is_forbidden, make_member, manager_on, refused, revocation_targets, target_state, Person, World, T0};
@@ -543,17 +544,17 @@ fn appeals_are_listed_per_appellant_filtered_and_paged() -> Result<()> {
     file(&m, &w.genesis[3], json!({"kind": "Other"}))?;
     m.review_appeal(&ids[1])?;
 
-    let all = m.list_appeals(p.did.as_str(), &AppealFilter::default(), None, 100)?;
+    let all = m.list_appeals(p.did.as_str(), &AppealFilter::default(), Paging::new(None, 100))?;
     assert_eq!(all.items.iter().map(|a| a.appeal_id.clone()).collect::<Vec<_>>(), ids);
     assert!(matches!(all.items[1].kind, AppealKind::Suspension));
     let under_review =
-        m.list_appeals(p.did.as_str(), &AppealFilter { status: Some("UnderReview".into()) }, None, 100)?;
+        m.list_appeals(p.did.as_str(), &AppealFilter { status: Some("UnderReview".into()) }, Paging::new(None, 100))?;
     assert_eq!(under_review.items.iter().map(|a| a.appeal_id.clone()).collect::<Vec<_>>(), vec![ids[1].clone()]);
 
     let mut paged = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = m.list_appeals(p.did.as_str(), &AppealFilter::default(), cursor.as_deref(), 2)?;
+        let page = m.list_appeals(p.did.as_str(), &AppealFilter::default(), Paging::new(cursor.as_deref(), 2))?;
         paged.extend(page.items.into_iter().map(|a| a.appeal_id));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -563,14 +564,17 @@ fn appeals_are_listed_per_appellant_filtered_and_paged() -> Result<()> {
     assert_eq!(paged, ids);
 
     assert!(matches!(
-        m.list_appeals(&p.did.as_str().to_uppercase(), &AppealFilter::default(), None, 10),
+        m.list_appeals(&p.did.as_str().to_uppercase(), &AppealFilter::default(), Paging::new(None, 10)),
         Err(CommonsError::Refused(Refusal::InvalidDid(_)))
     ));
     assert!(matches!(
-        m.list_appeals(p.did.as_str(), &AppealFilter { status: Some("Open".into()) }, None, 10),
+        m.list_appeals(p.did.as_str(), &AppealFilter { status: Some("Open".into()) }, Paging::new(None, 10)),
         Err(CommonsError::Refused(Refusal::InvalidInput { field: "status", .. }))
     ));
-    assert!(m.list_appeals(Person::new().did.as_str(), &AppealFilter::default(), None, 10)?.items.is_empty());
+    assert!(m
+        .list_appeals(Person::new().did.as_str(), &AppealFilter::default(), Paging::new(None, 10))?
+        .items
+        .is_empty());
     Ok(())
 }
 

@@ -18,6 +18,7 @@ use commons_gateway::records::AnchorStatus;
 use commons_gateway::records::{AppealState, Outcome};
 use commons_gateway::records::{AppealStatus, RevocationReason, RevocationTarget};
 use commons_gateway::CommonsManager;
+use commons_gateway::Paging;
 use commons_gateway::Refusal;
 use commons_gateway::StoreError;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
@@ -147,11 +148,11 @@ fn failed_revocation_creation_leaves_nothing_and_retry_succeeds() -> Result<()> 
 
     fails_cleanly(&m, "create revocation", || m.create_revocation(request.clone()));
     assert_eq!(m.anchor(&anchor_id)?.anchor.status, AnchorStatus::Active);
-    assert!(m.list_revocations(&format!("anchor:{anchor_id}"), None, 10)?.items.is_empty());
+    assert!(m.list_revocations(&format!("anchor:{anchor_id}"), Paging::new(None, 10))?.items.is_empty());
 
     let r = m.create_revocation(request)?;
     assert!(matches!(m.anchor(&anchor_id)?.anchor.status, AnchorStatus::Suspended { .. }));
-    assert_eq!(m.list_revocations(&format!("anchor:{anchor_id}"), None, 10)?.items, vec![r]);
+    assert_eq!(m.list_revocations(&format!("anchor:{anchor_id}"), Paging::new(None, 10))?.items, vec![r]);
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use commons_gateway::records::AnchorStatus;
 use commons_gateway::records::{AffiliationStatus, Capability, HolderStatus};
 use commons_gateway::records::{AppealStatus, RevocationReason, RevocationTarget};
 use commons_gateway::CommonsManager;
+use commons_gateway::Paging;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
 use scenario::{is_forbidden, make_member, manager_on, refused, revocation_targets, target_state, Person, World, T0};
@@ -61,7 +62,7 @@ fn immediate_revocation_revokes_or_bans_every_target_kind_at_once() -> Result<()
         assert_eq!(r.finalized_at, None);
         assert_eq!(m.revocation(&r.revocation_id)?, r);
         assert_eq!(target_state(&m, &target)?, "Revoked", "{target:?}");
-        let listed = m.list_revocations(&target.key(), None, 10)?;
+        let listed = m.list_revocations(&target.key(), Paging::new(None, 10))?;
         assert_eq!(listed.items, vec![r.clone()]);
     }
     let anchor = m.anchor(&holder_id)?.anchor;
@@ -365,13 +366,13 @@ fn revocations_are_listed_by_target_in_order() -> Result<()> {
     let holder = RevocationTarget::Holder { holder_id: holder_id.clone() };
     let second = m.create_revocation(request(holder.clone(), true))?;
     let key = format!("membership:{holder_id}:{}", w.domain);
-    let listed = m.list_revocations(&key, None, 10)?;
+    let listed = m.list_revocations(&key, Paging::new(None, 10))?;
     assert_eq!(listed.items.iter().map(|r| r.revocation_id.clone()).collect::<Vec<_>>(), vec![first.revocation_id]);
-    let listed = m.list_revocations(&format!("holder:{holder_id}"), None, 10)?;
+    let listed = m.list_revocations(&format!("holder:{holder_id}"), Paging::new(None, 10))?;
     assert_eq!(listed.items, vec![second]);
-    assert!(m.list_revocations(&format!("anchor:{holder_id}"), None, 10)?.items.is_empty());
+    assert!(m.list_revocations(&format!("anchor:{holder_id}"), Paging::new(None, 10))?.items.is_empty());
     for bad in ["", "anchor", "planet:x", &format!("membership:{holder_id}"), "anchor:XYZ", "membership:ab:coop:x"] {
-        let r = m.list_revocations(bad, None, 10);
+        let r = m.list_revocations(bad, Paging::new(None, 10));
         assert!(
             matches!(
                 r,
@@ -424,7 +425,7 @@ mod persistent {
             assert_eq!(status(&m, &banned)?, Some(AffiliationStatus::Banned));
             assert_eq!(status(&m, &suspended)?, Some(AffiliationStatus::Suspended));
             assert_eq!(m.revocation(&ban.revocation_id)?, ban);
-            assert_eq!(m.list_revocations(&ban.target.key(), None, 10)?.items, vec![ban.clone()]);
+            assert_eq!(m.list_revocations(&ban.target.key(), Paging::new(None, 10))?.items, vec![ban.clone()]);
             assert_eq!(m.finalize_due_revocations()?, 0, "nothing is due yet");
             // Re-applying is refused: the ban is remembered, not forgotten.
             let again = m.create_revocation(request(ban.target.clone(), true));
@@ -597,7 +598,8 @@ fn standing_is_checked_where_power_is_used() -> Result<()> {
     );
     assert!(!m.steward_by_did(w.stewards[1].did.as_str())?.can_attest, "the view agrees");
     let active = commons_gateway::StewardFilter { active: Some(true), jurisdiction: None };
-    let listed: Vec<_> = m.list_stewards(&active, None, 10)?.items.into_iter().map(|v| v.steward.did).collect();
+    let listed: Vec<_> =
+        m.list_stewards(&active, Paging::new(None, 10))?.items.into_iter().map(|v| v.steward.did).collect();
     assert_eq!(listed, vec![w.stewards[0].did.clone()], "and so does the list's active filter");
 
     // Steward 0 vouches, then its anchor is revoked: the vouch no longer completes.

@@ -23,6 +23,7 @@ use commons_gateway::records::{AffiliationStatus, Capability, CommonsHolderRecor
 use commons_gateway::records::{RevocationReason, RevocationTarget};
 use commons_gateway::Changes;
 use commons_gateway::CommonsManager;
+use commons_gateway::Paging;
 use commons_gateway::{CommonsError, CommonsResult, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
 use scenario::{manager_on, snapshot, Person, World, T0};
@@ -784,7 +785,7 @@ fn all_members<S: CommonsStoreBackend>(
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..1_000 {
-        let page = m.list_members(domain, status, cursor.as_deref(), limit)?;
+        let page = m.list_members(domain, status, Paging::new(cursor.as_deref(), limit))?;
         assert!(page.items.len() <= limit);
         for h in &page.items {
             let a = h.holder.affiliation(domain).ok_or_else(|| anyhow::anyhow!("listed without affiliation"))?;
@@ -842,7 +843,7 @@ fn members_list_pages_every_member_once() -> Result<()> {
         assert_eq!(all_members(&m, &w.domain, None, limit)?, bakery, "limit {limit}");
     }
     assert_eq!(all_members(&m, "coop:mill", None, 4)?, mill);
-    let first = m.list_members(&w.domain, None, None, 5)?;
+    let first = m.list_members(&w.domain, None, Paging::new(None, 5))?;
     assert_eq!(first.items.len(), 5);
     assert!(first.next_cursor.is_some());
     Ok(())
@@ -863,24 +864,24 @@ fn members_list_filters_by_status_and_refuses_bad_input() -> Result<()> {
     assert_eq!(all_members(&m, &w.domain, Some("Provisional"), 10)?, approved[1..].to_vec());
 
     for bad in ["member", "Active", ""] {
-        let r = m.list_members(&w.domain, Some(bad), None, 10);
+        let r = m.list_members(&w.domain, Some(bad), Paging::new(None, 10));
         assert!(
             matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "status", .. }))),
             "{bad:?}: {r:?}"
         );
     }
     for limit in [0, 101] {
-        let r = m.list_members(&w.domain, None, None, limit);
+        let r = m.list_members(&w.domain, None, Paging::new(None, limit));
         assert!(
             matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "limit", .. }))),
             "{limit}: {r:?}"
         );
     }
-    let r = m.list_members("coop:nowhere", None, None, 10);
+    let r = m.list_members("coop:nowhere", None, Paging::new(None, 10));
     assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))), "{r:?}");
-    let r = m.list_members("coop:bad/slug", None, None, 10);
+    let r = m.list_members("coop:bad/slug", None, Paging::new(None, 10));
     assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. }))), "{r:?}");
-    let r = m.list_members(&w.domain, None, Some("zz"), 10);
+    let r = m.list_members(&w.domain, None, Paging::new(Some("zz"), 10));
     assert!(matches!(r, Err(CommonsError::Store(_))), "{r:?}");
     Ok(())
 }
@@ -893,7 +894,7 @@ fn members_list_reads_only_its_jurisdictions_rows_and_the_holders_it_returns() -
     m.store().clear_caches();
     m.store().backend().take();
 
-    let page = m.list_members(&w.domain, Some("Provisional"), None, 100)?;
+    let page = m.list_members(&w.domain, Some("Provisional"), Paging::new(None, 100))?;
     let listed: Vec<String> = page.items.iter().map(|h| h.holder.holder_id.clone()).collect();
     assert_eq!(listed, approved);
     let reads = m.store().backend().take();
@@ -913,7 +914,7 @@ fn members_list_reads_only_its_jurisdictions_rows_and_the_holders_it_returns() -
     assert_eq!(holder_reads, approved.len(), "the row's status is tested before the holder is read");
 
     // The mill's list reads the mill's rows, none of the bakery's.
-    m.list_members("coop:mill", None, None, 100)?;
+    m.list_members("coop:mill", None, Paging::new(None, 100))?;
     let reads = m.store().backend().take();
     assert!(reads.iter().filter(|r| r.starts_with("scan ")).all(|r| r == "scan member/coop:mill/"), "{reads:?}");
     Ok(())

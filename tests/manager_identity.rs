@@ -14,6 +14,7 @@ use commons_gateway::records::{CharterStatus, OrgType};
 use commons_gateway::CharterFilter;
 use commons_gateway::CommonsError;
 use commons_gateway::CommonsManager;
+use commons_gateway::Paging;
 use commons_gateway::StewardFilter;
 use commons_gateway::{ConflictCode, Refusal};
 use scenario::{manager_on, snapshot, Person, World, T0};
@@ -269,7 +270,7 @@ fn charters_list_newest_first_in_pages_with_filters() -> Result<()> {
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = m.list_charters(&CharterFilter::default(), cursor.as_deref(), 3)?;
+        let page = m.list_charters(&CharterFilter::default(), Paging::new(cursor.as_deref(), 3))?;
         assert!(page.items.len() <= 3);
         seen.extend(page.items.iter().map(|c| c.charter.charter_id.clone()));
         match page.next_cursor {
@@ -280,18 +281,22 @@ fn charters_list_newest_first_in_pages_with_filters() -> Result<()> {
     assert_eq!(seen, expected);
     let coops = m.list_charters(
         &CharterFilter { org_type: Some(OrgType::Cooperative), status: Some("Draft".into()) },
-        None,
-        100,
+        Paging::new(None, 100),
     )?;
     assert_eq!(coops.items.len(), 4);
     assert!(coops.next_cursor.is_none());
     assert_eq!(
-        m.list_charters(&CharterFilter { org_type: None, status: Some("Active".into()) }, None, 100)?.items.len(),
+        m.list_charters(&CharterFilter { org_type: None, status: Some("Active".into()) }, Paging::new(None, 100))?
+            .items
+            .len(),
         0
     );
-    assert!(matches!(m.list_charters(&CharterFilter::default(), Some("zz"), 10), Err(CommonsError::Store(_))));
     assert!(matches!(
-        m.list_charters(&CharterFilter::default(), None, 0),
+        m.list_charters(&CharterFilter::default(), Paging::new(Some("zz"), 10)),
+        Err(CommonsError::Store(_))
+    ));
+    assert!(matches!(
+        m.list_charters(&CharterFilter::default(), Paging::new(None, 0)),
         Err(CommonsError::Refused(Refusal::InvalidInput { field: "limit", .. }))
     ));
     Ok(())
@@ -302,16 +307,17 @@ fn stewards_list_in_pages_with_filters() -> Result<()> {
     let m = memory()?;
     let w = World::build(&m, "bakery", false)?;
     m.register_steward(w.genesis[2].did.as_str(), 60, Some(w.domain.clone()))?;
-    let all = m.list_stewards(&StewardFilter::default(), None, 2)?;
+    let all = m.list_stewards(&StewardFilter::default(), Paging::new(None, 2))?;
     assert_eq!(all.items.len(), 2);
-    let rest = m.list_stewards(&StewardFilter::default(), all.next_cursor.as_deref(), 2)?;
+    let rest = m.list_stewards(&StewardFilter::default(), Paging::new(all.next_cursor.as_deref(), 2))?;
     assert_eq!(rest.items.len(), 1);
     assert!(rest.next_cursor.is_none());
-    let local = m.list_stewards(&StewardFilter { active: None, jurisdiction: Some(w.domain.clone()) }, None, 10)?;
+    let local =
+        m.list_stewards(&StewardFilter { active: None, jurisdiction: Some(w.domain.clone()) }, Paging::new(None, 10))?;
     assert_eq!(local.items.len(), 1);
     assert_eq!(local.items[0].steward.did, w.genesis[2].did);
     m.clock().advance(61 * 86_400);
-    let active = m.list_stewards(&StewardFilter { active: Some(true), jurisdiction: None }, None, 10)?;
+    let active = m.list_stewards(&StewardFilter { active: Some(true), jurisdiction: None }, Paging::new(None, 10))?;
     assert_eq!(active.items.len(), 2, "the 60-day steward's term ended");
     Ok(())
 }

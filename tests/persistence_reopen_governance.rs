@@ -16,6 +16,7 @@ use commons_gateway::records::{RevocationReason, RevocationTarget};
 use commons_gateway::AmendmentFilter;
 use commons_gateway::AppealFilter;
 use commons_gateway::CharterFilter;
+use commons_gateway::Paging;
 use commons_gateway::StewardFilter;
 use commons_gateway::{Clock, CommonsManager};
 use commons_gateway::{OpenBackend, StoreConfig};
@@ -60,17 +61,23 @@ fn observe<S: OpenBackend>(m: &CommonsManager<S>, w: &World, ids: &Ids) -> Resul
         out.insert(format!("revocation{i}"), serde_json::to_value(m.revocation(r)?)?);
     }
     for (i, t) in ids.targets.iter().enumerate() {
-        out.insert(format!("by_target{i}"), all_pages(|c| Ok(m.list_revocations(t, c, 1)?))?);
+        out.insert(format!("by_target{i}"), all_pages(|c| Ok(m.list_revocations(t, Paging::new(c, 1))?))?);
     }
-    out.insert("members".into(), all_pages(|c| Ok(m.list_members(&w.domain, None, c, 3)?))?);
-    out.insert("members_member".into(), all_pages(|c| Ok(m.list_members(&w.domain, Some("Member"), c, 2)?))?);
+    out.insert("members".into(), all_pages(|c| Ok(m.list_members(&w.domain, None, Paging::new(c, 3))?))?);
+    out.insert(
+        "members_member".into(),
+        all_pages(|c| Ok(m.list_members(&w.domain, Some("Member"), Paging::new(c, 2))?))?,
+    );
     out.insert(
         "amendments".into(),
-        all_pages(|c| Ok(m.list_amendments(&charter_id, &AmendmentFilter::default(), c, 1)?))?,
+        all_pages(|c| Ok(m.list_amendments(&charter_id, &AmendmentFilter::default(), Paging::new(c, 1))?))?,
     );
-    out.insert("appeals".into(), all_pages(|c| Ok(m.list_appeals(&ids.appellant, &AppealFilter::default(), c, 1)?))?);
-    out.insert("charters".into(), all_pages(|c| Ok(m.list_charters(&CharterFilter::default(), c, 1)?))?);
-    out.insert("stewards".into(), all_pages(|c| Ok(m.list_stewards(&StewardFilter::default(), c, 1)?))?);
+    out.insert(
+        "appeals".into(),
+        all_pages(|c| Ok(m.list_appeals(&ids.appellant, &AppealFilter::default(), Paging::new(c, 1))?))?,
+    );
+    out.insert("charters".into(), all_pages(|c| Ok(m.list_charters(&CharterFilter::default(), Paging::new(c, 1))?))?);
+    out.insert("stewards".into(), all_pages(|c| Ok(m.list_stewards(&StewardFilter::default(), Paging::new(c, 1))?))?);
     out.insert("charter_by_domain".into(), serde_json::to_value(m.charter_by_domain(&w.domain)?)?);
     for (i, s) in w.stewards.iter().enumerate() {
         out.insert(format!("steward{i}"), serde_json::to_value(m.steward_by_did(s.did.as_str())?)?);

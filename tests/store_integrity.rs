@@ -9,6 +9,7 @@ use anyhow::Result;
 use commons_gateway::backend::{InMemoryCommonsStore, StoreConfig};
 use commons_gateway::records::AffiliationStatus;
 use commons_gateway::CharterFilter;
+use commons_gateway::Paging;
 use commons_gateway::StewardFilter;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{CommonsStore, StoreError};
@@ -35,7 +36,7 @@ fn undecodable_record_is_an_error_naming_its_key_in_get_and_list() -> Result<()>
     }
     assert_eq!(corrupt_key(fresh.steward(&steward_id).unwrap_err()), key);
     assert_eq!(corrupt_key(fresh.steward_by_did(w.stewards[1].did.as_str()).unwrap_err()), key);
-    assert_eq!(corrupt_key(fresh.list_stewards(&StewardFilter::default(), None, 100).unwrap_err()), key);
+    assert_eq!(corrupt_key(fresh.list_stewards(&StewardFilter::default(), Paging::new(None, 100)).unwrap_err()), key);
     Ok(())
 }
 
@@ -55,7 +56,7 @@ fn dangling_index_row_is_an_error_naming_the_index_key() -> Result<()> {
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
-    let listed = store.charters_newest_first(None, 10, |_| true);
+    let listed = store.charters_newest_first(Paging::new(None, 10), |_| true);
     assert!(
         matches!(listed, Err(StoreError::Corrupt { ref key, .. }) if key.starts_with("charter_time/")),
         "{listed:?}"
@@ -63,7 +64,7 @@ fn dangling_index_row_is_an_error_naming_the_index_key() -> Result<()> {
     drop(store);
     m.store().clear_caches();
     assert!(matches!(
-        m.list_charters(&CharterFilter::default(), None, 10),
+        m.list_charters(&CharterFilter::default(), Paging::new(None, 10)),
         Err(CommonsError::Store(StoreError::Corrupt { .. }))
     ));
     Ok(())

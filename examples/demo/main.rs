@@ -43,7 +43,7 @@
 //!    the enrollment, and the governance act as far as it had gone.
 //!
 //! Every acknowledged write must survive: the server's default durability is
-//! `Sync` (DESIGN.md, "Durability contract"). The demo is bounded: health
+//! `Sync` (`docs/ARCHITECTURE.md`, "Durability"). The demo is bounded: health
 //! waits at most 60 s (100 ms between tries), each request at most 10 s, a
 //! stop at most 30 s, `verify` at most
 //! [`VERIFY_TIMEOUT`](server::VERIFY_TIMEOUT), list walks at most

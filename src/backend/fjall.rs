@@ -24,8 +24,8 @@ use tempfile::TempDir;
 
 use super::fail_stop::FailStop;
 use super::{
-    dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability,
-    GroupSync, OpenBackend, StoreConfig, WriteBatch, MAX_KEY_LEN,
+    prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability, GroupSync,
+    OpenBackend, Rows, StoreConfig, WriteBatch, MAX_KEY_LEN,
 };
 
 const ENGINE: &str = "fjall";
@@ -138,23 +138,19 @@ impl FjallCommonsStore {
         }
         fjall_batch.commit().map_err(|e| engine_error(&self.dir, e, None))?;
         match self.durability {
-            Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_journal())),
+            Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_to_disk())),
             Durability::Buffered => Ok(()),
         }
     }
 
-    fn sync_journal(&self) -> BackendResult<()> {
+    fn sync_to_disk(&self) -> BackendResult<()> {
         self.db.persist(PersistMode::SyncAll).map_err(|e| engine_error(&self.dir, e, None))
     }
 }
 
 impl CommonsStoreBackend for FjallCommonsStore {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-    fn persistent(&self) -> bool {
-        Self::PERSISTENT
-    }
+    super::engine_identity!();
+
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
         self.stop.check()?;
@@ -168,12 +164,7 @@ impl CommonsStoreBackend for FjallCommonsStore {
         self.db.snapshot().contains_key(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))
     }
 
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
         let Some(range) = scan_bounds(prefix, start_after) else {
             return Ok(Vec::new());
         };
@@ -182,38 +173,13 @@ impl CommonsStoreBackend for FjallCommonsStore {
         }
         self.stop.check()?;
         let snapshot = self.db.snapshot();
-        let mut rows = Vec::new();
-        for guard in snapshot.range::<Vec<u8>, _>(&self.keyspace, range) {
-            let (key, value) = guard.into_inner().map_err(|e| engine_error(&self.dir, e, None))?;
-            rows.push((key.to_vec(), value.to_vec()));
-            if rows.len() == limit {
-                break;
-            }
-        }
-        Ok(rows)
+        let rows = snapshot
+            .range::<Vec<u8>, _>(&self.keyspace, range)
+            .map(|guard| guard.into_inner().map_err(|e| engine_error(&self.dir, e, None)));
+        super::take_rows(rows, limit)
     }
 
-    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
-        batch.validate()?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.stop.check()?;
-        self.stop.record(self.write(batch))
-    }
-
-    fn flush(&self) -> BackendResult<()> {
-        self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_journal()))
-    }
-
-    fn check_available(&self) -> BackendResult<()> {
-        self.stop.check()
-    }
-
-    fn size_on_disk(&self) -> BackendResult<u64> {
-        // Every file in the store folder: journals, tables, metadata.
-        dir_size(&self.dir)
-    }
+    super::durable_engine_methods!();
 }
 
 impl OpenBackend for FjallCommonsStore {

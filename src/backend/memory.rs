@@ -12,7 +12,7 @@ use std::sync::{PoisonError, RwLock};
 
 #[allow(unused_imports)] // named in the docs above
 use super::Durability;
-use super::{validate_key, BackendResult, BatchOp, CommonsStoreBackend, OpenBackend, StoreConfig, WriteBatch};
+use super::{validate_key, BackendResult, BatchOp, CommonsStoreBackend, OpenBackend, Rows, StoreConfig, WriteBatch};
 
 /// A store that lives in RAM only. Loses everything when dropped.
 #[derive(Debug, Default)]
@@ -28,12 +28,8 @@ impl InMemoryCommonsStore {
 }
 
 impl CommonsStoreBackend for InMemoryCommonsStore {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-    fn persistent(&self) -> bool {
-        Self::PERSISTENT
-    }
+    super::engine_identity!();
+
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
         // A panic while holding the lock happens only between whole-batch
@@ -42,12 +38,7 @@ impl CommonsStoreBackend for InMemoryCommonsStore {
         Ok(self.map.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned())
     }
 
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
         let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
         let lower = match start_after {
             Some(after) if after >= prefix => Bound::Excluded(after.to_vec()),

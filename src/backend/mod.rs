@@ -168,6 +168,9 @@ impl BackendError {
 /// Result type of the backend layer.
 pub type BackendResult<T> = Result<T, BackendError>;
 
+/// Rows of a scan: `(key, value)` pairs in key order.
+pub type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Checks a key against the rules every backend shares: not empty, at most
 /// [`MAX_KEY_LEN`] bytes.
 ///
@@ -337,7 +340,7 @@ pub trait CommonsStoreBackend: Send + Sync {
     ///
     /// # Errors
     /// `Io`, `Engine`, `Unavailable`.
-    fn scan(&self, prefix: &[u8]) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan(&self, prefix: &[u8]) -> BackendResult<Rows> {
         self.scan_from(prefix, None, usize::MAX)
     }
 
@@ -347,12 +350,7 @@ pub trait CommonsStoreBackend: Send + Sync {
     ///
     /// # Errors
     /// `Io`, `Engine`, `Unavailable`.
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>>;
+    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows>;
 
     /// Applies every operation of `batch`, all or nothing, also across a crash;
     /// readers never observe part of it. With [`Durability::Sync`] the batch is
@@ -439,15 +437,10 @@ macro_rules! forward_backend {
         fn exists(&self, key: &[u8]) -> BackendResult<bool> {
             (**self).exists(key)
         }
-        fn scan(&self, prefix: &[u8]) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        fn scan(&self, prefix: &[u8]) -> BackendResult<Rows> {
             (**self).scan(prefix)
         }
-        fn scan_from(
-            &self,
-            prefix: &[u8],
-            start_after: Option<&[u8]>,
-            limit: usize,
-        ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
             (**self).scan_from(prefix, start_after, limit)
         }
         fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
@@ -463,6 +456,63 @@ macro_rules! forward_backend {
             (**self).size_on_disk()
         }
     };
+}
+
+/// `name` and `persistent` of an engine, from its [`OpenBackend`] constants.
+macro_rules! engine_identity {
+    () => {
+        fn name(&self) -> &'static str {
+            <Self as $crate::backend::OpenBackend>::NAME
+        }
+        fn persistent(&self) -> bool {
+            <Self as $crate::backend::OpenBackend>::PERSISTENT
+        }
+    };
+}
+use engine_identity;
+
+/// The methods a persistent engine shares: writes go through its
+/// `FailStop` (`self.stop`) and `write(batch)`, syncs through its group
+/// commit (`self.group`) and `sync_to_disk()`, and its size is every file
+/// of its folder (`self.dir`).
+#[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(unused_macros))]
+macro_rules! durable_engine_methods {
+    () => {
+        fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
+            batch.validate()?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            self.stop.check()?;
+            self.stop.record(self.write(batch))
+        }
+
+        fn flush(&self) -> BackendResult<()> {
+            self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_to_disk()))
+        }
+
+        fn check_available(&self) -> BackendResult<()> {
+            self.stop.check()
+        }
+
+        fn size_on_disk(&self) -> BackendResult<u64> {
+            $crate::backend::dir_size(&self.dir)
+        }
+    };
+}
+#[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(unused_imports))]
+use durable_engine_methods;
+
+/// The first `limit` rows an engine's range iterator yields.
+///
+/// # Errors
+/// The iterator's first error.
+#[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(dead_code))]
+fn take_rows<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+    rows: impl Iterator<Item = BackendResult<(K, V)>>,
+    limit: usize,
+) -> BackendResult<Rows> {
+    rows.take(limit).map(|row| row.map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec()))).collect()
 }
 
 /// Runtime choice of engine (`Arc<dyn CommonsStoreBackend>`), for tools and

@@ -24,8 +24,8 @@ use tempfile::TempDir;
 
 use super::fail_stop::FailStop;
 use super::{
-    dir_size, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability,
-    GroupSync, OpenBackend, StoreConfig, WriteBatch,
+    prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability, GroupSync,
+    OpenBackend, Rows, StoreConfig, WriteBatch,
 };
 
 const ENGINE: &str = "sled";
@@ -126,14 +126,14 @@ impl SledCommonsStore {
             self.db.apply_batch(sled_batch).map_err(|e| engine_error(&self.dir, e, None))?;
         }
         match self.durability {
-            Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_files())),
+            Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_to_disk())),
             Durability::Buffered => Ok(()),
         }
     }
 
     /// Writes out sled's buffers and fsyncs everything they went to. Runs
     /// under [`GroupSync`], so never twice at the same time.
-    fn sync_files(&self) -> BackendResult<()> {
+    fn sync_to_disk(&self) -> BackendResult<()> {
         self.db.flush().map_err(|e| engine_error(&self.dir, e, None))?;
         self.data_file.sync_all().map_err(|source| io_error(&self.dir.join("db"), source))?;
         self.sync_new_blobs()
@@ -170,12 +170,8 @@ impl SledCommonsStore {
 }
 
 impl CommonsStoreBackend for SledCommonsStore {
-    fn name(&self) -> &'static str {
-        Self::NAME
-    }
-    fn persistent(&self) -> bool {
-        Self::PERSISTENT
-    }
+    super::engine_identity!();
+
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
         self.stop.check()?;
@@ -192,12 +188,7 @@ impl CommonsStoreBackend for SledCommonsStore {
         self.db.contains_key(key).map_err(|e| engine_error(&self.dir, e, Some(key)))
     }
 
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
+    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
         let Some((lower, upper)) = scan_bounds(prefix, start_after) else {
             return Ok(Vec::new());
         };
@@ -206,39 +197,12 @@ impl CommonsStoreBackend for SledCommonsStore {
         }
         self.stop.check()?;
         let _view = self.gate.read().unwrap_or_else(PoisonError::into_inner);
-        let mut rows = Vec::new();
-        for item in self.db.range::<Vec<u8>, _>((lower, upper)) {
-            let (key, value) = item.map_err(|e| engine_error(&self.dir, e, None))?;
-            rows.push((key.to_vec(), value.to_vec()));
-            if rows.len() == limit {
-                break;
-            }
-        }
-        Ok(rows)
+        let rows =
+            self.db.range::<Vec<u8>, _>((lower, upper)).map(|item| item.map_err(|e| engine_error(&self.dir, e, None)));
+        super::take_rows(rows, limit)
     }
 
-    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
-        batch.validate()?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.stop.check()?;
-        self.stop.record(self.write(batch))
-    }
-
-    fn flush(&self) -> BackendResult<()> {
-        self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_files()))
-    }
-
-    fn check_available(&self) -> BackendResult<()> {
-        self.stop.check()
-    }
-
-    fn size_on_disk(&self) -> BackendResult<u64> {
-        // Every file in the store folder (for sled this includes its
-        // snapshot and config files, which `Db::size_on_disk` leaves out).
-        dir_size(&self.dir)
-    }
+    super::durable_engine_methods!();
 }
 
 impl OpenBackend for SledCommonsStore {

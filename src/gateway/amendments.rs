@@ -15,14 +15,14 @@ use super::error::ApiError;
 use super::handlers::{list, list_query, operator_or_signed_on, read, signed, signed_on, NoFields};
 use super::run;
 use crate::manager::{AmendmentFilter, CommonsManager};
+use crate::store::Paging;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use StatusCode as S;
     let open_by_operator = |m: &CommonsManager, id: &str, NoFields {}| m.open_amendment_voting_by_operator(id);
-    let list_amendments = |m: &CommonsManager,
-                           (charter_id, filter): &(String, AmendmentFilter),
-                           cursor: Option<&str>,
-                           limit| { m.list_amendments(charter_id, filter, cursor, limit) };
+    let list_amendments = |m: &CommonsManager, (charter_id, filter): &(String, AmendmentFilter), page: Paging<'_>| {
+        m.list_amendments(charter_id, filter, page)
+    };
     cfg.route("/amendments", web::post().to(signed(S::CREATED, CommonsManager::propose_amendment)))
         .route("/amendments", web::get().to(list(filter, list_amendments)))
         .route("/amendments/{id}", web::get().to(read(CommonsManager::amendment)))

@@ -11,16 +11,16 @@ use actix_web::web;
 use super::error::ApiError;
 use super::handlers::{list, list_query, operator_on, read, signed, signed_on, NoFields};
 use crate::manager::{AppealFilter, CommonsManager, DismissRequest, ResolveRequest};
+use crate::store::Paging;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use StatusCode as S;
     let review = |m: &CommonsManager, id: String, NoFields {}| m.review_appeal(&id);
     let resolve = |m: &CommonsManager, id: String, r: ResolveRequest| m.resolve_appeal(&id, r);
     let dismiss = |m: &CommonsManager, id: String, r: DismissRequest| m.dismiss_appeal(&id, r);
-    let list_appeals = |m: &CommonsManager,
-                        (appellant, filter): &(String, AppealFilter),
-                        cursor: Option<&str>,
-                        limit| { m.list_appeals(appellant, filter, cursor, limit) };
+    let list_appeals = |m: &CommonsManager, (appellant, filter): &(String, AppealFilter), page: Paging<'_>| {
+        m.list_appeals(appellant, filter, page)
+    };
     cfg.route("/appeals", web::post().to(signed(S::CREATED, CommonsManager::file_appeal)))
         .route("/appeals", web::get().to(list(filter, list_appeals)))
         .route("/appeals/{id}", web::get().to(read(CommonsManager::appeal)))

@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::manager::CommonsError;
+use crate::model::error::Refusal;
 use crate::model::signing::EnvelopeError;
 
 /// An HTTP error answer.
@@ -64,7 +65,7 @@ impl ResponseError for ApiError {
 
 impl From<EnvelopeError> for ApiError {
     fn from(e: EnvelopeError) -> Self {
-        Self::new(status(e.status()), e.code(), e.to_string())
+        CommonsError::from(Refusal::from(e)).into()
     }
 }
 

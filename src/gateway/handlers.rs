@@ -33,6 +33,7 @@ use super::error::ApiError;
 use super::{parse_limit, run};
 use crate::manager::{CommonsManager, CommonsResult};
 use crate::model::signing::{Action, Signed, SignedEnvelope};
+use crate::store::Paging;
 
 /// What every builder's handler answers.
 type Answer = Result<HttpResponse, ApiError>;
@@ -219,10 +220,10 @@ pub(super) use list_query;
 /// `GET` of a paged list: reads `limit` (1..=100, default 50; else 400
 /// `invalid_input`), turns the rest of the query into the call's filter with
 /// `filter` (a 400 for a bad or missing filter), then
-/// `call(manager, filter, cursor, limit)`, 200 `{items, next_cursor}`.
+/// `call(manager, filter, page)`, 200 `{items, next_cursor}`.
 pub(super) fn list<Q, F, T>(
     filter: fn(Q) -> Result<F, ApiError>,
-    call: fn(&CommonsManager, &F, Option<&str>, usize) -> CommonsResult<T>,
+    call: fn(&CommonsManager, &F, Paging<'_>) -> CommonsResult<T>,
 ) -> impl Handler<(web::Data<CommonsManager>, web::Query<Q>), Output = Answer>
 where
     Q: Paged + DeserializeOwned + 'static,
@@ -234,7 +235,7 @@ where
         let (cursor, limit) = q.paging();
         let limit = parse_limit(limit.as_deref())?;
         let filter = filter(q)?;
-        let value = run(&m, move |m| call(m, &filter, cursor.as_deref(), limit)).await?;
+        let value = run(&m, move |m| call(m, &filter, Paging::new(cursor.as_deref(), limit))).await?;
         Ok(answer(StatusCode::OK, &value))
     }
 }

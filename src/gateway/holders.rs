@@ -32,6 +32,7 @@ use super::{ok, parse_limit, run};
 use crate::manager::{AffiliationApprove, AffiliationLeave, AffiliationPromote, CommonsManager, CommonsResult};
 use crate::model::holder::{Capability, HolderView};
 use crate::model::signing::{Action, Signed, SignedEnvelope};
+use crate::store::Paging;
 
 /// The handler of an operator affiliation route on
 /// `{id}/affiliations/{jurisdiction}`, body `{reason?}`.
@@ -167,5 +168,5 @@ async fn members(
 ) -> Result<HttpResponse, ApiError> {
     let MembersQuery { status, cursor, limit } = q.into_inner();
     let limit = parse_limit(limit.as_deref())?;
-    Ok(ok(&run(&m, move |m| m.list_members(&domain, status.as_deref(), cursor.as_deref(), limit)).await?))
+    Ok(ok(&run(&m, move |m| m.list_members(&domain, status.as_deref(), Paging::new(cursor.as_deref(), limit))).await?))
 }

@@ -8,12 +8,12 @@ use actix_web::web;
 use super::error::ApiError;
 use super::handlers::{list, operator, operator_on, read, NoFields};
 use crate::manager::{CommonsManager, RevocationRequest};
+use crate::store::Paging;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     let create = |m: &CommonsManager, r: RevocationRequest| m.create_revocation(r);
     let finalize = |m: &CommonsManager, id: String, NoFields {}| m.finalize_revocation(&id);
-    let list_revocations =
-        |m: &CommonsManager, target: &String, cursor: Option<&str>, limit| m.list_revocations(target, cursor, limit);
+    let list_revocations = |m: &CommonsManager, target: &String, page: Paging<'_>| m.list_revocations(target, page);
     cfg.route("/revocations", web::post().to(operator(StatusCode::CREATED, create)))
         .route("/revocations", web::get().to(list(filter, list_revocations)))
         .route("/revocations/{id}", web::get().to(read(CommonsManager::revocation)))

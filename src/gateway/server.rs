@@ -22,8 +22,8 @@ use actix_web::{web, App, HttpServer};
 use super::{configure, AdminToken};
 use crate::backend::CommonsBackend;
 use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
-use crate::manager::CommonsError;
 use crate::manager::CommonsManager;
+use crate::manager::{CommonsError, CommonsResult};
 
 /// How to run the gateway.
 #[derive(Debug, Clone)]
@@ -171,30 +171,30 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     result
 }
 
+/// A periodic sweep: the manager call, which returns how many records it
+/// changed.
+type Sweep = fn(&CommonsManager) -> CommonsResult<usize>;
+
+/// The periodic sweeps, in the order they run: the manager call and what its
+/// count means in the log.
+const SWEEPS: [(Sweep, &str); 3] = [
+    (CommonsManager::sweep_expired_enrollments, "expired enrollment sessions deleted"),
+    (CommonsManager::close_due_amendments, "amendments closed (voting time over)"),
+    (CommonsManager::finalize_due_revocations, "revocations finalized (appeal deadline passed)"),
+];
+
 async fn sweep_loop(manager: web::Data<CommonsManager>, every_secs: u64) {
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(every_secs));
     loop {
         tick.tick().await;
-        let m = manager.clone();
-        match web::block(move || m.sweep_expired_enrollments()).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(deleted = n, "swept expired enrollment sessions"),
-            Ok(Err(e)) => tracing::error!(error = %e, "enrollment sweep failed"),
-            Err(e) => tracing::error!(error = %e, "enrollment sweep did not run"),
-        }
-        let m = manager.clone();
-        match web::block(move || m.close_due_amendments()).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(closed = n, "closed amendments whose voting time is over"),
-            Ok(Err(e)) => tracing::error!(error = %e, "amendment close sweep failed"),
-            Err(e) => tracing::error!(error = %e, "amendment close sweep did not run"),
-        }
-        let m = manager.clone();
-        match web::block(move || m.finalize_due_revocations()).await {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => tracing::info!(finalized = n, "finalized revocations past their appeal deadline"),
-            Ok(Err(e)) => tracing::error!(error = %e, "revocation finalize sweep failed"),
-            Err(e) => tracing::error!(error = %e, "revocation finalize sweep did not run"),
+        for (sweep, what) in SWEEPS {
+            let m = manager.clone();
+            match web::block(move || sweep(&m)).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(count = n, "sweep: {what}"),
+                Ok(Err(e)) => tracing::error!(error = %e, "sweep failed: {what}"),
+                Err(e) => tracing::error!(error = %e, "sweep did not run: {what}"),
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! operator, by anyone after `closes_at`, or by the server's sweep), withdraw,
 //! lookups and the per-charter list.
 //!
-//! Who may do what (`DOMAIN.md`, "Amendment"):
+//! Who may do what (`docs/DOMAIN.md`, "Who may do what"):
 //! - propose: a **Member with Propose** of the charter's jurisdiction, whose
 //!   holder record is Active, while the charter is Active;
 //! - add a change, submit, withdraw: the proposer only;
@@ -46,8 +46,9 @@ use crate::model::did::Did;
 use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{AffiliationStatus, Capability, CommonsHolderRecord};
 use crate::model::ids::{check_hex_id, check_uuid};
-use crate::model::signing::{Action, Signed};
-use crate::store::{Changes, Page};
+use crate::model::signing::{signed_actions, Signed};
+use crate::store::Due;
+use crate::store::{Page, Paging};
 
 /// One change as a request gives it (`new_value` for Add, Modify, Replace).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -95,79 +96,51 @@ impl From<RequirementsInput> for Requirements {
     }
 }
 
-/// `amendment-propose` (target `-`): a Member with Propose drafts an
-/// amendment to an Active charter.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmendmentPropose {
-    /// The charter amended (64 hex).
-    pub charter_id: String,
-    /// 1..=200 characters.
-    pub title: String,
-    /// Up to 10,000 characters.
-    #[serde(default)]
-    pub description: String,
-    /// At most 100 (may be empty while Draft).
-    #[serde(default)]
-    pub changes: Vec<ChangeInput>,
-    /// Thresholds; defaults when absent.
-    #[serde(default)]
-    pub requirements: Option<RequirementsInput>,
-}
-impl Action for AmendmentPropose {
-    const ACTION: &'static str = "amendment-propose";
-}
+signed_actions! {
+    /// `amendment-propose` (target `-`): a Member with Propose drafts an
+    /// amendment to an Active charter.
+    AmendmentPropose = "amendment-propose" {
+        /// The charter amended (64 hex).
+        pub charter_id: String,
+        /// 1..=200 characters.
+        pub title: String,
+        /// Up to 10,000 characters.
+        #[serde(default)]
+        pub description: String,
+        /// At most 100 (may be empty while Draft).
+        #[serde(default)]
+        pub changes: Vec<ChangeInput>,
+        /// Thresholds; defaults when absent.
+        #[serde(default)]
+        pub requirements: Option<RequirementsInput>,
+    }
 
-/// `amendment-change` on an amendment: the proposer adds a change while Draft.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmendmentAddChange {
-    /// What it changes.
-    pub target: String,
-    /// How.
-    pub change: ChangeKind,
-    /// The new text.
-    #[serde(default)]
-    pub new_value: Option<String>,
-}
-impl Action for AmendmentAddChange {
-    const ACTION: &'static str = "amendment-change";
-}
+    /// `amendment-change` on an amendment: the proposer adds a change while Draft.
+    AmendmentAddChange = "amendment-change" {
+        /// What it changes.
+        pub target: String,
+        /// How.
+        pub change: ChangeKind,
+        /// The new text.
+        #[serde(default)]
+        pub new_value: Option<String>,
+    }
 
-/// `amendment-submit` on an amendment: the proposer submits it for a vote.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmendmentSubmit {}
-impl Action for AmendmentSubmit {
-    const ACTION: &'static str = "amendment-submit";
-}
+    /// `amendment-submit` on an amendment: the proposer submits it for a vote.
+    AmendmentSubmit = "amendment-submit" {}
 
-/// `amendment-withdraw` on an amendment: the proposer withdraws it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmendmentWithdraw {}
-impl Action for AmendmentWithdraw {
-    const ACTION: &'static str = "amendment-withdraw";
-}
+    /// `amendment-withdraw` on an amendment: the proposer withdraws it.
+    AmendmentWithdraw = "amendment-withdraw" {}
 
-/// `amendment-open-voting` on an amendment: a steward of the charter's
-/// jurisdiction opens the vote.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AmendmentOpenVoting {}
-impl Action for AmendmentOpenVoting {
-    const ACTION: &'static str = "amendment-open-voting";
-}
+    /// `amendment-open-voting` on an amendment: a steward of the charter's
+    /// jurisdiction opens the vote.
+    AmendmentOpenVoting = "amendment-open-voting" {}
 
-/// `vote` on an amendment: a Member with Vote votes once.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CastVote {
-    /// For (`true`) or against.
-    pub approve: bool,
-}
-impl Action for CastVote {
-    const ACTION: &'static str = "vote";
+    /// `vote` on an amendment: a Member with Vote votes once.
+    CastVote = "vote" {
+        /// For (`true`) or against.
+        pub approve: bool,
+    }
 }
 
 /// What a close answers: the amendment as its GET returns it, plus the count.
@@ -218,13 +191,6 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         }
     }
 
-    fn save_amendment(&self, new: &Amendment, old: &Amendment) -> CommonsResult<()> {
-        let mut changes = Changes::new();
-        changes.put(new, Some(old))?;
-        self.store.commit(changes)?;
-        Ok(())
-    }
-
     /// A Member with Propose of an Active charter's jurisdiction drafts an
     /// amendment (status Draft; `changes` may be empty until submit).
     ///
@@ -250,9 +216,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             body.requirements.unwrap_or_default().into(),
             self.now(),
         )?;
-        let mut changes = Changes::new();
-        changes.put(&amendment, None)?;
-        self.store.commit(changes)?;
+        self.save(&amendment, None)?;
         Ok(amendment)
     }
 
@@ -271,7 +235,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         require_actor(signed, &old.proposer_did, "the proposer")?;
         let mut amendment = old.clone();
         step(&mut amendment, self.now())?;
-        self.save_amendment(&amendment, &old)?;
+        self.save(&amendment, Some(&old))?;
         Ok(amendment)
     }
 
@@ -349,7 +313,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         self.check_charter_active(charter)?;
         let mut amendment = old.clone();
         amendment.open_voting(self.now())?;
-        self.save_amendment(&amendment, &old)?;
+        self.save(&amendment, Some(&old))?;
         Ok(amendment)
     }
 
@@ -375,7 +339,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             cast_at: self.now(),
             signature: signed.signature.clone(),
         })?;
-        self.save_amendment(&amendment, &old)?;
+        self.save(&amendment, Some(&old))?;
         Ok(amendment)
     }
 
@@ -401,7 +365,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let eligible = self.eligible_voters(&charter.domain_id)?;
         let mut amendment = old.clone();
         let tally = amendment.close(&eligible, charter.status == CharterStatus::Active, early, now)?;
-        self.save_amendment(&amendment, &old)?;
+        self.save(&amendment, Some(&old))?;
         Ok(ClosedAmendment { amendment, tally })
     }
 
@@ -429,7 +393,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// Store errors (amendments closed before the error stay closed).
     pub fn close_due_amendments(&self) -> CommonsResult<usize> {
         let mut closed = 0;
-        self.store.for_each_amendment_closing_by(self.now(), |id| -> CommonsResult<()> {
+        self.store.for_each_due(Due::AmendmentsToClose, self.now(), |id| -> CommonsResult<()> {
             let _guard = self.locks.lock(&[id]);
             let Some(old) = self.store.get::<Amendment>(id)? else { return Ok(()) };
             match self.close_locked(old, false) {
@@ -462,17 +426,16 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         &self,
         charter_id: &str,
         filter: &AmendmentFilter,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
     ) -> CommonsResult<Page<Amendment>> {
         check_hex_id("charter", charter_id)?;
-        check_limit(limit)?;
+        check_limit(page.limit)?;
         if let Some(s) = &filter.status {
             if !AmendmentStatus::NAMES.contains(&s.as_str()) {
                 return Err(Refusal::invalid("status", AmendmentStatus::NAMES.join(", ")).into());
             }
         }
-        Ok(self.store.amendments_of_charter(charter_id, cursor, limit, |a| {
+        Ok(self.store.amendments_of_charter(charter_id, page, |a| {
             filter.status.as_deref().is_none_or(|s| a.status.name() == s)
         })?)
     }

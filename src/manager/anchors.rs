@@ -8,9 +8,7 @@
 //! anchor that is not Active loses is checked where power is used
 //! (`standing.rs`).
 
-use serde::Deserialize;
-
-use super::input::{check_reason, log_operator, parse_did};
+use super::input::parse_did;
 use super::CommonsManager;
 use crate::backend::CommonsStoreBackend;
 use crate::model::anchor::{AnchorView, Attestation, AttestationMethod, Pathway, PersonhoodAnchor, PopLevel};
@@ -18,26 +16,23 @@ use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{check_display_name, CommonsHolderRecord};
 use crate::model::ids::check_hex_id;
 use crate::model::revocation::RevocationTarget;
-use crate::model::signing::{Action, Signed};
+use crate::model::signing::{signed_actions, Signed};
 use crate::model::steward::StewardRecord;
 use crate::store::Changes;
 
 use super::CommonsResult;
 
-/// `attest` on an anchor: a steward adds an attestation.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Attest {
-    /// Strength.
-    pub level: PopLevel,
-    /// Method.
-    pub method: AttestationMethod,
-    /// Unix seconds, if it expires.
-    #[serde(default)]
-    pub expires_at: Option<u64>,
-}
-impl Action for Attest {
-    const ACTION: &'static str = "attest";
+signed_actions! {
+    /// `attest` on an anchor: a steward adds an attestation.
+    Attest = "attest" {
+        /// Strength.
+        pub level: PopLevel,
+        /// Method.
+        pub method: AttestationMethod,
+        /// Unix seconds, if it expires.
+        #[serde(default)]
+        pub expires_at: Option<u64>,
+    }
 }
 
 impl<S: CommonsStoreBackend> CommonsManager<S> {
@@ -142,10 +137,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
     /// `InvalidTransition` unless Active; store errors (nothing written).
     pub fn suspend_anchor(&self, id: &str, reason: Option<String>) -> CommonsResult<AnchorView> {
-        let reason = check_reason(reason)?;
-        let (anchor, now) =
-            self.update_record::<PersonhoodAnchor>(id, |a, now| Ok(a.suspend(reason.clone(), None, now)?))?;
-        log_operator("anchor", id, "suspend", &reason);
+        let (anchor, now) = self.operator_update::<PersonhoodAnchor, _>(id, "suspend", reason, |a, reason, now| {
+            a.suspend(reason, None, now)
+        })?;
         Ok(anchor.view(now))
     }
 
@@ -159,12 +153,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` unless Suspended; `Conflict` `revocation_open`;
     /// store errors (nothing written).
     pub fn reinstate_anchor(&self, id: &str, reason: Option<String>) -> CommonsResult<AnchorView> {
-        let reason = check_reason(reason)?;
-        let (anchor, now) = self.update_record::<PersonhoodAnchor>(id, |a, now| {
+        let (anchor, now) = self.operator_update::<PersonhoodAnchor, _>(id, "reinstate", reason, |a, _, now| {
             a.reinstate(now)?;
             self.refuse_while_revocation_open(RevocationTarget::Anchor { anchor_id: id.to_string() })
         })?;
-        log_operator("anchor", id, "reinstate", &reason);
         Ok(anchor.view(now))
     }
 
@@ -178,10 +170,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
     /// `InvalidTransition` when already Revoked; store errors (nothing written).
     pub fn revoke_anchor(&self, id: &str, reason: Option<String>) -> CommonsResult<AnchorView> {
-        let reason = check_reason(reason)?;
-        let (anchor, now) =
-            self.update_record::<PersonhoodAnchor>(id, |a, now| Ok(a.revoke(reason.clone(), None, now)?))?;
-        log_operator("anchor", id, "revoke", &reason);
+        let (anchor, now) = self.operator_update::<PersonhoodAnchor, _>(id, "revoke", reason, |a, reason, now| {
+            a.revoke(reason, None, now)
+        })?;
         Ok(anchor.view(now))
     }
 }

@@ -2,7 +2,7 @@
 //! party), withdrawal (the appellant), review / resolution / dismissal (the
 //! operator), lookups and the per-appellant list.
 //!
-//! Decisions where `DOMAIN.md` is silent:
+//! Decisions (`docs/DOMAIN.md`, "Decisions the code made"):
 //! - **Who may file.** Any holder may appeal a revocation that targets them
 //!   (their anchor, holder record, one of their memberships, or their steward
 //!   record), even once revoked: due process against the revocation itself is
@@ -43,7 +43,7 @@
 //!   Dismissed and Withdrawn appeals leave the counters as they are. Counting
 //!   filings instead would let any holder push a steward's reputation under
 //!   0.5 (and take away its right to attest) by filing appeals. Under
-//!   `DOMAIN.md`'s formula even a dispute the steward wins lowers its
+//!   the reputation formula (`docs/DOMAIN.md`, "Records") even a dispute the steward wins lowers its
 //!   reputation (by 1/issued, less the 0.1 bonus), so operators should
 //!   *dismiss* frivolous appeals rather than deny them on the merits. A
 //!   holder has at most one open StewardAction appeal per steward (409
@@ -68,61 +68,43 @@ use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{AffiliationStatus, BaselineRight, CommonsHolderRecord, HolderStatus};
 use crate::model::ids::{check_hex_id, check_uuid};
 use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget, TargetBefore};
-use crate::model::signing::{Action, Signed};
+use crate::model::signing::{signed_actions, Signed};
 use crate::model::steward::{StewardRecord, StewardStatus};
-use crate::store::{Changes, Page};
+use crate::store::{Changes, Page, Paging};
 
-/// `appeal-file` (target `-`): a holder files an appeal.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppealFile {
-    /// What is appealed (`{"kind": "Revocation", "revocation_id": ..}`, ...).
-    pub kind: AppealKind,
-    /// 1..=2,000 characters.
-    pub grounds: String,
-    /// Up to 10,000 characters.
-    #[serde(default)]
-    pub statement: String,
-    /// What is asked for (`{"kind": "Reinstate"}`, ...).
-    pub requested_remedy: Remedy,
-    /// The jurisdiction concerned (a charter domain), if any.
-    #[serde(default)]
-    pub jurisdiction: Option<String>,
-}
-impl Action for AppealFile {
-    const ACTION: &'static str = "appeal-file";
-}
+signed_actions! {
+    /// `appeal-file` (target `-`): a holder files an appeal.
+    AppealFile = "appeal-file" {
+        /// What is appealed (`{"kind": "Revocation", "revocation_id": ..}`, ...).
+        pub kind: AppealKind,
+        /// 1..=2,000 characters.
+        pub grounds: String,
+        /// Up to 10,000 characters.
+        #[serde(default)]
+        pub statement: String,
+        /// What is asked for (`{"kind": "Reinstate"}`, ...).
+        pub requested_remedy: Remedy,
+        /// The jurisdiction concerned (a charter domain), if any.
+        #[serde(default)]
+        pub jurisdiction: Option<String>,
+    }
 
-/// `appeal-evidence` on an appeal: a party adds a piece of evidence.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppealEvidence {
-    /// Lowercase hex SHA-256 of the evidence.
-    pub sha256: String,
-    /// What it is (at most 2,000 characters).
-    pub description: String,
-}
-impl Action for AppealEvidence {
-    const ACTION: &'static str = "appeal-evidence";
-}
+    /// `appeal-evidence` on an appeal: a party adds a piece of evidence.
+    AppealEvidence = "appeal-evidence" {
+        /// Lowercase hex SHA-256 of the evidence.
+        pub sha256: String,
+        /// What it is (at most 2,000 characters).
+        pub description: String,
+    }
 
-/// `appeal-respond` on an appeal: a party responds.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppealRespond {
-    /// 1..=10,000 characters.
-    pub text: String,
-}
-impl Action for AppealRespond {
-    const ACTION: &'static str = "appeal-respond";
-}
+    /// `appeal-respond` on an appeal: a party responds.
+    AppealRespond = "appeal-respond" {
+        /// 1..=10,000 characters.
+        pub text: String,
+    }
 
-/// `appeal-withdraw` on an appeal: the appellant withdraws it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AppealWithdraw {}
-impl Action for AppealWithdraw {
-    const ACTION: &'static str = "appeal-withdraw";
+    /// `appeal-withdraw` on an appeal: the appellant withdraws it.
+    AppealWithdraw = "appeal-withdraw" {}
 }
 
 /// Operator body of `POST /appeals/{id}/resolve`.
@@ -303,21 +285,27 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             && steward.serves(appeal.jurisdiction.as_deref()))
     }
 
-    fn party_appeal<A>(&self, signed: &Signed<A>) -> CommonsResult<Appeal> {
-        let appeal = self.get_required::<Appeal>(&signed.target)?;
-        if !self.is_party(&appeal, &signed.actor)? {
+    /// A party's step on an open appeal: checks the id, locks the appeal,
+    /// refuses a signer who is not a party, applies `change` to a copy at
+    /// now and saves it.
+    fn party_step<A>(
+        &self,
+        signed: &Signed<A>,
+        change: impl FnOnce(&mut Appeal, u64) -> Result<(), Refusal>,
+    ) -> CommonsResult<Appeal> {
+        let id = signed.target.as_str();
+        check_uuid("appeal", id)?;
+        let _guard = self.locks.lock(&[id]);
+        let old = self.get_required::<Appeal>(id)?;
+        if !self.is_party(&old, &signed.actor)? {
             return Err(Refusal::forbidden(
                 "only a party may add to an appeal: the appellant, the steward whose action is appealed, or an Active steward serving the appeal's jurisdiction",
             ).into());
         }
+        let mut appeal = old.clone();
+        change(&mut appeal, self.now())?;
+        self.save(&appeal, Some(&old))?;
         Ok(appeal)
-    }
-
-    fn save_appeal(&self, new: &Appeal, old: &Appeal) -> CommonsResult<()> {
-        let mut changes = Changes::new();
-        changes.put(new, Some(old))?;
-        self.store.commit(changes)?;
-        Ok(())
     }
 
     /// A party adds a piece of evidence (its hash and a description) while
@@ -328,19 +316,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` once decided, dismissed or withdrawn;
     /// `InvalidInput` on the hash, the description, or past 200 items.
     pub fn add_appeal_evidence(&self, signed: &Signed<AppealEvidence>) -> CommonsResult<Appeal> {
-        let id = signed.target.as_str();
-        check_uuid("appeal", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.party_appeal(signed)?;
-        let mut appeal = old.clone();
-        appeal.add_evidence(Evidence {
-            submitted_by: signed.actor.clone(),
-            sha256: signed.body.sha256.clone(),
-            description: signed.body.description.clone(),
-            at: self.now(),
-        })?;
-        self.save_appeal(&appeal, &old)?;
-        Ok(appeal)
+        self.party_step(signed, |appeal, now| {
+            appeal.add_evidence(Evidence {
+                submitted_by: signed.actor.clone(),
+                sha256: signed.body.sha256.clone(),
+                description: signed.body.description.clone(),
+                at: now,
+            })
+        })
     }
 
     /// A party responds while the appeal is open.
@@ -350,18 +333,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` once decided, dismissed or withdrawn;
     /// `InvalidInput` on an empty or over-long text, or past 200 responses.
     pub fn respond_to_appeal(&self, signed: &Signed<AppealRespond>) -> CommonsResult<Appeal> {
-        let id = signed.target.as_str();
-        check_uuid("appeal", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.party_appeal(signed)?;
-        let mut appeal = old.clone();
-        appeal.add_response(Response {
-            responder_did: signed.actor.clone(),
-            text: signed.body.text.clone(),
-            at: self.now(),
-        })?;
-        self.save_appeal(&appeal, &old)?;
-        Ok(appeal)
+        self.party_step(signed, |appeal, now| {
+            appeal.add_response(Response {
+                responder_did: signed.actor.clone(),
+                text: signed.body.text.clone(),
+                at: now,
+            })
+        })
     }
 
     /// Operator: Filed -> UnderReview { reviewer: "operator" }.
@@ -374,7 +352,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let old = self.get_required::<Appeal>(id)?;
         let mut appeal = old.clone();
         appeal.review("operator".into(), self.now())?;
-        self.save_appeal(&appeal, &old)?;
+        self.save(&appeal, Some(&old))?;
         Ok(appeal)
     }
 
@@ -527,19 +505,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         &self,
         appellant: &str,
         filter: &AppealFilter,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
     ) -> CommonsResult<Page<Appeal>> {
         let did = parse_did(appellant)?;
-        check_limit(limit)?;
+        check_limit(page.limit)?;
         if let Some(s) = &filter.status {
             if !AppealState::NAMES.contains(&s.as_str()) {
                 return Err(Refusal::invalid("status", AppealState::NAMES.join(", ")).into());
             }
         }
-        Ok(self.store.appeals_of_appellant(&did, cursor, limit, |a| {
-            filter.status.as_deref().is_none_or(|s| a.status.name() == s)
-        })?)
+        Ok(self
+            .store
+            .appeals_of_appellant(&did, page, |a| filter.status.as_deref().is_none_or(|s| a.status.name() == s))?)
     }
 }
 

@@ -7,15 +7,15 @@
 
 use serde::Deserialize;
 
-use super::input::{check_limit, check_reason, log_operator};
+use super::input::check_limit;
 use super::CommonsManager;
 use crate::backend::CommonsStoreBackend;
 use crate::model::anchor::PopLevel;
 use crate::model::charter::{parse_domain_id, Charter, CharterDraft, CharterView, Founder, MembershipPolicy, OrgType};
 use crate::model::error::{ConflictCode, Refusal};
 use crate::model::ids::check_hex_id;
-use crate::model::signing::{Action, Signed};
-use crate::store::{Changes, Page};
+use crate::model::signing::{signed_actions, Signed};
+use crate::store::{Page, Paging};
 
 use super::CommonsResult;
 
@@ -34,46 +34,33 @@ pub struct MembershipPolicyInput {
     pub required_pop_level: Option<PopLevel>,
 }
 
-/// `charter-create` (target `-`): an Active holder drafts a charter.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CharterCreate {
-    /// `<prefix>:<slug>`.
-    pub domain_id: String,
-    /// Must match the prefix.
-    pub org_type: OrgType,
-    /// 1..=200 characters.
-    pub name: String,
-    /// Up to 10,000 characters.
-    #[serde(default)]
-    pub description: String,
-    /// Rules.
-    pub membership_policy: MembershipPolicyInput,
-}
-impl Action for CharterCreate {
-    const ACTION: &'static str = "charter-create";
-}
+signed_actions! {
+    /// `charter-create` (target `-`): an Active holder drafts a charter.
+    CharterCreate = "charter-create" {
+        /// `<prefix>:<slug>`.
+        pub domain_id: String,
+        /// Must match the prefix.
+        pub org_type: OrgType,
+        /// 1..=200 characters.
+        pub name: String,
+        /// Up to 10,000 characters.
+        #[serde(default)]
+        pub description: String,
+        /// Rules.
+        pub membership_policy: MembershipPolicyInput,
+    }
 
-/// `charter-sign` on a charter: an Active holder signs the current digest.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CharterSign {
-    /// Must equal the charter's current digest.
-    pub digest: String,
-    /// Optional founder role.
-    #[serde(default)]
-    pub role: Option<String>,
-}
-impl Action for CharterSign {
-    const ACTION: &'static str = "charter-sign";
-}
+    /// `charter-sign` on a charter: an Active holder signs the current digest.
+    CharterSign = "charter-sign" {
+        /// Must equal the charter's current digest.
+        pub digest: String,
+        /// Optional founder role.
+        #[serde(default)]
+        pub role: Option<String>,
+    }
 
-/// `charter-activate` on a charter: a founder activates it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CharterActivate {}
-impl Action for CharterActivate {
-    const ACTION: &'static str = "charter-activate";
+    /// `charter-activate` on a charter: a founder activates it.
+    CharterActivate = "charter-activate" {}
 }
 
 /// Filters of [`CommonsManager::list_charters`].
@@ -120,9 +107,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             )
             .into());
         }
-        let mut changes = Changes::new();
-        changes.put(&charter, None)?;
-        self.store.commit(changes)?;
+        self.save(&charter, None)?;
         Ok(charter.view())
     }
 
@@ -133,23 +118,16 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` unless Draft; `Conflict` `digest_mismatch` or
     /// `already_signed`.
     pub fn sign_charter(&self, signed: &Signed<CharterSign>) -> CommonsResult<CharterView> {
-        let id = signed.target.as_str();
-        check_hex_id("charter", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Charter>(id)?;
-        self.active_holder(&signed.actor)?;
-        let now = self.now();
-        let mut charter = old.clone();
-        let founder = Founder {
-            did: signed.actor.clone(),
-            role: signed.body.role.clone(),
-            signed_at: now,
-            signature: signed.signature.clone(),
-        };
-        charter.sign(founder, &signed.body.digest, now)?;
-        let mut changes = Changes::new();
-        changes.put(&charter, Some(&old))?;
-        self.store.commit(changes)?;
+        let (charter, _) = self.update_record::<Charter, _>(&signed.target, |c, now| -> CommonsResult<()> {
+            self.active_holder(&signed.actor)?;
+            let founder = Founder {
+                did: signed.actor.clone(),
+                role: signed.body.role.clone(),
+                signed_at: now,
+                signature: signed.signature.clone(),
+            };
+            Ok(c.sign(founder, &signed.body.digest, now)?)
+        })?;
         Ok(charter.view())
     }
 
@@ -162,21 +140,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// standing; `InvalidTransition` unless Draft; `Conflict`
     /// `not_enough_founders`.
     pub fn activate_charter(&self, signed: &Signed<CharterActivate>) -> CommonsResult<CharterView> {
-        let id = signed.target.as_str();
-        check_hex_id("charter", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Charter>(id)?;
-        let mut standing = std::collections::BTreeSet::new();
-        for founder in &old.founders {
-            if self.in_good_standing(&founder.did)? {
-                standing.insert(founder.did.clone());
+        let (charter, _) = self.update_record::<Charter, _>(&signed.target, |c, now| -> CommonsResult<()> {
+            let mut standing = std::collections::BTreeSet::new();
+            for founder in &c.founders {
+                if self.in_good_standing(&founder.did)? {
+                    standing.insert(founder.did.clone());
+                }
             }
-        }
-        let mut charter = old.clone();
-        charter.activate(&signed.actor, |did| standing.contains(did), self.now())?;
-        let mut changes = Changes::new();
-        changes.put(&charter, Some(&old))?;
-        self.store.commit(changes)?;
+            Ok(c.activate(&signed.actor, |did| standing.contains(did), now)?)
+        })?;
         Ok(charter.view())
     }
 
@@ -217,23 +189,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     ///
     /// # Errors
     /// `InvalidInput` on `limit` or `status`; `InvalidCursor`; `Corrupt`.
-    pub fn list_charters(
-        &self,
-        filter: &CharterFilter,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> CommonsResult<Page<CharterView>> {
-        check_limit(limit)?;
+    pub fn list_charters(&self, filter: &CharterFilter, page: Paging<'_>) -> CommonsResult<Page<CharterView>> {
+        check_limit(page.limit)?;
         if let Some(s) = &filter.status {
             if !["Draft", "Active", "Suspended", "Dissolved"].contains(&s.as_str()) {
                 return Err(Refusal::invalid("status", "Draft, Active, Suspended or Dissolved").into());
             }
         }
-        let page = self.store.charters_newest_first(cursor, limit, |c| {
+        let found = self.store.charters_newest_first(page, |c| {
             filter.org_type.is_none_or(|o| c.org_type == o)
                 && filter.status.as_deref().is_none_or(|s| c.status.name() == s)
         })?;
-        Ok(page.map(|c| c.view()))
+        Ok(found.map(|c| c.view()))
     }
 
     /// Operator: Active -> Suspended. Affiliations and stewards of the charter
@@ -244,9 +211,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
     /// `InvalidTransition` unless Active; store errors (nothing written).
     pub fn suspend_charter(&self, id: &str, reason: Option<String>) -> CommonsResult<CharterView> {
-        let reason = check_reason(reason)?;
-        let (charter, _) = self.update_record::<Charter>(id, |c, now| Ok(c.suspend(reason.clone(), now)?))?;
-        log_operator("charter", id, "suspend", &reason);
+        let (charter, _) =
+            self.operator_update::<Charter, _>(id, "suspend", reason, |c, reason, now| c.suspend(reason, now))?;
         Ok(charter.view())
     }
 
@@ -256,9 +222,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
     /// `InvalidTransition` unless Suspended; store errors (nothing written).
     pub fn reinstate_charter(&self, id: &str, reason: Option<String>) -> CommonsResult<CharterView> {
-        let reason = check_reason(reason)?;
-        let (charter, _) = self.update_record::<Charter>(id, |c, now| Ok(c.reinstate(now)?))?;
-        log_operator("charter", id, "reinstate", &reason);
+        let (charter, _) = self.operator_update::<Charter, _>(id, "reinstate", reason, |c, _, now| c.reinstate(now))?;
         Ok(charter.view())
     }
 
@@ -270,9 +234,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
     /// `InvalidTransition` when already Dissolved; store errors.
     pub fn dissolve_charter(&self, id: &str, reason: Option<String>) -> CommonsResult<CharterView> {
-        let reason = check_reason(reason)?;
-        let (charter, _) = self.update_record::<Charter>(id, |c, now| Ok(c.dissolve(reason.clone(), now)?))?;
-        log_operator("charter", id, "dissolve", &reason);
+        let (charter, _) =
+            self.operator_update::<Charter, _>(id, "dissolve", reason, |c, reason, now| c.dissolve(reason, now))?;
         Ok(charter.view())
     }
 }

@@ -9,8 +9,6 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use serde::Deserialize;
-
 use super::input::{parse_did, require_actor};
 use super::CommonsResult;
 use super::{CommonsError, CommonsManager};
@@ -20,49 +18,32 @@ use crate::model::enrollment::{EnrollmentSession, EnrollmentView, Vouch};
 use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{AffiliationStatus, Capability, CommonsHolderRecord};
 use crate::model::ids::check_uuid;
-use crate::model::signing::{Action, Signed};
+use crate::model::signing::{signed_actions, Signed};
 use crate::model::steward::StewardRecord;
 use crate::store::Changes;
+use crate::store::Due;
 
-/// `enroll-verify` on an enrollment: the person proves the code.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollVerify {
-    /// The code handed out at start.
-    pub verification_code: String,
-}
-impl Action for EnrollVerify {
-    const ACTION: &'static str = "enroll-verify";
-}
+signed_actions! {
+    /// `enroll-verify` on an enrollment: the person proves the code.
+    EnrollVerify = "enroll-verify" {
+        /// The code handed out at start.
+        pub verification_code: String,
+    }
 
-/// `enroll-vouch` on an enrollment: a steward vouches for the bound person.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollVouch {
-    /// The DID bound at verify (checked to match).
-    pub person_did: String,
-}
-impl Action for EnrollVouch {
-    const ACTION: &'static str = "enroll-vouch";
-}
+    /// `enroll-vouch` on an enrollment: a steward vouches for the bound person.
+    EnrollVouch = "enroll-vouch" {
+        /// The DID bound at verify (checked to match).
+        pub person_did: String,
+    }
 
-/// `enroll-complete` on an enrollment: the person finishes it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollComplete {}
-impl Action for EnrollComplete {
-    const ACTION: &'static str = "enroll-complete";
-}
+    /// `enroll-complete` on an enrollment: the person finishes it.
+    EnrollComplete = "enroll-complete" {}
 
-/// `enroll-reject` on an enrollment: a steward turns it down.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EnrollReject {
-    /// Why (at most 2,000 characters).
-    pub reason: String,
-}
-impl Action for EnrollReject {
-    const ACTION: &'static str = "enroll-reject";
+    /// `enroll-reject` on an enrollment: a steward turns it down.
+    EnrollReject = "enroll-reject" {
+        /// Why (at most 2,000 characters).
+        pub reason: String,
+    }
 }
 
 /// What `POST /v1/enrollments` answers: the only time the code is shown.
@@ -92,9 +73,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             self.active_charter(d)?;
         }
         let session = EnrollmentSession::start(identity_name, domain_id, self.now())?;
-        let mut changes = Changes::new();
-        changes.put(&session, None)?;
-        self.store.commit(changes)?;
+        self.save(&session, None)?;
         Ok(EnrollmentStarted {
             enrollment_id: session.enrollment_id,
             verification_code: session.verification_code,
@@ -114,13 +93,6 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             return Err(Refusal::Expired { entity: "enrollment", id: id.to_string() }.into());
         }
         Ok(session)
-    }
-
-    fn save_session(&self, new: &EnrollmentSession, old: &EnrollmentSession) -> CommonsResult<()> {
-        let mut changes = Changes::new();
-        changes.put(new, Some(old))?;
-        self.store.commit(changes)?;
-        Ok(())
     }
 
     /// The session (without its verification code).
@@ -147,7 +119,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         self.ensure_not_enrolled(&signed.actor)?;
         let mut session = old.clone();
         session.verify(signed.actor.clone(), &signed.body.verification_code, self.now())?;
-        self.save_session(&session, &old)?;
+        self.save(&session, Some(&old))?;
         Ok(session.view())
     }
 
@@ -184,7 +156,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             Vouch { steward_did: signed.actor.clone(), signature: signed.signature.clone(), at: now },
             now,
         )?;
-        self.save_session(&session, &old)?;
+        self.save(&session, Some(&old))?;
         Ok(session.view())
     }
 
@@ -218,7 +190,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     fn reject_locked(&self, old: EnrollmentSession, reason: String, by: String) -> CommonsResult<EnrollmentView> {
         let mut session = old.clone();
         session.reject(reason, by, self.now())?;
-        self.save_session(&session, &old)?;
+        self.save(&session, Some(&old))?;
         Ok(session.view())
     }
 
@@ -381,7 +353,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn sweep_expired_enrollments(&self) -> CommonsResult<usize> {
         let now = self.now();
         let mut deleted = 0;
-        self.store.for_each_enrollment_expired_by(now, |id| -> CommonsResult<()> {
+        self.store.for_each_due(Due::ExpiredEnrollments, now, |id| -> CommonsResult<()> {
             let _guard = self.locks.lock(&[id]);
             if let Some(session) = self.store.get::<EnrollmentSession>(id)? {
                 if session.is_expired(now) {

@@ -7,6 +7,7 @@
 //! below, so the meaning of an error is decided once, where it is raised.
 
 use crate::model::error::Refusal;
+use crate::model::signing::EnvelopeError;
 use crate::store::StoreError;
 
 /// Why a commons operation was refused or failed.
@@ -24,28 +25,54 @@ pub enum CommonsError {
 }
 
 impl CommonsError {
-    /// The HTTP status the gateway answers with (`docs/DOMAIN.md`, "Errors").
+    /// The HTTP status the gateway answers with (`docs/DOMAIN.md`,
+    /// "Errors"), decided here once for every layer:
+    /// - a refusal: 400 for bad input (`invalid_input`, `invalid_did`,
+    ///   `invalid_id`, `invalid_payload`), 401 for a signature that does not
+    ///   verify, 403 forbidden, 404 not found, 409 for a state conflict, 410
+    ///   expired;
+    /// - a store failure: 400 for a cursor the store did not hand out, 503
+    ///   while the store cannot serve (retry later), 500 for the rest.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Refused(r) => r.status(),
-            Self::Store(s) => s.status(),
+            Self::Refused(r) => match r {
+                Refusal::InvalidInput { .. } | Refusal::InvalidDid(_) | Refusal::InvalidId { .. } => 400,
+                Refusal::Envelope(EnvelopeError::BadSignature { .. }) => 401,
+                Refusal::Envelope(_) => 400,
+                Refusal::Forbidden { .. } => 403,
+                Refusal::NotFound { .. } => 404,
+                Refusal::InvalidTransition { .. } | Refusal::Conflict { .. } => 409,
+                Refusal::Expired { .. } => 410,
+            },
+            Self::Store(StoreError::InvalidCursor { .. }) => 400,
+            Self::Store(s) if s.is_unavailable() => 503,
+            Self::Store(_) => 500,
         }
     }
 
-    /// The snake_case error code of the answer body.
+    /// The snake_case error code of the answer body: the refusal's code, or
+    /// `invalid_cursor`, `unavailable`, `internal` for a store failure.
     pub fn code(&self) -> &'static str {
-        match self {
-            Self::Refused(r) => r.code(),
-            Self::Store(s) => s.code(),
+        match (self, self.status()) {
+            (Self::Refused(r), _) => r.code(),
+            (Self::Store(_), 400) => "invalid_cursor",
+            (Self::Store(_), 503) => "unavailable",
+            (Self::Store(_), _) => "internal",
         }
     }
 
-    /// The sentence a client is shown: the whole reason for a refusal; for a
-    /// store failure, see [`StoreError::public_message`].
+    /// The sentence a client is shown: the whole reason for a refusal, a
+    /// bad cursor or an unavailable store; for a full disk, what became of
+    /// the write and what the operator must do; for a 500, only a pointer to
+    /// the server log (the cause may name files and keys).
     pub fn public_message(&self) -> String {
         match self {
-            Self::Refused(r) => r.to_string(),
-            Self::Store(s) => s.public_message(),
+            Self::Store(s) if s.is_out_of_space() => "the store is out of disk space: this write was not \
+                acknowledged (after a restart it is present whole or not at all), and the store serves nothing \
+                more until space is freed and the gateway restarted"
+                .into(),
+            _ if self.status() == 500 => "internal error; the cause is in the server log".into(),
+            _ => self.to_string(),
         }
     }
 

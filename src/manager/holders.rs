@@ -23,8 +23,6 @@
 
 use std::collections::BTreeSet;
 
-use serde::Deserialize;
-
 use super::input::{check_jurisdiction, check_limit, check_reason, log_operator, parse_did, require_actor};
 use super::CommonsManager;
 use crate::backend::CommonsStoreBackend;
@@ -35,68 +33,45 @@ use crate::model::holder::{
 };
 use crate::model::ids::check_hex_id;
 use crate::model::revocation::RevocationTarget;
-use crate::model::signing::{Action, Signed};
-use crate::store::{Changes, Page};
+use crate::model::signing::{signed_actions, Signed};
+use crate::store::{Page, Paging};
 
 use super::CommonsResult;
 
-/// `holder-update` on a holder: the holder sets its display name.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HolderUpdate {
-    /// New display name (`null` clears it); at most 100 characters.
-    pub display_name: Option<String>,
-}
-impl Action for HolderUpdate {
-    const ACTION: &'static str = "holder-update";
-}
+signed_actions! {
+    /// `holder-update` on a holder: the holder sets its display name.
+    HolderUpdate = "holder-update" {
+        /// New display name (`null` clears it); at most 100 characters.
+        pub display_name: Option<String>,
+    }
 
-/// `affiliation-apply` on a holder: the holder applies to a jurisdiction (a
-/// charter's `domain_id`) and becomes a Candidate there.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AffiliationApply {
-    /// The charter's `domain_id`, e.g. `coop:bakers`.
-    pub jurisdiction: String,
-}
-impl Action for AffiliationApply {
-    const ACTION: &'static str = "affiliation-apply";
-}
+    /// `affiliation-apply` on a holder: the holder applies to a jurisdiction (a
+    /// charter's `domain_id`) and becomes a Candidate there.
+    AffiliationApply = "affiliation-apply" {
+        /// The charter's `domain_id`, e.g. `coop:bakers`.
+        pub jurisdiction: String,
+    }
 
-/// `affiliation-leave` on a holder: the holder leaves a jurisdiction (any
-/// live state -> Exited).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AffiliationLeave {
-    /// The charter's `domain_id`.
-    pub jurisdiction: String,
-}
-impl Action for AffiliationLeave {
-    const ACTION: &'static str = "affiliation-leave";
-}
+    /// `affiliation-leave` on a holder: the holder leaves a jurisdiction (any
+    /// live state -> Exited).
+    AffiliationLeave = "affiliation-leave" {
+        /// The charter's `domain_id`.
+        pub jurisdiction: String,
+    }
 
-/// `affiliation-approve` on a holder: a steward of the jurisdiction approves
-/// a Candidate (-> Provisional).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AffiliationApprove {
-    /// The charter's `domain_id`.
-    pub jurisdiction: String,
-}
-impl Action for AffiliationApprove {
-    const ACTION: &'static str = "affiliation-approve";
-}
+    /// `affiliation-approve` on a holder: a steward of the jurisdiction approves
+    /// a Candidate (-> Provisional).
+    AffiliationApprove = "affiliation-approve" {
+        /// The charter's `domain_id`.
+        pub jurisdiction: String,
+    }
 
-/// `affiliation-promote` on a holder: a steward of the jurisdiction promotes
-/// a Provisional affiliation (-> Member).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AffiliationPromote {
-    /// The charter's `domain_id`.
-    pub jurisdiction: String,
-}
-impl Action for AffiliationPromote {
-    const ACTION: &'static str = "affiliation-promote";
+    /// `affiliation-promote` on a holder: a steward of the jurisdiction promotes
+    /// a Provisional affiliation (-> Member).
+    AffiliationPromote = "affiliation-promote" {
+        /// The charter's `domain_id`.
+        pub jurisdiction: String,
+    }
 }
 
 /// The affiliation status called `name` (`Candidate`, `Provisional`,
@@ -119,21 +94,6 @@ pub fn parse_affiliation_status(name: &str) -> CommonsResult<AffiliationStatus> 
             )
         }
     })
-}
-
-/// Refuses a holder that is not Active in the commons.
-fn require_active_holder(holder: &CommonsHolderRecord, action: &'static str) -> CommonsResult<()> {
-    if holder.is_active() {
-        Ok(())
-    } else {
-        Err(Refusal::InvalidTransition {
-            entity: "holder",
-            id: holder.holder_id.clone(),
-            from: holder.status.name().into(),
-            action,
-        }
-        .into())
-    }
 }
 
 impl<S: CommonsStoreBackend> CommonsManager<S> {
@@ -162,16 +122,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`, `NotFound`, `Forbidden` unless signed by the holder,
     /// `InvalidInput` on the name.
     pub fn update_holder(&self, signed: &Signed<HolderUpdate>) -> CommonsResult<HolderView> {
-        let id = signed.target.as_str();
-        check_hex_id("holder", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<CommonsHolderRecord>(id)?;
-        require_actor(signed, &old.did, "the holder")?;
-        let mut holder = old.clone();
-        holder.set_display_name(signed.body.display_name.clone(), self.now())?;
-        let mut changes = Changes::new();
-        changes.put(&holder, Some(&old))?;
-        self.store.commit(changes)?;
+        let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
+            require_actor(signed, &h.did, "the holder")?;
+            h.set_display_name(signed.body.display_name.clone(), now)
+        })?;
         Ok(holder.view())
     }
 
@@ -192,9 +146,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         check_hex_id("holder", &signed.target)?;
         check_jurisdiction(j)?;
         self.active_charter(j)?;
-        let (holder, _) = self.update_record::<CommonsHolderRecord>(&signed.target, |h, now| {
+        let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
             require_actor(signed, &h.did, "the holder")?;
-            require_active_holder(h, "apply for an affiliation")?;
+            h.require_active("apply for an affiliation")?;
             h.join(j, AffiliationStatus::Candidate, BTreeSet::new(), now)?;
             let membership = RevocationTarget::Membership { holder_id: signed.target.clone(), jurisdiction: j.into() };
             self.refuse_while_revocation_open(membership)
@@ -213,9 +167,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn leave_affiliation(&self, signed: &Signed<AffiliationLeave>) -> CommonsResult<HolderView> {
         let j = signed.body.jurisdiction.as_str();
         check_jurisdiction(j)?;
-        let (holder, _) = self.update_record::<CommonsHolderRecord>(&signed.target, |h, now| {
+        let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
             require_actor(signed, &h.did, "the holder")?;
-            Ok(h.transition_affiliation(j, AffiliationAction::Leave, now)?)
+            h.transition_affiliation(j, AffiliationAction::Leave, now)
         })?;
         Ok(holder.view())
     }
@@ -281,7 +235,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         if matches!(action, AffiliationAction::Approve | AffiliationAction::Promote) {
             self.active_charter(jurisdiction)?;
         }
-        let (holder, _) = self.update_record::<CommonsHolderRecord>(holder_id, |h, now| {
+        let (holder, _) = self.update_record::<CommonsHolderRecord, _>(holder_id, |h, now| -> CommonsResult<()> {
             h.transition_affiliation(jurisdiction, action, now)?;
             if action.forward_move().is_some() {
                 let membership =
@@ -294,92 +248,6 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             log_operator("affiliation", &format!("{holder_id}/{jurisdiction}"), action.verb(), reason);
         }
         Ok(holder.view())
-    }
-
-    /// Operator: approves a Candidate (-> Provisional). The charter must be
-    /// Active and the holder Active; `reason` is logged.
-    ///
-    /// # Errors
-    /// `InvalidId`; `InvalidInput` on `jurisdiction` or `reason`; `NotFound`
-    /// (charter, holder, or no affiliation there); `Conflict`
-    /// `charter_not_active`; `InvalidTransition` when the holder is not Active
-    /// or the affiliation is not a Candidate; store errors (nothing written).
-    pub fn approve_affiliation_by_operator(
-        &self,
-        holder_id: &str,
-        jurisdiction: &str,
-        reason: Option<String>,
-    ) -> CommonsResult<HolderView> {
-        let reason = check_reason(reason)?;
-        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Approve, Some(&reason))
-    }
-
-    /// Operator: promotes a Provisional affiliation (-> Member).
-    ///
-    /// # Errors
-    /// As [`CommonsManager::approve_affiliation_by_operator`], with
-    /// `InvalidTransition` unless Provisional.
-    pub fn promote_affiliation_by_operator(
-        &self,
-        holder_id: &str,
-        jurisdiction: &str,
-        reason: Option<String>,
-    ) -> CommonsResult<HolderView> {
-        let reason = check_reason(reason)?;
-        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Promote, Some(&reason))
-    }
-
-    /// Operator: Provisional|Member -> Suspended (capabilities kept, unusable
-    /// while suspended). Whatever the holder's or the charter's status;
-    /// `reason` is logged (an affiliation has no reason field).
-    ///
-    /// # Errors
-    /// `InvalidId`; `InvalidInput` on `jurisdiction` or `reason`; `NotFound`
-    /// (holder, or no affiliation there); `InvalidTransition` unless
-    /// Provisional or Member; store errors (nothing written).
-    pub fn suspend_affiliation(
-        &self,
-        holder_id: &str,
-        jurisdiction: &str,
-        reason: Option<String>,
-    ) -> CommonsResult<HolderView> {
-        let reason = check_reason(reason)?;
-        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Suspend, Some(&reason))
-    }
-
-    /// Operator: Suspended -> Member. The holder must be Active in the
-    /// commons; `reason` is logged. A membership suspended by an open
-    /// revocation comes back only through an upheld appeal of it.
-    ///
-    /// # Errors
-    /// As [`CommonsManager::suspend_affiliation`], with `InvalidTransition`
-    /// unless Suspended or when the holder is not Active, and `Conflict`
-    /// `revocation_open`.
-    pub fn reinstate_affiliation(
-        &self,
-        holder_id: &str,
-        jurisdiction: &str,
-        reason: Option<String>,
-    ) -> CommonsResult<HolderView> {
-        let reason = check_reason(reason)?;
-        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Reinstate, Some(&reason))
-    }
-
-    /// Operator: any state but Banned -> Banned; capabilities and roles are
-    /// cleared, and the holder can never apply there again. Whatever the
-    /// holder's or the charter's status; `reason` is logged.
-    ///
-    /// # Errors
-    /// As [`CommonsManager::suspend_affiliation`], with `InvalidTransition`
-    /// when already Banned.
-    pub fn ban_affiliation(
-        &self,
-        holder_id: &str,
-        jurisdiction: &str,
-        reason: Option<String>,
-    ) -> CommonsResult<HolderView> {
-        let reason = check_reason(reason)?;
-        self.move_affiliation(holder_id, jurisdiction, AffiliationAction::Ban, Some(&reason))
     }
 
     /// Operator: replaces the capabilities of a Provisional or Member
@@ -397,9 +265,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         capabilities: BTreeSet<Capability>,
     ) -> CommonsResult<HolderView> {
         check_jurisdiction(jurisdiction)?;
-        let (holder, _) = self.update_record::<CommonsHolderRecord>(holder_id, |h, now| {
-            require_active_holder(h, "grant capabilities")?;
-            Ok(h.set_capabilities(jurisdiction, capabilities, now)?)
+        let (holder, _) = self.update_record::<CommonsHolderRecord, _>(holder_id, |h, now| {
+            h.require_active("grant capabilities")?;
+            h.set_capabilities(jurisdiction, capabilities, now)
         })?;
         let caps: Vec<String> = holder
             .affiliation(jurisdiction)
@@ -439,16 +307,85 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         &self,
         jurisdiction: &str,
         status: Option<&str>,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
     ) -> CommonsResult<Page<HolderView>> {
-        check_limit(limit)?;
+        check_limit(page.limit)?;
         check_jurisdiction(jurisdiction)?;
         let status = status.map(parse_affiliation_status).transpose()?;
         if !self.store.has_charter(jurisdiction)? {
             return Err(Refusal::not_found("charter", jurisdiction).into());
         }
-        let page = self.store.members_of(jurisdiction, status, cursor, limit)?;
+        let page = self.store.members_of(jurisdiction, status, page)?;
         Ok(page.map(|h| h.view()))
     }
+}
+
+/// Declares the operator's affiliation moves: each checks the optional
+/// `reason` (at most 2,000 characters; logged, an affiliation has no reason
+/// field) and takes the one path of `move_affiliation`.
+macro_rules! operator_moves {
+    ($($(#[doc = $doc:literal])* $name:ident => $action:ident;)*) => {
+        impl<S: CommonsStoreBackend> CommonsManager<S> {
+            $(
+                $(#[doc = $doc])*
+                pub fn $name(
+                    &self,
+                    holder_id: &str,
+                    jurisdiction: &str,
+                    reason: Option<String>,
+                ) -> CommonsResult<HolderView> {
+                    let reason = check_reason(reason)?;
+                    self.move_affiliation(holder_id, jurisdiction, AffiliationAction::$action, Some(&reason))
+                }
+            )*
+        }
+    };
+}
+
+operator_moves! {
+    /// Operator: approves a Candidate (-> Provisional). The charter must be
+    /// Active and the holder Active; `reason` is logged.
+    ///
+    /// # Errors
+    /// `InvalidId`; `InvalidInput` on `jurisdiction` or `reason`; `NotFound`
+    /// (charter, holder, or no affiliation there); `Conflict`
+    /// `charter_not_active`; `InvalidTransition` when the holder is not Active
+    /// or the affiliation is not a Candidate; store errors (nothing written).
+    approve_affiliation_by_operator => Approve;
+
+    /// Operator: promotes a Provisional affiliation (-> Member).
+    ///
+    /// # Errors
+    /// As [`CommonsManager::approve_affiliation_by_operator`], with
+    /// `InvalidTransition` unless Provisional.
+    promote_affiliation_by_operator => Promote;
+
+    /// Operator: Provisional|Member -> Suspended (capabilities kept, unusable
+    /// while suspended). Whatever the holder's or the charter's status;
+    /// `reason` is logged (an affiliation has no reason field).
+    ///
+    /// # Errors
+    /// `InvalidId`; `InvalidInput` on `jurisdiction` or `reason`; `NotFound`
+    /// (holder, or no affiliation there); `InvalidTransition` unless
+    /// Provisional or Member; store errors (nothing written).
+    suspend_affiliation => Suspend;
+
+    /// Operator: Suspended -> Member. The holder must be Active in the
+    /// commons; `reason` is logged. A membership suspended by an open
+    /// revocation comes back only through an upheld appeal of it.
+    ///
+    /// # Errors
+    /// As [`CommonsManager::suspend_affiliation`], with `InvalidTransition`
+    /// unless Suspended or when the holder is not Active, and `Conflict`
+    /// `revocation_open`.
+    reinstate_affiliation => Reinstate;
+
+    /// Operator: any state but Banned -> Banned; capabilities and roles are
+    /// cleared, and the holder can never apply there again. Whatever the
+    /// holder's or the charter's status; `reason` is logged.
+    ///
+    /// # Errors
+    /// As [`CommonsManager::suspend_affiliation`], with `InvalidTransition`
+    /// when already Banned.
+    ban_affiliation => Ban;
 }

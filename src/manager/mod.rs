@@ -191,11 +191,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// does not allow), and commits the copy with its index rows as one
     /// batch. Returns the new version and `now`. On any error nothing was
     /// written.
-    fn update_record<E: Entity>(
+    fn update_record<E: Entity, Err>(
         &self,
         id: &str,
-        change: impl FnOnce(&mut E, u64) -> CommonsResult<()>,
-    ) -> CommonsResult<(E, u64)> {
+        change: impl FnOnce(&mut E, u64) -> Result<(), Err>,
+    ) -> CommonsResult<(E, u64)>
+    where
+        CommonsError: From<Err>,
+    {
         crate::model::ids::check_hex_id(E::NAME, id)?;
         let _guard = self.locks.lock(&[id]);
         let old = self.get_required::<E>(id)?;
@@ -204,5 +207,25 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         change(&mut new, now)?;
         self.save(&new, Some(&old))?;
         Ok((new, now))
+    }
+
+    /// An operator's status change of one record: checks the optional
+    /// `reason` (at most 2,000 characters), applies `change` through
+    /// [`Self::update_record`], and writes the change to the operator log.
+    fn operator_update<E: Entity, Err>(
+        &self,
+        id: &str,
+        action: &'static str,
+        reason: Option<String>,
+        change: impl FnOnce(&mut E, String, u64) -> Result<(), Err>,
+    ) -> CommonsResult<(E, u64)>
+    where
+        CommonsError: From<Err>,
+    {
+        let reason = input::check_reason(reason)?;
+        let logged = reason.clone();
+        let (record, now) = self.update_record::<E, Err>(id, |r, now| change(r, reason, now))?;
+        input::log_operator(E::NAME, id, action, &logged);
+        Ok((record, now))
     }
 }

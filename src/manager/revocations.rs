@@ -11,7 +11,7 @@
 //! | membership | Banned | Suspended |
 //! | steward | Revoked | Suspended |
 //!
-//! Decisions where `DOMAIN.md` is silent:
+//! Decisions (`docs/DOMAIN.md`, "Decisions the code made"):
 //! - A target has at most one **open** revocation (not finalized, appeal not
 //!   upheld): a second one is a 409 `revocation_open`, so that the appeal and
 //!   the finalisation of one revocation never fight over the target with
@@ -38,15 +38,16 @@ use super::input::check_limit;
 use super::CommonsResult;
 use super::{CommonsError, CommonsManager};
 use crate::backend::CommonsStoreBackend;
-use crate::model::anchor::{AnchorStatus, PersonhoodAnchor};
+use crate::model::anchor::PersonhoodAnchor;
 use crate::model::error::{ConflictCode, Refusal};
-use crate::model::holder::{AffiliationAction, AffiliationStatus, CommonsHolderRecord, HolderStatus};
+use crate::model::holder::{AffiliationAction, CommonsHolderRecord};
 use crate::model::ids::check_uuid;
 use crate::model::revocation::{
     AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore, DEFAULT_APPEAL_WINDOW_DAYS,
 };
-use crate::model::steward::{StewardRecord, StewardStatus};
-use crate::store::{Changes, Page};
+use crate::model::steward::StewardRecord;
+use crate::store::Due;
+use crate::store::{Changes, Page, Paging};
 
 /// Operator body of `POST /revocations`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -64,6 +65,7 @@ pub struct RevocationRequest {
 }
 
 /// The record a revocation target lives in, as read (old) before a change.
+#[derive(Clone)]
 pub(crate) enum TargetRecord {
     /// An anchor.
     Anchor(PersonhoodAnchor),
@@ -245,7 +247,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn finalize_due_revocations(&self) -> CommonsResult<usize> {
         let now = self.now();
         let mut finalized = 0;
-        self.store.for_each_revocation_due_by(now, |id| -> CommonsResult<()> {
+        self.store.for_each_due(Due::RevocationsToFinalize, now, |id| -> CommonsResult<()> {
             let Some(peek) = self.store.get::<RevocationRecord>(id)? else { return Ok(()) };
             let _guard = self.locks.lock(&[id, peek.target.record_id()]);
             let Some(old) = self.store.get::<RevocationRecord>(id)? else { return Ok(()) };
@@ -278,96 +280,52 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// # Errors
     /// `InvalidInput` / `InvalidId` on `target` or `limit`; `InvalidCursor`;
     /// `Corrupt`.
-    pub fn list_revocations(
-        &self,
-        target: &str,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> CommonsResult<Page<RevocationRecord>> {
-        check_limit(limit)?;
+    pub fn list_revocations(&self, target: &str, page: Paging<'_>) -> CommonsResult<Page<RevocationRecord>> {
+        check_limit(page.limit)?;
         let target = RevocationTarget::parse_key(target)?;
-        Ok(self.store.revocations_of_target(&target, cursor, limit)?)
+        Ok(self.store.revocations_of_target(&target, page)?)
     }
 }
 
-/// The target after the revocation takes effect at creation.
+/// The target after the revocation takes effect at creation: Revoked /
+/// Banned when `immediate`, else Suspended until the appeal deadline.
+///
+/// # Errors
+/// `InvalidTransition` (or `NotFound` for a missing affiliation) when the
+/// target's state does not allow it.
 fn apply_revocation(record: &RevocationRecord, old: &TargetRecord, now: u64) -> CommonsResult<TargetRecord> {
     let reason = record.reason.describe();
-    let id = Some(record.revocation_id.clone());
-    let deadline = record.appeal_deadline;
-    Ok(match (old, &record.target) {
-        (TargetRecord::Anchor(a), _) => {
-            let mut a = a.clone();
-            if record.immediate {
-                a.revoke(reason, id, now)?;
-            } else {
-                a.suspend(reason, Some(deadline), now)?;
-            }
-            TargetRecord::Anchor(a)
-        }
+    let (immediate, deadline) = (record.immediate, record.appeal_deadline);
+    let mut new = old.clone();
+    match (&mut new, &record.target) {
+        (TargetRecord::Anchor(a), _) if immediate => a.revoke(reason, Some(record.revocation_id.clone()), now),
+        (TargetRecord::Anchor(a), _) => a.suspend(reason, Some(deadline), now),
         (TargetRecord::Holder(h), RevocationTarget::Membership { jurisdiction, .. }) => {
-            let mut h = h.clone();
-            let action = if record.immediate { AffiliationAction::Ban } else { AffiliationAction::Suspend };
-            h.transition_affiliation(jurisdiction, action, now)?;
-            TargetRecord::Holder(h)
+            let action = if immediate { AffiliationAction::Ban } else { AffiliationAction::Suspend };
+            h.transition_affiliation(jurisdiction, action, now)
         }
-        (TargetRecord::Holder(h), _) => {
-            let mut h = h.clone();
-            if record.immediate {
-                h.revoke(reason, now)?;
-            } else {
-                h.suspend(reason, deadline, now)?;
-            }
-            TargetRecord::Holder(h)
-        }
-        (TargetRecord::Steward(s), _) => {
-            let mut s = s.clone();
-            if record.immediate {
-                s.revoke(reason, now)?;
-            } else {
-                s.suspend(reason, now)?;
-            }
-            TargetRecord::Steward(s)
-        }
-    })
+        (TargetRecord::Holder(h), _) if immediate => h.revoke(reason, now),
+        (TargetRecord::Holder(h), _) => h.suspend(reason, deadline, now),
+        (TargetRecord::Steward(s), _) if immediate => s.revoke(reason, now),
+        (TargetRecord::Steward(s), _) => s.suspend(reason, now),
+    }?;
+    Ok(new)
 }
 
 /// The target after finalisation of a suspension, or `None` when it stays as
-/// it is (already Revoked / Banned, or in a state revocation cannot follow).
+/// it is: already Revoked / Banned, or in a state revocation cannot follow
+/// (the record's own transition refuses it).
 fn make_permanent(record: &RevocationRecord, old: &TargetRecord, now: u64) -> Option<TargetRecord> {
     let reason = record.reason.describe();
-    match (old, &record.target) {
-        (TargetRecord::Anchor(a), _) => {
-            if matches!(a.status, AnchorStatus::Revoked { .. }) {
-                return None;
-            }
-            let mut a = a.clone();
-            a.revoke(reason, Some(record.revocation_id.clone()), now).ok()?;
-            Some(TargetRecord::Anchor(a))
-        }
+    let mut new = old.clone();
+    match (&mut new, &record.target) {
+        (TargetRecord::Anchor(a), _) => a.revoke(reason, Some(record.revocation_id.clone()), now),
         (TargetRecord::Holder(h), RevocationTarget::Membership { jurisdiction, .. }) => {
-            if h.affiliation(jurisdiction).is_none_or(|a| a.status == AffiliationStatus::Banned) {
-                return None;
-            }
-            let mut h = h.clone();
-            h.transition_affiliation(jurisdiction, AffiliationAction::Ban, now).ok()?;
-            Some(TargetRecord::Holder(h))
+            h.transition_affiliation(jurisdiction, AffiliationAction::Ban, now)
         }
-        (TargetRecord::Holder(h), _) => {
-            if !matches!(h.status, HolderStatus::Active | HolderStatus::Suspended { .. }) {
-                return None;
-            }
-            let mut h = h.clone();
-            h.revoke(reason, now).ok()?;
-            Some(TargetRecord::Holder(h))
-        }
-        (TargetRecord::Steward(s), _) => {
-            if !matches!(s.status, StewardStatus::Active | StewardStatus::Suspended { .. }) {
-                return None;
-            }
-            let mut s = s.clone();
-            s.revoke(reason, now).ok()?;
-            Some(TargetRecord::Steward(s))
-        }
+        (TargetRecord::Holder(h), _) => h.revoke(reason, now),
+        (TargetRecord::Steward(s), _) => s.revoke(reason, now),
     }
+    .ok()?;
+    Some(new)
 }

@@ -7,7 +7,7 @@
 //! Active). `can_attest` in every steward view and the `active` list filter
 //! answer exactly that.
 
-use super::input::{check_limit, check_reason, log_operator, parse_did};
+use super::input::{check_limit, log_operator, parse_did};
 use super::CommonsManager;
 use crate::backend::CommonsStoreBackend;
 use crate::model::charter::parse_domain_id;
@@ -16,7 +16,7 @@ use crate::model::holder::CommonsHolderRecord;
 use crate::model::ids::check_hex_id;
 use crate::model::revocation::RevocationTarget;
 use crate::model::steward::{StewardRecord, StewardView};
-use crate::store::{Changes, Page};
+use crate::store::{Page, Paging};
 
 use super::CommonsResult;
 
@@ -140,9 +140,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             .into());
         }
         let steward = StewardRecord::new(did, holder.holder_id, jurisdiction, term_days, now)?;
-        let mut changes = Changes::new();
-        changes.put(&steward, None)?;
-        self.store.commit(changes)?;
+        self.save(&steward, None)?;
         self.steward_view(steward, now)
     }
 
@@ -170,13 +168,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// # Errors
     /// `InvalidInput` on `limit` or `jurisdiction`; `InvalidCursor` (400);
     /// `Corrupt` naming the key of an unreadable record.
-    pub fn list_stewards(
-        &self,
-        filter: &StewardFilter,
-        cursor: Option<&str>,
-        limit: usize,
-    ) -> CommonsResult<Page<StewardView>> {
-        check_limit(limit)?;
+    pub fn list_stewards(&self, filter: &StewardFilter, page: Paging<'_>) -> CommonsResult<Page<StewardView>> {
+        check_limit(page.limit)?;
         if let Some(j) = &filter.jurisdiction {
             parse_domain_id(j)
                 .map_err(|_| Refusal::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
@@ -185,7 +178,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         // `active` means "can attest", exactly as the views say; a store error
         // met while filtering fails the whole list.
         let failure = std::cell::RefCell::new(None);
-        let page = self.store.list::<StewardRecord>(cursor, limit, |s| {
+        let found = self.store.list::<StewardRecord>(page, |s| {
             filter.jurisdiction.as_ref().is_none_or(|j| s.jurisdiction.as_ref() == Some(j))
                 && filter.active.is_none_or(|a| match self.steward_can_attest(s, now) {
                     Ok(can) => can == a,
@@ -198,8 +191,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         if let Some(e) = failure.into_inner() {
             return Err(e);
         }
-        let items = page.items.into_iter().map(|s| self.steward_view(s, now)).collect::<CommonsResult<Vec<_>>>()?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        let items = found.items.into_iter().map(|s| self.steward_view(s, now)).collect::<CommonsResult<Vec<_>>>()?;
+        Ok(Page { items, next_cursor: found.next_cursor })
     }
 
     /// Operator: Active -> Suspended (cannot attest, vouch or approve while
@@ -209,9 +202,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
     /// `InvalidTransition` unless Active; store errors (nothing written).
     pub fn suspend_steward(&self, id: &str, reason: Option<String>) -> CommonsResult<StewardView> {
-        let reason = check_reason(reason)?;
-        let (steward, now) = self.update_record::<StewardRecord>(id, |s, now| Ok(s.suspend(reason.clone(), now)?))?;
-        log_operator("steward", id, "suspend", &reason);
+        let (steward, now) =
+            self.operator_update::<StewardRecord, _>(id, "suspend", reason, |s, reason, now| s.suspend(reason, now))?;
         self.steward_view(steward, now)
     }
 
@@ -223,12 +215,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` unless Suspended; `Conflict` `revocation_open`;
     /// store errors (nothing written).
     pub fn reinstate_steward(&self, id: &str, reason: Option<String>) -> CommonsResult<StewardView> {
-        let reason = check_reason(reason)?;
-        let (steward, now) = self.update_record::<StewardRecord>(id, |s, now| {
+        let (steward, now) = self.operator_update::<StewardRecord, _>(id, "reinstate", reason, |s, _, now| {
             s.reinstate(now)?;
             self.refuse_while_revocation_open(RevocationTarget::Steward { steward_id: id.to_string() })
         })?;
-        log_operator("steward", id, "reinstate", &reason);
         self.steward_view(steward, now)
     }
 
@@ -238,9 +228,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
     /// `InvalidTransition` when Retired or Revoked; store errors.
     pub fn retire_steward(&self, id: &str, reason: Option<String>) -> CommonsResult<StewardView> {
-        let reason = check_reason(reason)?;
-        let (steward, now) = self.update_record::<StewardRecord>(id, |s, now| Ok(s.retire(now)?))?;
-        log_operator("steward", id, "retire", &reason);
+        let (steward, now) =
+            self.operator_update::<StewardRecord, _>(id, "retire", reason, |s, _, now| s.retire(now))?;
         self.steward_view(steward, now)
     }
 
@@ -251,9 +240,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `InvalidInput` on `reason`; `NotFound`;
     /// `InvalidTransition` when Retired or Revoked; store errors.
     pub fn revoke_steward(&self, id: &str, reason: Option<String>) -> CommonsResult<StewardView> {
-        let reason = check_reason(reason)?;
-        let (steward, now) = self.update_record::<StewardRecord>(id, |s, now| Ok(s.revoke(reason.clone(), now)?))?;
-        log_operator("steward", id, "revoke", &reason);
+        let (steward, now) =
+            self.operator_update::<StewardRecord, _>(id, "revoke", reason, |s, reason, now| s.revoke(reason, now))?;
         self.steward_view(steward, now)
     }
 
@@ -265,7 +253,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `InvalidInput` on `term_end`;
     /// `InvalidTransition` when Retired or Revoked; store errors.
     pub fn extend_steward_term(&self, id: &str, term_end: u64) -> CommonsResult<StewardView> {
-        let (steward, now) = self.update_record::<StewardRecord>(id, |s, now| Ok(s.extend_term(term_end, now)?))?;
+        let (steward, now) = self.update_record::<StewardRecord, _>(id, |s, now| s.extend_term(term_end, now))?;
         log_operator("steward", id, "extend term", &term_end.to_string());
         self.steward_view(steward, now)
     }

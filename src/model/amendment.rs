@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::did::Did;
 use super::error::{ConflictCode, Refusal};
+use super::transition::{transitions, Transitions};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -207,6 +208,8 @@ pub struct Tally {
     pub ratified: bool,
 }
 
+transitions!(Amendment, AmendmentStatus, "amendment", amendment_id);
+
 impl Amendment {
     /// A new Draft amendment.
     ///
@@ -248,15 +251,6 @@ impl Amendment {
             created_at: now,
             updated_at: now,
         })
-    }
-
-    fn refuse(&self, action: &'static str) -> Refusal {
-        Refusal::InvalidTransition {
-            entity: "amendment",
-            id: self.amendment_id.clone(),
-            from: self.status.name().into(),
-            action,
-        }
     }
 
     /// True in Draft, Submitted or Voting.
@@ -306,12 +300,12 @@ impl Amendment {
     /// # Errors
     /// `InvalidTransition` unless Submitted.
     pub fn open_voting(&mut self, now: u64) -> Result<(), Refusal> {
-        if self.status != AmendmentStatus::Submitted {
-            return Err(self.refuse("open voting"));
-        }
-        self.status = AmendmentStatus::Voting { opens_at: now, closes_at: now + self.requirements.voting_secs };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "open voting",
+            |s| *s == AmendmentStatus::Submitted,
+            AmendmentStatus::Voting { opens_at: now, closes_at: now + self.requirements.voting_secs },
+            now,
+        )
     }
 
     /// Records a vote while Voting and before `closes_at`, one per voter.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::did::Did;
 use super::error::Refusal;
 use super::ids::derive_id;
+use super::transition::{transitions, Transitions};
 
 /// How the anchor came to be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,6 +146,8 @@ pub struct AnchorView {
     pub pop_level: Option<PopLevel>,
 }
 
+transitions!(PersonhoodAnchor, AnchorStatus, "anchor", anchor_id);
+
 impl PersonhoodAnchor {
     /// The anchor id of a principal.
     pub fn id_for(did: &Did) -> String {
@@ -174,15 +177,6 @@ impl PersonhoodAnchor {
         AnchorView { pop_level: self.pop_level(now), anchor: self.clone() }
     }
 
-    fn refuse(&self, action: &'static str) -> Refusal {
-        Refusal::InvalidTransition {
-            entity: "anchor",
-            id: self.anchor_id.clone(),
-            from: self.status.name().into(),
-            action,
-        }
-    }
-
     /// Adds (or replaces the issuer's earlier) attestation.
     ///
     /// # Errors
@@ -202,12 +196,12 @@ impl PersonhoodAnchor {
     /// # Errors
     /// `InvalidTransition` unless Active.
     pub fn suspend(&mut self, reason: String, until: Option<u64>, now: u64) -> Result<(), Refusal> {
-        if self.status != AnchorStatus::Active {
-            return Err(self.refuse("suspend"));
-        }
-        self.status = AnchorStatus::Suspended { reason, since: now, until };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "suspend",
+            |s| *s == AnchorStatus::Active,
+            AnchorStatus::Suspended { reason, since: now, until },
+            now,
+        )
     }
 
     /// Suspended -> Active.
@@ -215,12 +209,7 @@ impl PersonhoodAnchor {
     /// # Errors
     /// `InvalidTransition` unless Suspended.
     pub fn reinstate(&mut self, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, AnchorStatus::Suspended { .. }) {
-            return Err(self.refuse("reinstate"));
-        }
-        self.status = AnchorStatus::Active;
-        self.updated_at = now;
-        Ok(())
+        self.transition("reinstate", |s| matches!(s, AnchorStatus::Suspended { .. }), AnchorStatus::Active, now)
     }
 
     /// Suspended|Revoked -> `before` (the status when the revocation that
@@ -231,12 +220,12 @@ impl PersonhoodAnchor {
     /// # Errors
     /// `InvalidTransition` when Active.
     pub fn restore(&mut self, before: Option<AnchorStatus>, now: u64) -> Result<(), Refusal> {
-        if self.status == AnchorStatus::Active {
-            return Err(self.refuse("restore"));
-        }
-        self.status = before.filter(|s| !matches!(s, AnchorStatus::Revoked { .. })).unwrap_or(AnchorStatus::Active);
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "restore",
+            |s| *s != AnchorStatus::Active,
+            before.filter(|s| !matches!(s, AnchorStatus::Revoked { .. })).unwrap_or(AnchorStatus::Active),
+            now,
+        )
     }
 
     /// Active|Suspended -> Revoked (terminal).
@@ -244,11 +233,11 @@ impl PersonhoodAnchor {
     /// # Errors
     /// `InvalidTransition` when already Revoked.
     pub fn revoke(&mut self, reason: String, revocation_id: Option<String>, now: u64) -> Result<(), Refusal> {
-        if matches!(self.status, AnchorStatus::Revoked { .. }) {
-            return Err(self.refuse("revoke"));
-        }
-        self.status = AnchorStatus::Revoked { reason, at: now, revocation_id };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "revoke",
+            |s| !matches!(s, AnchorStatus::Revoked { .. }),
+            AnchorStatus::Revoked { reason, at: now, revocation_id },
+            now,
+        )
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::did::Did;
 use super::error::Refusal;
+use super::transition::{transitions, Transitions};
 
 /// Longest grounds text, in characters.
 pub const MAX_GROUNDS_CHARS: usize = 2_000;
@@ -186,6 +187,8 @@ fn check_len(field: &'static str, text: &str, max: usize) -> Result<(), Refusal>
     Ok(())
 }
 
+transitions!(Appeal, AppealState, "appeal", appeal_id);
+
 impl Appeal {
     /// A new Filed appeal.
     ///
@@ -235,15 +238,6 @@ impl Appeal {
         matches!(self.status, AppealState::Filed | AppealState::UnderReview { .. })
     }
 
-    fn refuse(&self, action: &'static str) -> Refusal {
-        Refusal::InvalidTransition {
-            entity: "appeal",
-            id: self.appeal_id.clone(),
-            from: self.status.name().into(),
-            action,
-        }
-    }
-
     /// Adds evidence while open.
     ///
     /// # Errors
@@ -291,12 +285,7 @@ impl Appeal {
     /// # Errors
     /// `InvalidTransition` unless Filed.
     pub fn review(&mut self, reviewer: String, now: u64) -> Result<(), Refusal> {
-        if self.status != AppealState::Filed {
-            return Err(self.refuse("review"));
-        }
-        self.status = AppealState::UnderReview { reviewer };
-        self.updated_at = now;
-        Ok(())
+        self.transition("review", |s| *s == AppealState::Filed, AppealState::UnderReview { reviewer }, now)
     }
 
     /// UnderReview -> Resolved.

@@ -11,6 +11,7 @@ use super::anchor::PopLevel;
 use super::did::Did;
 use super::error::{ConflictCode, Refusal};
 use super::ids::{derive_id, sha256_hex};
+use super::transition::{transitions, Transitions};
 
 /// Longest charter name, in characters.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -194,6 +195,8 @@ pub struct CharterDraft {
     pub membership_policy: MembershipPolicy,
 }
 
+transitions!(Charter, CharterStatus, "charter", charter_id);
+
 impl Charter {
     /// The charter id of a domain.
     pub fn id_for(domain_id: &str) -> String {
@@ -239,7 +242,7 @@ impl Charter {
 
     /// sha256 (hex) of the seven content fields joined by `\n`: domain_id,
     /// org_type, name, min_founders, open_enrollment, required_pop_level,
-    /// description (`DOMAIN.md`, "Signed actions").
+    /// description (`docs/DOMAIN.md`, "Signed actions").
     pub fn digest(&self) -> String {
         let p = &self.membership_policy;
         let text = format!(
@@ -263,15 +266,6 @@ impl Charter {
     /// True when Active.
     pub fn is_active(&self) -> bool {
         self.status == CharterStatus::Active
-    }
-
-    fn refuse(&self, action: &'static str) -> Refusal {
-        Refusal::InvalidTransition {
-            entity: "charter",
-            id: self.charter_id.clone(),
-            from: self.status.name().into(),
-            action,
-        }
     }
 
     /// Adds a founder signature over `digest`.
@@ -347,12 +341,12 @@ impl Charter {
     /// # Errors
     /// `InvalidTransition` unless Active.
     pub fn suspend(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
-        if self.status != CharterStatus::Active {
-            return Err(self.refuse("suspend"));
-        }
-        self.status = CharterStatus::Suspended { reason, since: now };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "suspend",
+            |s| *s == CharterStatus::Active,
+            CharterStatus::Suspended { reason, since: now },
+            now,
+        )
     }
 
     /// Suspended -> Active (operator).
@@ -360,12 +354,7 @@ impl Charter {
     /// # Errors
     /// `InvalidTransition` unless Suspended.
     pub fn reinstate(&mut self, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, CharterStatus::Suspended { .. }) {
-            return Err(self.refuse("reinstate"));
-        }
-        self.status = CharterStatus::Active;
-        self.updated_at = now;
-        Ok(())
+        self.transition("reinstate", |s| matches!(s, CharterStatus::Suspended { .. }), CharterStatus::Active, now)
     }
 
     /// Any state but Dissolved -> Dissolved (operator; terminal).
@@ -373,11 +362,11 @@ impl Charter {
     /// # Errors
     /// `InvalidTransition` when already Dissolved.
     pub fn dissolve(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
-        if matches!(self.status, CharterStatus::Dissolved { .. }) {
-            return Err(self.refuse("dissolve"));
-        }
-        self.status = CharterStatus::Dissolved { reason, at: now };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "dissolve",
+            |s| !matches!(s, CharterStatus::Dissolved { .. }),
+            CharterStatus::Dissolved { reason, at: now },
+            now,
+        )
     }
 }

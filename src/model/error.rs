@@ -3,9 +3,8 @@
 //! "Errors" and "Conflict codes").
 //!
 //! **Invariant:** a refusal changes nothing. This module knows nothing of
-//! storage or HTTP: [`Refusal::status`] is the HTTP status number the
-//! gateway answers with, as a plain `u16`, so that every layer classifies a
-//! refusal the same way without matching its variants.
+//! storage or HTTP: which HTTP status answers which refusal is decided once,
+//! by the manager's `CommonsError::status`.
 
 use crate::model::did::InvalidDid;
 use crate::model::signing::EnvelopeError;
@@ -107,21 +106,8 @@ impl Refusal {
         Self::NotFound { entity, id: id.into() }
     }
 
-    /// The HTTP status the gateway answers this refusal with: 400, 401, 403,
-    /// 404, 409 or 410.
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::InvalidInput { .. } | Self::InvalidDid(_) | Self::InvalidId { .. } => 400,
-            Self::Envelope(e) => e.status(),
-            Self::Forbidden { .. } => 403,
-            Self::NotFound { .. } => 404,
-            Self::InvalidTransition { .. } | Self::Conflict { .. } => 409,
-            Self::Expired { .. } => 410,
-        }
-    }
-
-    /// The snake_case error code of the answer body (`invalid_input`,
-    /// `forbidden`, a [`ConflictCode`], ...).
+    /// The snake_case error code (`invalid_input`, `forbidden`, a
+    /// [`ConflictCode`], ...; `docs/DOMAIN.md`, "Errors").
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidInput { .. } => "invalid_input",
@@ -222,10 +208,9 @@ mod tests {
     }
 
     #[test]
-    fn a_conflict_answers_409_with_its_code() {
+    fn a_conflict_is_coded_by_its_conflict_code() {
         let r = Refusal::conflict(ConflictCode::RevocationOpen, "open");
-        assert_eq!((r.status(), r.code()), (409, "revocation_open"));
-        let r = Refusal::not_found("anchor", "x");
-        assert_eq!((r.status(), r.code()), (404, "not_found"));
+        assert_eq!(r.code(), "revocation_open");
+        assert_eq!(Refusal::not_found("anchor", "x").code(), "not_found");
     }
 }

@@ -2,7 +2,7 @@
 //! commons and its affiliations with cooperatives.
 //!
 //! **Invariant:** at most one [`Affiliation`] per jurisdiction; affiliation
-//! status moves only along the table of `DOMAIN.md`; capabilities exist only on
+//! status moves only along the table of `docs/DOMAIN.md` ("Transitions"); capabilities exist only on
 //! Provisional or Member affiliations (a ban clears them and the roles).
 
 use std::collections::BTreeSet;
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::did::Did;
 use super::error::Refusal;
+use super::transition::{transitions, Transitions};
 
 /// Longest display name, in characters.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
@@ -162,6 +163,8 @@ pub fn check_display_name(name: &str) -> Result<(), Refusal> {
     Ok(())
 }
 
+transitions!(CommonsHolderRecord, HolderStatus, "holder", holder_id);
+
 impl CommonsHolderRecord {
     /// A new Active holder with no affiliation.
     pub fn new(holder_id: String, did: Did, display_name: Option<String>, now: u64) -> Self {
@@ -201,6 +204,18 @@ impl CommonsHolderRecord {
         self.status == HolderStatus::Active
     }
 
+    /// `Ok` while the holder is Active in the commons.
+    ///
+    /// # Errors
+    /// `InvalidTransition` naming `action` otherwise.
+    pub fn require_active(&self, action: &'static str) -> Result<(), Refusal> {
+        if self.is_active() {
+            Ok(())
+        } else {
+            Err(self.refuse(action))
+        }
+    }
+
     /// Sets the display name.
     ///
     /// # Errors
@@ -214,26 +229,17 @@ impl CommonsHolderRecord {
         Ok(())
     }
 
-    fn refuse_status(&self, action: &'static str) -> Refusal {
-        Refusal::InvalidTransition {
-            entity: "holder",
-            id: self.holder_id.clone(),
-            from: self.status.name().into(),
-            action,
-        }
-    }
-
     /// Active -> Suspended until `appeal_deadline` (Unix seconds).
     ///
     /// # Errors
     /// `InvalidTransition` unless Active.
     pub fn suspend(&mut self, reason: String, appeal_deadline: u64, now: u64) -> Result<(), Refusal> {
-        if !self.is_active() {
-            return Err(self.refuse_status("suspend"));
-        }
-        self.status = HolderStatus::Suspended { reason, appeal_deadline };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "suspend",
+            |s| *s == HolderStatus::Active,
+            HolderStatus::Suspended { reason, appeal_deadline },
+            now,
+        )
     }
 
     /// Suspended -> Active.
@@ -241,12 +247,7 @@ impl CommonsHolderRecord {
     /// # Errors
     /// `InvalidTransition` unless Suspended.
     pub fn reinstate(&mut self, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, HolderStatus::Suspended { .. }) {
-            return Err(self.refuse_status("reinstate"));
-        }
-        self.status = HolderStatus::Active;
-        self.updated_at = now;
-        Ok(())
+        self.transition("reinstate", |s| matches!(s, HolderStatus::Suspended { .. }), HolderStatus::Active, now)
     }
 
     /// Active|Suspended -> Exited (the holder leaves the commons).
@@ -254,12 +255,12 @@ impl CommonsHolderRecord {
     /// # Errors
     /// `InvalidTransition` when Exited or Revoked.
     pub fn exit(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, HolderStatus::Active | HolderStatus::Suspended { .. }) {
-            return Err(self.refuse_status("exit"));
-        }
-        self.status = HolderStatus::Exited { reason, at: now };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "exit",
+            |s| matches!(s, HolderStatus::Active | HolderStatus::Suspended { .. }),
+            HolderStatus::Exited { reason, at: now },
+            now,
+        )
     }
 
     /// Active|Suspended -> Revoked. Revoked is terminal for every ordinary
@@ -269,12 +270,12 @@ impl CommonsHolderRecord {
     /// # Errors
     /// `InvalidTransition` when Exited or Revoked.
     pub fn revoke(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, HolderStatus::Active | HolderStatus::Suspended { .. }) {
-            return Err(self.refuse_status("revoke"));
-        }
-        self.status = HolderStatus::Revoked { reason, at: now };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "revoke",
+            |s| matches!(s, HolderStatus::Active | HolderStatus::Suspended { .. }),
+            HolderStatus::Revoked { reason, at: now },
+            now,
+        )
     }
 
     /// Suspended|Revoked -> `before` (the status when the revocation that
@@ -284,14 +285,14 @@ impl CommonsHolderRecord {
     /// # Errors
     /// `InvalidTransition` when Active or Exited.
     pub fn restore(&mut self, before: Option<HolderStatus>, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, HolderStatus::Suspended { .. } | HolderStatus::Revoked { .. }) {
-            return Err(self.refuse_status("restore"));
-        }
-        self.status = before
-            .filter(|s| matches!(s, HolderStatus::Active | HolderStatus::Suspended { .. }))
-            .unwrap_or(HolderStatus::Active);
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "restore",
+            |s| matches!(s, HolderStatus::Suspended { .. } | HolderStatus::Revoked { .. }),
+            before
+                .filter(|s| matches!(s, HolderStatus::Active | HolderStatus::Suspended { .. }))
+                .unwrap_or(HolderStatus::Active),
+            now,
+        )
     }
 
     /// Suspended|Banned -> `status` (the status the affiliation had when its
@@ -315,7 +316,7 @@ impl CommonsHolderRecord {
         };
         let from = self.affiliations[i].status;
         if !matches!(from, AffiliationStatus::Suspended | AffiliationStatus::Banned) {
-            return Err(self.refuse(jurisdiction, &format!("{from:?}"), "restore"));
+            return Err(self.refuse_affiliation(jurisdiction, &format!("{from:?}"), "restore"));
         }
         let a = &mut self.affiliations[i];
         if from == AffiliationStatus::Banned {
@@ -330,7 +331,7 @@ impl CommonsHolderRecord {
         Ok(())
     }
 
-    fn refuse(&self, jurisdiction: &str, from: &str, action: &'static str) -> Refusal {
+    fn refuse_affiliation(&self, jurisdiction: &str, from: &str, action: &'static str) -> Refusal {
         Refusal::InvalidTransition {
             entity: "affiliation",
             id: format!("{}/{}", self.holder_id, jurisdiction),
@@ -368,7 +369,7 @@ impl CommonsHolderRecord {
             Some(i) if self.affiliations[i].status == AffiliationStatus::Exited => self.affiliations[i] = fresh,
             Some(i) => {
                 let from = format!("{:?}", self.affiliations[i].status);
-                return Err(self.refuse(jurisdiction, &from, "apply"));
+                return Err(self.refuse_affiliation(jurisdiction, &from, "apply"));
             }
             None => self.affiliations.push(fresh),
         }
@@ -397,7 +398,7 @@ impl CommonsHolderRecord {
         use AffiliationStatus::*;
         if let Some(refused) = action.forward_move() {
             if !self.is_active() {
-                return Err(self.refuse_status(refused));
+                return Err(Transitions::refuse(self, refused));
             }
         }
         let Some(i) = self.affiliations.iter().position(|a| a.jurisdiction == jurisdiction) else {
@@ -411,7 +412,7 @@ impl CommonsHolderRecord {
             (AffiliationAction::Reinstate, Suspended) => Member,
             (AffiliationAction::Leave, Candidate | Provisional | Member | Suspended) => Exited,
             (AffiliationAction::Ban, Candidate | Provisional | Member | Suspended | Exited) => Banned,
-            _ => return Err(self.refuse(jurisdiction, &format!("{from:?}"), action.verb())),
+            _ => return Err(self.refuse_affiliation(jurisdiction, &format!("{from:?}"), action.verb())),
         };
         let a = &mut self.affiliations[i];
         a.status = to;
@@ -441,7 +442,7 @@ impl CommonsHolderRecord {
         };
         let from = self.affiliations[i].status;
         if !matches!(from, AffiliationStatus::Provisional | AffiliationStatus::Member) {
-            return Err(self.refuse(jurisdiction, &format!("{from:?}"), "grant capabilities"));
+            return Err(self.refuse_affiliation(jurisdiction, &format!("{from:?}"), "grant capabilities"));
         }
         self.affiliations[i].capabilities = capabilities;
         self.affiliations[i].updated_at = now;

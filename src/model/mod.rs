@@ -1,4 +1,4 @@
-//! The records of the commons (`DOMAIN.md`) and their own state rules.
+//! The records of the commons (`docs/DOMAIN.md`) and their own state rules.
 //!
 //! **Invariant:** this module knows nothing of storage or HTTP. Every state
 //! transition is a method on its record that refuses what the spec does not
@@ -16,3 +16,4 @@ pub(crate) mod ids;
 pub(crate) mod revocation;
 pub(crate) mod signing;
 pub(crate) mod steward;
+mod transition;

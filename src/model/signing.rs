@@ -37,6 +37,33 @@ pub trait Action: DeserializeOwned {
     const ACTION: &'static str;
 }
 
+/// Declares the payloads of signed actions: for each, a request type that
+/// refuses unknown fields, and its [`Action`] name.
+///
+/// ```text
+/// signed_actions! {
+///     /// `vote` on an amendment: a Member with Vote votes once.
+///     CastVote = "vote" {
+///         /// For (`true`) or against.
+///         pub approve: bool,
+///     }
+/// }
+/// ```
+macro_rules! signed_actions {
+    ($($(#[doc = $doc:literal])* $name:ident = $action:literal { $($body:tt)* })*) => {
+        $(
+            $(#[doc = $doc])*
+            #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            pub struct $name { $($body)* }
+            impl $crate::model::signing::Action for $name {
+                const ACTION: &'static str = $action;
+            }
+        )*
+    };
+}
+pub(crate) use signed_actions;
+
 /// Why an envelope was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -69,16 +96,8 @@ pub enum EnvelopeError {
 }
 
 impl EnvelopeError {
-    /// The HTTP status the gateway answers with: 400 (`invalid_did`,
-    /// `invalid_payload`) or 401 (`bad_signature`).
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::BadSignature { .. } => 401,
-            Self::InvalidDid(_) | Self::InvalidPayload { .. } => 400,
-        }
-    }
-
-    /// The snake_case error code of the answer body.
+    /// The snake_case error code: `invalid_did`, `bad_signature` or
+    /// `invalid_payload`.
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidDid(_) => "invalid_did",

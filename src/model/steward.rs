@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::did::Did;
 use super::error::Refusal;
 use super::ids::derive_id;
+use super::transition::{transitions, Transitions};
 
 /// Seconds in a day.
 pub const DAY_SECS: u64 = 86_400;
@@ -90,6 +91,8 @@ pub struct StewardView {
     pub can_attest: bool,
 }
 
+transitions!(StewardRecord, StewardStatus, "steward", steward_id);
+
 impl StewardRecord {
     /// The steward id of a principal.
     pub fn id_for(did: &Did) -> String {
@@ -164,26 +167,12 @@ impl StewardRecord {
         self.updated_at = now;
     }
 
-    fn refuse(&self, action: &'static str) -> Refusal {
-        Refusal::InvalidTransition {
-            entity: "steward",
-            id: self.steward_id.clone(),
-            from: self.status.name().into(),
-            action,
-        }
-    }
-
     /// Active -> Suspended.
     ///
     /// # Errors
     /// `InvalidTransition` unless Active.
     pub fn suspend(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
-        if self.status != StewardStatus::Active {
-            return Err(self.refuse("suspend"));
-        }
-        self.status = StewardStatus::Suspended { reason };
-        self.updated_at = now;
-        Ok(())
+        self.transition("suspend", |s| *s == StewardStatus::Active, StewardStatus::Suspended { reason }, now)
     }
 
     /// Suspended -> Active.
@@ -191,12 +180,7 @@ impl StewardRecord {
     /// # Errors
     /// `InvalidTransition` unless Suspended.
     pub fn reinstate(&mut self, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, StewardStatus::Suspended { .. }) {
-            return Err(self.refuse("reinstate"));
-        }
-        self.status = StewardStatus::Active;
-        self.updated_at = now;
-        Ok(())
+        self.transition("reinstate", |s| matches!(s, StewardStatus::Suspended { .. }), StewardStatus::Active, now)
     }
 
     /// Active|Suspended -> Retired.
@@ -204,12 +188,12 @@ impl StewardRecord {
     /// # Errors
     /// `InvalidTransition` when Retired or Revoked.
     pub fn retire(&mut self, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, StewardStatus::Active | StewardStatus::Suspended { .. }) {
-            return Err(self.refuse("retire"));
-        }
-        self.status = StewardStatus::Retired;
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "retire",
+            |s| matches!(s, StewardStatus::Active | StewardStatus::Suspended { .. }),
+            StewardStatus::Retired,
+            now,
+        )
     }
 
     /// Active|Suspended -> Revoked.
@@ -217,12 +201,12 @@ impl StewardRecord {
     /// # Errors
     /// `InvalidTransition` when Retired or Revoked.
     pub fn revoke(&mut self, reason: String, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, StewardStatus::Active | StewardStatus::Suspended { .. }) {
-            return Err(self.refuse("revoke"));
-        }
-        self.status = StewardStatus::Revoked { reason };
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "revoke",
+            |s| matches!(s, StewardStatus::Active | StewardStatus::Suspended { .. }),
+            StewardStatus::Revoked { reason },
+            now,
+        )
     }
 
     /// Suspended|Revoked -> `before` (the status when the revocation that
@@ -233,14 +217,14 @@ impl StewardRecord {
     /// # Errors
     /// `InvalidTransition` when Active or Retired.
     pub fn restore(&mut self, before: Option<StewardStatus>, now: u64) -> Result<(), Refusal> {
-        if !matches!(self.status, StewardStatus::Suspended { .. } | StewardStatus::Revoked { .. }) {
-            return Err(self.refuse("restore"));
-        }
-        self.status = before
-            .filter(|s| matches!(s, StewardStatus::Active | StewardStatus::Suspended { .. }))
-            .unwrap_or(StewardStatus::Active);
-        self.updated_at = now;
-        Ok(())
+        self.transition(
+            "restore",
+            |s| matches!(s, StewardStatus::Suspended { .. } | StewardStatus::Revoked { .. }),
+            before
+                .filter(|s| matches!(s, StewardStatus::Active | StewardStatus::Suspended { .. }))
+                .unwrap_or(StewardStatus::Active),
+            now,
+        )
     }
 
     /// One more decided dispute against this steward (an appeal of its

@@ -13,7 +13,7 @@
 use std::ops::ControlFlow;
 
 use super::keys;
-use super::walk::{id_suffix, row_text, WALK_CHUNK};
+use super::walk::{id_suffix, row_text, Paging, WALK_CHUNK};
 use super::{CommonsStore, Entity, Page, StoreError, StoreResult};
 use crate::backend::CommonsStoreBackend;
 use crate::model::amendment::Amendment;
@@ -24,6 +24,19 @@ use crate::model::did::Did;
 use crate::model::holder::{AffiliationStatus, CommonsHolderRecord};
 use crate::model::revocation::{RevocationRecord, RevocationTarget};
 use crate::model::steward::StewardRecord;
+
+/// What falls due at a time, for [`CommonsStore::for_each_due`]: each kind
+/// has its own time-ordered index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    /// Enrollment sessions whose `expires_at` has come.
+    ExpiredEnrollments,
+    /// Amendments in Voting whose `closes_at` has come.
+    AmendmentsToClose,
+    /// Revocations not finalized, appeal not upheld, whose appeal deadline
+    /// has come.
+    RevocationsToFinalize,
+}
 
 impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// The anchor of a (canonical) DID.
@@ -73,11 +86,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// `InvalidCursor`; `Corrupt`; backend errors.
     pub fn charters_newest_first(
         &self,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
         filter: impl Fn(&Charter) -> bool,
     ) -> StoreResult<Page<Charter>> {
-        self.list_by_index(keys::CHARTER_TIME, cursor, limit, filter)
+        self.list_by_index(keys::CHARTER_TIME, page, filter)
     }
 
     /// A page of a charter's amendments, oldest first (UUID v7 order),
@@ -88,11 +100,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     pub fn amendments_of_charter(
         &self,
         charter_id: &str,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
         filter: impl Fn(&Amendment) -> bool,
     ) -> StoreResult<Page<Amendment>> {
-        self.list_by_index(&keys::amendment_charter_prefix(charter_id), cursor, limit, filter)
+        self.list_by_index(&keys::amendment_charter_prefix(charter_id), page, filter)
     }
 
     /// A page of an appellant's appeals, oldest first, keeping those `filter`
@@ -103,11 +114,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     pub fn appeals_of_appellant(
         &self,
         appellant: &Did,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
         filter: impl Fn(&Appeal) -> bool,
     ) -> StoreResult<Page<Appeal>> {
-        self.list_by_index(&keys::appeal_appellant_prefix(appellant), cursor, limit, filter)
+        self.list_by_index(&keys::appeal_appellant_prefix(appellant), page, filter)
     }
 
     /// The first of an appellant's appeals (oldest first) that `wanted`
@@ -130,10 +140,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     pub fn revocations_of_target(
         &self,
         target: &RevocationTarget,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
     ) -> StoreResult<Page<RevocationRecord>> {
-        self.list_by_index(&keys::revocation_target_prefix(target), cursor, limit, |_| true)
+        self.list_by_index(&keys::revocation_target_prefix(target), page, |_| true)
     }
 
     /// The first revocation of `target` (oldest first) that `wanted`
@@ -161,14 +170,12 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         &self,
         jurisdiction: &str,
         status: Option<AffiliationStatus>,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
     ) -> StoreResult<Page<CommonsHolderRecord>> {
         let wanted = status.map(keys::member_row_value);
         self.list_by_index_suffix(
             &keys::member_prefix(jurisdiction),
-            cursor,
-            limit,
+            page,
             |row| wanted.as_deref().is_none_or(|w| row == w),
             // The row and the record are written in one batch; this re-check
             // only matters if the holder changed between the two reads.
@@ -210,56 +217,26 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         })
     }
 
-    /// Calls `visit` with the id of every enrollment session whose
-    /// `expires_at` is at or before `now`, soonest first.
+    /// Calls `visit` with the id of every record that falls `due` at or
+    /// before `now`, soonest first: expired enrollment sessions, amendments in
+    /// Voting whose `closes_at` has come, revocations that may still be
+    /// finalized whose appeal deadline has come. The visitor may change or
+    /// delete the record (and so its row): the walk continues after the last
+    /// key it saw.
     ///
     /// # Errors
     /// Backend errors; the visitor's errors.
-    pub fn for_each_enrollment_expired_by<Err: From<StoreError>>(
+    pub fn for_each_due<Err: From<StoreError>>(
         &self,
-        now: u64,
-        visit: impl FnMut(&str) -> Result<(), Err>,
-    ) -> Result<(), Err> {
-        self.for_each_due(keys::ENROLLMENT_EXPIRY, now, visit)
-    }
-
-    /// Calls `visit` with the id of every amendment in Voting whose
-    /// `closes_at` is at or before `now`, soonest first.
-    ///
-    /// # Errors
-    /// Backend errors; the visitor's errors.
-    pub fn for_each_amendment_closing_by<Err: From<StoreError>>(
-        &self,
-        now: u64,
-        visit: impl FnMut(&str) -> Result<(), Err>,
-    ) -> Result<(), Err> {
-        self.for_each_due(keys::AMENDMENT_CLOSES, now, visit)
-    }
-
-    /// Calls `visit` with the id of every revocation that may still be
-    /// finalized (not finalized, appeal not upheld) whose appeal deadline is
-    /// at or before `now`, soonest first.
-    ///
-    /// # Errors
-    /// Backend errors; the visitor's errors.
-    pub fn for_each_revocation_due_by<Err: From<StoreError>>(
-        &self,
-        now: u64,
-        visit: impl FnMut(&str) -> Result<(), Err>,
-    ) -> Result<(), Err> {
-        self.for_each_due(keys::REVOCATION_DEADLINE, now, visit)
-    }
-
-    /// The shared due-time walk: every id in the time-ordered index
-    /// `namespace` (rows `<16 hex of t>/<id>`) with `t <= now`. The visitor
-    /// may change or delete the record (and so its row): the walk continues
-    /// after the last key it saw.
-    fn for_each_due<Err: From<StoreError>>(
-        &self,
-        namespace: &str,
+        due: Due,
         now: u64,
         mut visit: impl FnMut(&str) -> Result<(), Err>,
     ) -> Result<(), Err> {
+        let namespace = match due {
+            Due::ExpiredEnrollments => keys::ENROLLMENT_EXPIRY,
+            Due::AmendmentsToClose => keys::AMENDMENT_CLOSES,
+            Due::RevocationsToFinalize => keys::REVOCATION_DEADLINE,
+        };
         let end = keys::due_end(namespace, now);
         self.scan_rows(namespace, None, WALK_CHUNK, |k, v| {
             if k > end.as_bytes() {

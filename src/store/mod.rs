@@ -33,9 +33,10 @@ use crate::model::steward::StewardRecord;
 use cache::RecordCache;
 
 pub use keys::{Entity, SCHEMA_VERSION};
+pub use lookups::Due;
 pub use transfer::{ExportFile, TransferError};
 pub use verify::{Problem, VerifyReport};
-pub use walk::MAX_ROWS_PER_PAGE_SCAN;
+pub use walk::{Paging, MAX_ROWS_PER_PAGE_SCAN};
 
 /// Errors of the store layer.
 #[derive(Debug, thiserror::Error)]
@@ -72,49 +73,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The HTTP status the gateway answers with: 400 for a cursor this store
-    /// did not hand out, 503 while the store cannot serve (stopped after a
-    /// failed write, locked, unreachable, out of disk space: retry later),
-    /// 500 for the rest (a corrupt row, an engine fault: the cause is logged).
-    pub fn status(&self) -> u16 {
-        match self {
-            Self::InvalidCursor { .. } => 400,
-            Self::Backend(b) if b.is_unavailable() => 503,
-            _ => 500,
-        }
-    }
-
-    /// The snake_case error code: `invalid_cursor`, `unavailable` or
-    /// `internal`, following [`StoreError::status`].
-    pub fn code(&self) -> &'static str {
-        match self.status() {
-            400 => "invalid_cursor",
-            503 => "unavailable",
-            _ => "internal",
-        }
+    /// Whether the store cannot serve now for a reason that is not the
+    /// request's (stopped after a failed write, locked, unreachable, out of
+    /// disk space): the caller may retry later.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Backend(b) if b.is_unavailable())
     }
 
     /// Whether the disk is full (the store has stopped until a restart with
     /// space freed).
     pub fn is_out_of_space(&self) -> bool {
         matches!(self, Self::Backend(b) if b.is_out_of_space())
-    }
-
-    /// The sentence a client is shown. The full cause for a 400 and for an
-    /// unavailable store; for a full disk, what became of the write and what
-    /// the operator must do; for a 500, only a pointer to the server log
-    /// (the cause may name files and keys).
-    pub fn public_message(&self) -> String {
-        if self.is_out_of_space() {
-            return "the store is out of disk space: this write was not acknowledged (after a restart it is \
-                    present whole or not at all), and the store serves nothing more until space is freed and \
-                    the gateway restarted"
-                .into();
-        }
-        match self.status() {
-            500 => "internal error; the cause is in the server log".into(),
-            _ => self.to_string(),
-        }
     }
 }
 

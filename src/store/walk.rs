@@ -18,6 +18,23 @@ use crate::backend::CommonsStoreBackend;
 /// items while `next_cursor` is set.
 pub const MAX_ROWS_PER_PAGE_SCAN: usize = 1_000;
 
+/// Which page of a list to read: the opaque `cursor` a previous page handed
+/// out (`None`: from the start) and the most items wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging<'a> {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<&'a str>,
+    /// Most items in the page.
+    pub limit: usize,
+}
+
+impl<'a> Paging<'a> {
+    /// The page after `cursor`, of at most `limit` items.
+    pub fn new(cursor: Option<&'a str>, limit: usize) -> Self {
+        Self { cursor, limit }
+    }
+}
+
 /// Rows read per chunk by walks that visit a whole index.
 pub(super) const WALK_CHUNK: usize = 256;
 
@@ -99,10 +116,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     fn page_rows(
         &self,
         prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
         mut take: impl FnMut(&[u8], &[u8]) -> StoreResult<bool>,
     ) -> StoreResult<Option<String>> {
+        let Paging { cursor, limit } = page;
         let start_after = match cursor {
             None => None,
             Some(c) => {
@@ -141,13 +158,12 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     fn collect<E>(
         &self,
         prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
         load: impl Fn(&[u8], &[u8]) -> StoreResult<Option<E>>,
         filter: impl Fn(&E) -> bool,
     ) -> StoreResult<Page<E>> {
         let mut items = Vec::new();
-        let next_cursor = self.page_rows(prefix, cursor, limit, |k, v| {
+        let next_cursor = self.page_rows(prefix, page, |k, v| {
             let Some(record) = load(k, v)? else { return Ok(false) };
             let keep = filter(&record);
             if keep {
@@ -163,13 +179,8 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// # Errors
     /// `InvalidCursor`; `Corrupt` naming the key of a record that does not
     /// decode (never skipped); backend errors.
-    pub fn list<E: Entity>(
-        &self,
-        cursor: Option<&str>,
-        limit: usize,
-        filter: impl Fn(&E) -> bool,
-    ) -> StoreResult<Page<E>> {
-        self.collect(E::PREFIX, cursor, limit, |k, v| decode(k, v).map(Some), filter)
+    pub fn list<E: Entity>(&self, page: Paging<'_>, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
+        self.collect(E::PREFIX, page, |k, v| decode(k, v).map(Some), filter)
     }
 
     /// A page of the records that the index rows under `index_prefix` point
@@ -182,11 +193,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     pub(super) fn list_by_index<E: Entity>(
         &self,
         index_prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
         filter: impl Fn(&E) -> bool,
     ) -> StoreResult<Page<E>> {
-        self.collect(index_prefix, cursor, limit, |k, v| self.get_indexed(k, row_text(k, v)?).map(Some), filter)
+        self.collect(index_prefix, page, |k, v| self.get_indexed(k, row_text(k, v)?).map(Some), filter)
     }
 
     /// A page of the records named by the KEY suffixes of the index rows
@@ -202,8 +212,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     pub(super) fn list_by_index_suffix<E: Entity>(
         &self,
         index_prefix: &str,
-        cursor: Option<&str>,
-        limit: usize,
+        page: Paging<'_>,
         keep_row: impl Fn(&str) -> bool,
         filter: impl Fn(&E) -> bool,
     ) -> StoreResult<Page<E>> {
@@ -213,7 +222,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             }
             self.get_indexed(k, id_suffix::<E>(k, index_prefix)?).map(Some)
         };
-        self.collect(index_prefix, cursor, limit, load, filter)
+        self.collect(index_prefix, page, load, filter)
     }
 }
 

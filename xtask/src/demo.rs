@@ -4,7 +4,7 @@
 //!
 //! The demo bootstraps a commons, enrolls 200 people, kills the server with
 //! SIGKILL, stops it with SIGTERM, and checks after each restart that nothing
-//! acknowledged was lost (see `examples/demo.rs`). The default engine is
+//! acknowledged was lost (see `examples/demo/main.rs`). The default engine is
 //! fjall; `both` runs fjall then sled (each build replaces the previous
 //! release binary) and exits with the first failing demo's exit code. A
 //! single engine's demo exit code is passed through.
