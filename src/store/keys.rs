@@ -118,7 +118,7 @@ pub const ALL_NAMESPACES: &[&str] = &[
 /// A record type the store keeps: anchors, holders, charters, stewards,
 /// enrollment sessions, amendments, appeals and revocations. Sealed: which
 /// types the store keeps, and under which keys, is the store's own business
-/// (the [`Keyed`] side).
+/// (its key layout side, private to the store).
 pub trait Entity: Keyed + Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     /// Entity name for errors (`anchor`, `holder`, ...).
     const NAME: &'static str;
