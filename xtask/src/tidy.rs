@@ -18,7 +18,9 @@
 //!     `*-store` feature's engine) or has a `cfg` on an engine feature
 //!     (`only_backend_names_an_engine`);
 //! - every `.rs` file under `src/`, `xtask/src/`, `examples/` and `benches/`
-//!   starts with a `//!` module doc (`every_module_starts_with_a_module_doc`).
+//!   starts with a `//!` module doc (`every_module_starts_with_a_module_doc`);
+//! - `docs/DOMAIN.md` lists every route the gateway registers and every
+//!   error code the code answers ([`domain_doc`]).
 //!
 //! The manifests are read with plain line scanning (xtask has no TOML
 //! dependency): section headers `[name]`, `key = value` lines and `key = [..]`
@@ -29,6 +31,7 @@
 //! checks that lexer on every Rust file of the repository
 //! (`lexer_balances_brackets_in_every_rust_file`).
 
+mod domain_doc;
 mod source;
 
 use std::fs;
