@@ -5,9 +5,8 @@
 
 mod common;
 
-use std::time::Duration;
-
 use anyhow::{ensure, Context, Result};
+use common::process::run;
 
 /// The engine this test build must report, from its own features.
 fn expected_engine() -> &'static str {
@@ -30,8 +29,7 @@ fn line_value<'a>(text: &'a str, name: &str) -> Result<&'a str> {
 
 #[test]
 fn info_prints_the_engine_chosen_by_the_features_and_its_persistence() -> Result<()> {
-    let logs = tempfile::tempdir()?;
-    let (status, stdout, stderr) = common::run_to_exit(["info"], logs.path(), "info", Duration::from_secs(30))?;
+    let common::process::Ran { status, stdout, stderr } = run(["info"])?;
     ensure!(status.success(), "info exited with {status}; stderr:\n{stderr}");
     let engine = expected_engine();
     ensure!(line_value(&stdout, "engine")? == engine, "expected engine {engine}:\n{stdout}");

@@ -4,16 +4,16 @@
 
 #![cfg(feature = "gateway")]
 
-use std::process::Command;
+mod common;
 
 use anyhow::Result;
 use commons_gateway::actions::AffiliationApply;
 use commons_gateway::SignedEnvelope;
 
+/// Runs the binary with `args`: exit code, stdout, stderr.
 fn run(args: &[&str]) -> Result<(i32, String, String)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_commons-gateway")).args(args).output()?;
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    Ok((out.status.code().unwrap_or(-1), text(&out.stdout), text(&out.stderr)))
+    let ran = common::process::run(args)?;
+    Ok((ran.code(), ran.stdout, ran.stderr))
 }
 
 #[test]

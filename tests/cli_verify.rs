@@ -4,18 +4,24 @@
 
 #![cfg(feature = "gateway")]
 
-mod scenario;
-
-use std::process::Command;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::process::run;
+use common::world::World;
 use commons_gateway::{CommonsBackend, CommonsManager, CommonsStoreBackend, OpenBackend, StoreConfig};
-use scenario::{Person, World};
 
+/// `verify --data-dir DIR`: the exit code and all it printed.
 fn verify(dir: &std::path::Path) -> Result<(i32, String)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_commons-gateway")).arg("verify").arg("--data-dir").arg(dir).output()?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    Ok((out.status.code().unwrap_or(-1), text))
+    let ran = run(["verify".as_ref(), "--data-dir".as_ref(), dir.as_os_str()])?;
+    Ok((ran.code(), format!("{}{}", ran.stdout, ran.stderr)))
+}
+
+/// `export --data-dir DIR --out FILE`: the exit code and stderr.
+fn export(dir: &std::path::Path, out: &std::path::Path) -> Result<(i32, String)> {
+    let ran = run(["export".as_ref(), "--data-dir".as_ref(), dir.as_os_str(), "--out".as_ref(), out.as_os_str()])?;
+    Ok((ran.code(), ran.stderr))
 }
 
 #[test]
@@ -60,16 +66,11 @@ fn verify_and_export_of_a_missing_store_fail_and_create_nothing() -> Result<()> 
     let root = tempfile::tempdir()?;
     let missing = root.path().join("typo");
     let out = root.path().join("backup.jsonl");
-    let run = |args: &[&std::ffi::OsStr]| -> Result<(i32, String)> {
-        let o = Command::new(env!("CARGO_BIN_EXE_commons-gateway")).args(args).output()?;
-        Ok((o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned()))
-    };
     let persistent = <CommonsBackend as OpenBackend>::PERSISTENT;
     let expected = if persistent { 1 } else { 2 };
     let (code, text) = verify(&missing)?;
     assert_eq!(code, expected, "{text}");
-    let (code, stderr) =
-        run(&["export".as_ref(), "--data-dir".as_ref(), missing.as_os_str(), "--out".as_ref(), out.as_os_str()])?;
+    let (code, stderr) = export(&missing, &out)?;
     assert_eq!(code, expected, "{stderr}");
     if persistent {
         let folder = missing.join(<CommonsBackend as OpenBackend>::FOLDER);
@@ -104,22 +105,12 @@ fn export_never_overwrites_an_existing_file() -> Result<()> {
         m.bootstrap_anchor(Person::new().did.as_str(), Some("Ada".into()))?;
     }
     let out = dir.path().join("backup.jsonl");
-    let export = || -> Result<(i32, String)> {
-        let o = Command::new(env!("CARGO_BIN_EXE_commons-gateway"))
-            .arg("export")
-            .arg("--data-dir")
-            .arg(dir.path())
-            .arg("--out")
-            .arg(&out)
-            .output()?;
-        Ok((o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned()))
-    };
-    let (code, stderr) = export()?;
+    let (code, stderr) = export(dir.path(), &out)?;
     assert_eq!(code, 0, "{stderr}");
     let first = std::fs::read(&out)?;
     // Header, schema row, anchor, anchor_did, holder, holder_did, trailer.
     assert_eq!(first.iter().filter(|b| **b == b'\n').count(), 7, "{}", String::from_utf8_lossy(&first));
-    let (code, stderr) = export()?;
+    let (code, stderr) = export(dir.path(), &out)?;
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("never overwritten"), "{stderr}");
     assert_eq!(std::fs::read(&out)?, first, "the existing file is unchanged");

@@ -18,20 +18,13 @@
 mod common;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
+use common::http::Call;
+use common::keys::Person;
+use common::process::{free_port, run, ChildGuard, Dirs, Server, BOUND};
 use commons_gateway::{CommonsBackend, OpenBackend, BACKEND_NAME};
-use ed25519_dalek::SigningKey;
 use serde_json::{json, Value};
-
-use common::http::{self, Reply};
-use common::{did_of, envelope, free_port, run_to_exit, ChildGuard};
-
-const TOKEN: &str = "e2e-operator-token";
-/// Longest wait for a server to answer `/v1/health` or for a process to exit.
-const BOUND: Duration = Duration::from_secs(30);
 
 fn persistent() -> bool {
     <CommonsBackend as OpenBackend>::PERSISTENT
@@ -42,108 +35,23 @@ fn skip(why: &str) -> Result<()> {
     Ok(())
 }
 
-/// A test's directories: the data dir, the token file, the process logs.
-struct Dirs {
-    _root: tempfile::TempDir,
-    data: PathBuf,
-    token_file: PathBuf,
-    logs: PathBuf,
+/// GET that must answer 200; returns the JSON.
+fn get_ok(server: &Server, path: &str) -> Result<Value> {
+    Ok(server.expect(&Call::get(path), 200)?.json)
 }
 
-impl Dirs {
-    fn new() -> Result<Self> {
-        let root = tempfile::tempdir()?;
-        let data = root.path().join("data");
-        let token_file = root.path().join("admin-token");
-        std::fs::write(&token_file, format!("{TOKEN}\n"))?;
-        let logs = root.path().join("logs");
-        std::fs::create_dir_all(&logs)?;
-        Ok(Self { data, token_file, logs, _root: root })
-    }
-
-    /// `<data>/commons.<engine>`, where this build keeps its store.
-    fn store_path(&self) -> PathBuf {
-        self.data.join(<CommonsBackend as OpenBackend>::FOLDER)
-    }
-
-    fn serve_args(&self, port: u16) -> Vec<OsString> {
-        vec![
-            "serve".into(),
-            "--data-dir".into(),
-            self.data.clone().into(),
-            "--bind".into(),
-            format!("127.0.0.1:{port}").into(),
-            "--admin-token-file".into(),
-            self.token_file.clone().into(),
-            "--workers".into(),
-            "2".into(),
-        ]
-    }
+/// Operator bootstrap of a genesis member; returns the anchor.
+fn bootstrap(server: &Server, who: &Person, name: &str) -> Result<Value> {
+    let body = json!({"did": who.did, "display_name": name});
+    Ok(server.expect(&Call::post("/v1/anchors").operator().json(&body), 201)?.json)
 }
 
-/// A running gateway and its base URL.
-struct Server {
-    process: ChildGuard,
-    base: String,
-}
-
-impl Server {
-    /// Starts `serve` on `dirs` and waits until `/v1/health` answers 200.
-    /// Retries on another port if the free port was taken meanwhile.
-    fn start(dirs: &Dirs, name: &str) -> Result<Self> {
-        let mut last = None;
-        for attempt in 0..3 {
-            let port = free_port();
-            let mut process = ChildGuard::spawn(dirs.serve_args(port), &dirs.logs, &format!("{name}-{attempt}"))?;
-            let base = format!("http://127.0.0.1:{port}");
-            let health = format!("{base}/v1/health");
-            match process.wait_until(BOUND, || http::get(&health).is_ok_and(|r| r.status == 200)) {
-                Ok(()) => return Ok(Self { process, base }),
-                Err(e) if process.stderr().contains("cannot serve on") => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| anyhow::anyhow!("server did not start")))
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn get(&self, path: &str) -> Result<Reply> {
-        http::get(&self.url(path)).map_err(|e| anyhow::anyhow!("GET {path}: {e}"))
-    }
-
-    /// GET that must answer 200; returns the JSON.
-    fn get_ok(&self, path: &str) -> Result<Value> {
-        let r = self.get(path)?;
-        ensure!(r.status == 200, "GET {path}: {} {}", r.status, r.text);
-        Ok(r.json)
-    }
-
-    /// POST that must answer `status`; returns the JSON.
-    fn post(&self, path: &str, token: Option<&str>, body: &Value, status: u16) -> Result<Value> {
-        let r = http::send("POST", &self.url(path), token, body).map_err(|e| anyhow::anyhow!("POST {path}: {e}"))?;
-        ensure!(r.status == status, "POST {path}: expected {status}, got {} {}", r.status, r.text);
-        Ok(r.json)
-    }
-
-    /// Operator bootstrap of a genesis member; returns the anchor.
-    fn bootstrap(&self, key: &SigningKey, name: &str) -> Result<Value> {
-        self.post("/v1/anchors", Some(TOKEN), &json!({"did": did_of(key), "display_name": name}), 201)
-    }
-
-    /// Checks `/v1/health` reports this build's engine and `dirs.data`.
-    fn check_health(&self, dirs: &Dirs) -> Result<()> {
-        let h = self.get_ok("/v1/health")?;
-        ensure!(h["status"] == "ok" && h["backend"] == BACKEND_NAME && h["persistent"] == true, "health: {h}");
-        ensure!(h["data_dir"] == json!(dirs.data), "health data_dir {} is not {}", h["data_dir"], dirs.data.display());
-        Ok(())
-    }
-}
-
-fn field(v: &Value, name: &str) -> Result<String> {
-    v[name].as_str().map(str::to_string).with_context(|| format!("no {name} in {v}"))
+/// Checks `/v1/health` reports this build's engine and `dirs.data`.
+fn check_health(server: &Server, dirs: &Dirs) -> Result<()> {
+    let h = get_ok(server, "/v1/health")?;
+    ensure!(h["status"] == "ok" && h["backend"] == BACKEND_NAME && h["persistent"] == true, "health: {h}");
+    ensure!(h["data_dir"] == json!(dirs.data), "health data_dir {} is not {}", h["data_dir"], dirs.data.display());
+    Ok(())
 }
 
 /// What a completed enrollment left behind, as the API shows it.
@@ -155,12 +63,12 @@ struct Enrolled {
 }
 
 impl Enrolled {
-    fn read(server: &Server, person: &SigningKey, steward_id: &str) -> Result<Self> {
-        let did = did_of(person);
+    fn read(server: &Server, person: &Person, steward_id: &str) -> Result<Self> {
+        let did = &person.did;
         Ok(Self {
-            anchor: server.get_ok(&format!("/v1/anchors/by-did/{did}"))?,
-            holder: server.get_ok(&format!("/v1/holders/by-did/{did}"))?,
-            steward: server.get_ok(&format!("/v1/stewards/{steward_id}"))?,
+            anchor: get_ok(server, &format!("/v1/anchors/by-did/{did}"))?,
+            holder: get_ok(server, &format!("/v1/holders/by-did/{did}"))?,
+            steward: get_ok(server, &format!("/v1/stewards/{steward_id}"))?,
         })
     }
 }
@@ -172,28 +80,27 @@ fn completed_enrollment_survives_sigkill_and_restart() -> Result<()> {
     }
     let dirs = Dirs::new()?;
     let mut server = Server::start(&dirs, "first")?;
-    server.check_health(&dirs)?;
-    let (a, b, person) = (common::new_key(), common::new_key(), common::new_key());
-    let anchor_a = server.bootstrap(&a, "Ada")?;
-    let anchor_b = server.bootstrap(&b, "Bo")?;
-    let steward = server.post("/v1/stewards", Some(TOKEN), &json!({"did": did_of(&a), "term_days": 365}), 201)?;
-    let steward_id = field(&steward, "steward_id")?;
+    check_health(&server, &dirs)?;
+    let (a, b, person) = (Person::new(), Person::new(), Person::new());
+    let anchor_a = bootstrap(&server, &a, "Ada")?;
+    let anchor_b = bootstrap(&server, &b, "Bo")?;
+    let register = Call::post("/v1/stewards").operator().json(&json!({"did": a.did, "term_days": 365}));
+    let steward_id = server.expect(&register, 201)?.field("steward_id")?;
 
-    let started = server.post("/v1/enrollments", None, &json!({"identity_name": "Pat"}), 201)?;
-    let (id, code) = (field(&started, "enrollment_id")?, field(&started, "verification_code")?);
-    let verify = envelope(&person, "enroll-verify", &id, &json!({"verification_code": code}).to_string());
-    server.post(&format!("/v1/enrollments/{id}/verify"), None, &serde_json::to_value(&verify)?, 200)?;
-    let vouch = envelope(&a, "enroll-vouch", &id, &json!({"person_did": did_of(&person)}).to_string());
-    let vouched = server.post(&format!("/v1/enrollments/{id}/vouch"), None, &serde_json::to_value(&vouch)?, 200)?;
+    let start = Call::post("/v1/enrollments").json(&json!({"identity_name": "Pat"}));
+    let started = server.expect(&start, 201)?;
+    let (id, code) = (started.field("enrollment_id")?, started.field("verification_code")?);
+    let step = |verb: &str| Call::post(format!("/v1/enrollments/{id}/{verb}"));
+    server.expect(&step("verify").signed(&person, "enroll-verify", &id, json!({"verification_code": code})), 200)?;
+    let vouch = a.envelope("enroll-vouch", &id, json!({"person_did": person.did}));
+    let vouched = server.expect(&step("vouch").envelope(&vouch), 200)?.json;
     ensure!(vouched["level"] == 2, "after vouch: {vouched}");
-    let complete = envelope(&person, "enroll-complete", &id, "{}");
-    let created =
-        server.post(&format!("/v1/enrollments/{id}/complete"), None, &serde_json::to_value(&complete)?, 201)?;
+    let created = server.expect(&step("complete").signed(&person, "enroll-complete", &id, "{}"), 201)?.json;
 
     let before = Enrolled::read(&server, &person, &steward_id)?;
     ensure!(before.anchor == created, "GET differs from the creation answer:\n{}\n{created}", before.anchor);
     ensure!(
-        before.anchor["pathway"] == json!({"kind": "StewardVouched", "steward_did": did_of(&a)}),
+        before.anchor["pathway"] == json!({"kind": "StewardVouched", "steward_did": a.did}),
         "pathway: {}",
         before.anchor["pathway"]
     );
@@ -221,35 +128,23 @@ fn completed_enrollment_survives_sigkill_and_restart() -> Result<()> {
     ensure!(!status.success(), "SIGKILL ended the server with {status}");
 
     let restarted = Server::start(&dirs, "restarted")?;
-    restarted.check_health(&dirs)?;
+    check_health(&restarted, &dirs)?;
     let after = Enrolled::read(&restarted, &person, &steward_id)?;
     ensure!(after == before, "state changed across SIGKILL:\nbefore {before:?}\nafter  {after:?}");
-    ensure!(
-        restarted.get_ok(&format!("/v1/anchors/by-did/{}", did_of(&a)))? == anchor_a,
-        "genesis anchor of a changed"
-    );
-    ensure!(
-        restarted.get_ok(&format!("/v1/anchors/by-did/{}", did_of(&b)))? == anchor_b,
-        "genesis anchor of b changed"
-    );
-    let session = restarted.get(&format!("/v1/enrollments/{id}"))?;
+    ensure!(get_ok(&restarted, &format!("/v1/anchors/by-did/{}", a.did))? == anchor_a, "genesis anchor of a changed");
+    ensure!(get_ok(&restarted, &format!("/v1/anchors/by-did/{}", b.did))? == anchor_b, "genesis anchor of b changed");
+    let session = restarted.send(&Call::get(format!("/v1/enrollments/{id}")))?;
     ensure!(session.status == 404, "the completed session is back: {} {}", session.status, session.text);
     // The restored steward can still vouch: the counter goes on from 1.
-    let again = restarted.post("/v1/enrollments", None, &json!({"identity_name": "Sam"}), 201)?;
-    let id2 = field(&again, "enrollment_id")?;
-    let verify2 = envelope(
+    let again = restarted.expect(&Call::post("/v1/enrollments").json(&json!({"identity_name": "Sam"})), 201)?;
+    let id2 = again.field("enrollment_id")?;
+    let verify2 = Call::post(format!("/v1/enrollments/{id2}/verify")).signed(
         &b,
         "enroll-verify",
         &id2,
-        &json!({"verification_code": field(&again, "verification_code")?}).to_string(),
+        json!({"verification_code": again.field("verification_code")?}),
     );
-    let r = http::send(
-        "POST",
-        &restarted.url(&format!("/v1/enrollments/{id2}/verify")),
-        None,
-        &serde_json::to_value(&verify2)?,
-    )
-    .map_err(anyhow::Error::msg)?;
+    let r = restarted.send(&verify2)?;
     ensure!(
         r.status == 409 && r.json["error"] == "already_enrolled",
         "a genesis member verified a new session after restart: {} {}",
@@ -266,8 +161,8 @@ fn second_server_on_the_same_data_dir_is_refused_and_the_first_keeps_serving() -
     }
     let dirs = Dirs::new()?;
     let first = Server::start(&dirs, "first")?;
-    let a = common::new_key();
-    let anchor = first.bootstrap(&a, "Ada")?;
+    let a = Person::new();
+    let anchor = bootstrap(&first, &a, "Ada")?;
 
     let mut second = ChildGuard::spawn(dirs.serve_args(free_port()), &dirs.logs, "second")?;
     let status = second.wait_exit(BOUND)?;
@@ -277,10 +172,10 @@ fn second_server_on_the_same_data_dir_is_refused_and_the_first_keeps_serving() -
     ensure!(stderr.contains(&store), "stderr does not name the store {store}:\n{stderr}");
     ensure!(!stderr.contains("panicked"), "second server panicked:\n{stderr}");
 
-    first.check_health(&dirs)?;
-    ensure!(first.get_ok(&format!("/v1/anchors/by-did/{}", did_of(&a)))? == anchor, "first server lost its data");
+    check_health(&first, &dirs)?;
+    ensure!(get_ok(&first, &format!("/v1/anchors/by-did/{}", a.did))? == anchor, "first server lost its data");
     // And it still writes.
-    first.bootstrap(&common::new_key(), "Bo")?;
+    bootstrap(&first, &Person::new(), "Bo")?;
     Ok(())
 }
 
@@ -291,8 +186,8 @@ fn sigterm_exits_zero_and_a_restart_keeps_the_data() -> Result<()> {
     }
     let dirs = Dirs::new()?;
     let mut server = Server::start(&dirs, "first")?;
-    let a = common::new_key();
-    let anchor = server.bootstrap(&a, "Ada")?;
+    let a = Person::new();
+    let anchor = bootstrap(&server, &a, "Ada")?;
     let pid = i32::try_from(server.process.pid())?;
     // SAFETY: sending a signal to our own child process by its id.
     let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -301,12 +196,9 @@ fn sigterm_exits_zero_and_a_restart_keeps_the_data() -> Result<()> {
     ensure!(status.code() == Some(0), "SIGTERM ended the server with {status}; stderr:\n{}", server.process.stderr());
 
     let restarted = Server::start(&dirs, "restarted")?;
+    ensure!(get_ok(&restarted, &format!("/v1/anchors/by-did/{}", a.did))? == anchor, "anchor changed across SIGTERM");
     ensure!(
-        restarted.get_ok(&format!("/v1/anchors/by-did/{}", did_of(&a)))? == anchor,
-        "anchor changed across SIGTERM"
-    );
-    ensure!(
-        restarted.get_ok(&format!("/v1/holders/by-did/{}", did_of(&a)))?["display_name"] == "Ada",
+        get_ok(&restarted, &format!("/v1/holders/by-did/{}", a.did))?["display_name"] == "Ada",
         "holder lost across SIGTERM"
     );
     Ok(())
@@ -332,20 +224,15 @@ fn a_full_disk_stops_the_store_and_a_restart_keeps_every_acknowledged_write() ->
         return skip("the file-size limit stands in for a full disk only on sled (see the doc comment)");
     }
     let dirs = Dirs::new()?;
-    let port = free_port();
-    let mut limited =
-        ChildGuard::spawn_with_file_size_limit(dirs.serve_args(port), &dirs.logs, "limited", FULL_DISK_KIB)?;
-    let base = format!("http://127.0.0.1:{port}");
-    limited.wait_until(BOUND, || http::get(&format!("{base}/v1/health")).is_ok_and(|r| r.status == 200))?;
+    let mut limited = Server::start_with_file_size_limit(&dirs, "limited", FULL_DISK_KIB)?;
 
     let name = "n".repeat(100);
+    let bootstrap = |did: &str| Call::post("/v1/anchors").operator().json(&json!({"did": did, "display_name": name}));
     let mut acknowledged = Vec::new();
     let failed = loop {
         ensure!(acknowledged.len() < 50_000, "{} writes fit under {FULL_DISK_KIB} KiB", acknowledged.len());
-        let did = did_of(&common::new_key());
-        let body = json!({"did": did, "display_name": name});
-        let r = http::send("POST", &format!("{base}/v1/anchors"), Some(TOKEN), &body)
-            .map_err(|e| anyhow::anyhow!("POST /v1/anchors: {e}"))?;
+        let did = Person::new().did.to_string();
+        let r = limited.send(&bootstrap(&did))?;
         match r.status {
             201 => acknowledged.push(did),
             503 => {
@@ -358,33 +245,31 @@ fn a_full_disk_stops_the_store_and_a_restart_keeps_every_acknowledged_write() ->
     ensure!(acknowledged.len() > 10, "only {} writes before the limit", acknowledged.len());
 
     // Stopped: writes, reads (also of acknowledged records) and health.
-    let again =
-        http::send("POST", &format!("{base}/v1/anchors"), Some(TOKEN), &json!({"did": did_of(&common::new_key())}))
-            .map_err(|e| anyhow::anyhow!("POST: {e}"))?;
+    let again = limited.send(&Call::post("/v1/anchors").operator().json(&json!({"did": Person::new().did})))?;
     ensure!(again.status == 503 && again.json["error"] == "unavailable", "write after the failure: {}", again.text);
     ensure!(again.text.contains("restart"), "the 503 does not say to restart: {}", again.text);
     for path in [format!("/v1/anchors/by-did/{}", acknowledged[0]), format!("/v1/anchors/by-did/{failed}")] {
-        let r = http::get(&format!("{base}{path}")).map_err(|e| anyhow::anyhow!("GET {path}: {e}"))?;
+        let r = limited.send(&Call::get(&path))?;
         ensure!(r.status == 503, "GET {path} on a stopped store: {} {}", r.status, r.text);
     }
-    let health = http::get(&format!("{base}/v1/health")).map_err(|e| anyhow::anyhow!("health: {e}"))?;
+    let health = limited.send(&Call::get("/v1/health"))?;
     ensure!(health.status == 503 && health.json["error"] == "unavailable", "health: {}", health.text);
-    ensure!(!limited.stderr().contains("panicked"), "server panicked:\n{}", limited.stderr());
-    limited.kill()?;
+    ensure!(!limited.process.stderr().contains("panicked"), "server panicked:\n{}", limited.process.stderr());
+    limited.process.kill()?;
 
     let server = Server::start(&dirs, "restarted")?;
     for did in &acknowledged {
-        let anchor = server.get_ok(&format!("/v1/anchors/by-did/{did}"))?;
+        let anchor = get_ok(&server, &format!("/v1/anchors/by-did/{did}"))?;
         ensure!(anchor["did"] == did.as_str(), "acknowledged anchor {did} read back as {anchor}");
     }
-    let failed_now = server.get(&format!("/v1/anchors/by-did/{failed}"))?;
+    let failed_now = server.send(&Call::get(format!("/v1/anchors/by-did/{failed}")))?;
     ensure!(
         matches!(failed_now.status, 200 | 404),
         "the failed write reads as {} {}",
         failed_now.status,
         failed_now.text
     );
-    let holder = server.get(&format!("/v1/holders/by-did/{failed}"))?.status;
+    let holder = server.send(&Call::get(format!("/v1/holders/by-did/{failed}")))?.status;
     ensure!(
         holder == failed_now.status,
         "the failed batch is half there: anchor {}, holder {holder}",
@@ -392,14 +277,15 @@ fn a_full_disk_stops_the_store_and_a_restart_keeps_every_acknowledged_write() ->
     );
     drop(server);
 
-    let (status, stdout, stderr) = run_to_exit(
-        [OsString::from("verify"), "--data-dir".into(), dirs.data.clone().into()],
-        &dirs.logs,
-        "verify",
-        BOUND,
-    )?;
-    ensure!(status.success(), "verify after the restart: {status}\n{stdout}\n{stderr}");
-    ensure!(stdout.contains("clean"), "verify output: {stdout}");
+    let verify = run([OsString::from("verify"), "--data-dir".into(), dirs.data.clone().into()])?;
+    ensure!(
+        verify.status.success(),
+        "verify after the restart: {}\n{}\n{}",
+        verify.status,
+        verify.stdout,
+        verify.stderr
+    );
+    ensure!(verify.stdout.contains("clean"), "verify output: {}", verify.stdout);
     Ok(())
 }
 
@@ -414,7 +300,8 @@ fn data_dir_holding_the_other_engines_store_is_refused() -> Result<()> {
     let foreign = dirs.data.join(format!("commons.{other}"));
     std::fs::create_dir_all(&foreign)?;
     std::fs::write(foreign.join("keep-me"), b"not ours")?;
-    let (status, _, stderr) = run_to_exit(dirs.serve_args(free_port()), &dirs.logs, "foreign", BOUND)?;
+    let serve = run(dirs.serve_args(free_port()))?;
+    let (status, stderr) = (serve.status, serve.stderr);
     ensure!(!status.success(), "serve on a {other} store exited with {status}; stderr:\n{stderr}");
     ensure!(stderr.contains(BACKEND_NAME) && stderr.contains(other), "stderr does not name both engines:\n{stderr}");
     let path = foreign.display().to_string();
@@ -432,7 +319,8 @@ fn in_memory_build_refuses_a_data_dir_with_exit_code_2() -> Result<()> {
         return skip("this build has a persistent engine");
     }
     let dirs = Dirs::new()?;
-    let (status, _, stderr) = run_to_exit(dirs.serve_args(free_port()), &dirs.logs, "memory", BOUND)?;
+    let serve = run(dirs.serve_args(free_port()))?;
+    let (status, stderr) = (serve.status, serve.stderr);
     ensure!(
         status.code() == Some(2),
         "serve --data-dir on the in-memory build exited with {status}; stderr:\n{stderr}"

@@ -4,30 +4,21 @@
 //! approval arithmetic at its exact thresholds, who counts as eligible, the
 //! close sweep, and the per-charter list.
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{all_pages, is_forbidden, make_member, memory, new_members, refused, Memory, World, T0, WEEK};
 use commons_gateway::actions::*;
 use commons_gateway::actions::{CharterCreate, EnrollComplete};
-use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::records::Capability::{Propose, Transact, Vote};
 use commons_gateway::records::RevocationTarget;
 use commons_gateway::records::{Amendment, AmendmentStatus, ChangeKind};
 use commons_gateway::AmendmentFilter;
-use commons_gateway::CommonsManager;
 use commons_gateway::Paging;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
-use scenario::{is_forbidden, make_member, manager_on, new_members, refused, Person, World, T0};
 use serde_json::{json, Value};
-
-type Memory = CommonsManager<InMemoryCommonsStore>;
-
-const WEEK: u64 = 7 * 86_400;
-
-fn memory() -> Result<Memory> {
-    manager_on(InMemoryCommonsStore::new())
-}
 
 /// A world plus a proposer (Member with Propose and Vote).
 fn world_with_proposer(m: &Memory) -> Result<(World, Person)> {
@@ -609,17 +600,10 @@ fn amendments_are_listed_per_charter_filtered_and_paged() -> Result<()> {
     )?;
     assert_eq!(submitted.items.iter().map(|a| a.amendment_id.clone()).collect::<Vec<_>>(), vec![ids[1].clone()]);
 
-    let mut paged = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = m.list_amendments(&w.charter_id, &AmendmentFilter::default(), Paging::new(cursor.as_deref(), 1))?;
-        paged.extend(page.items.into_iter().map(|a| a.amendment_id));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    assert_eq!(paged, ids);
+    let paged = all_pages(1, |cursor, limit| {
+        m.list_amendments(&w.charter_id, &AmendmentFilter::default(), Paging::new(cursor, limit))
+    })?;
+    assert_eq!(paged.into_iter().map(|a| a.amendment_id).collect::<Vec<_>>(), ids);
 
     assert!(matches!(
         m.list_amendments(&w.charter_id, &AmendmentFilter { status: Some("Open".into()) }, Paging::new(None, 10)),

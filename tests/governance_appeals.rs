@@ -4,41 +4,28 @@
 //! dismissal and withdrawal, a refusal in every state leaving the store
 //! unchanged, and the per-appellant list.
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{
+    all_pages, is_forbidden, memory, refused, revocation_targets, target_state, world_with_member, Memory, World, DAY,
+    HASH, T0,
+};
 use commons_gateway::actions::*;
-use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::records::StewardStatus;
 use commons_gateway::records::{AffiliationStatus, Capability};
 use commons_gateway::records::{Appeal, AppealKind, AppealState, Outcome, Remedy};
 use commons_gateway::records::{AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore};
 use commons_gateway::AppealFilter;
-use commons_gateway::CommonsManager;
 use commons_gateway::Paging;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
-use scenario::{is_forbidden, make_member, manager_on, refused, revocation_targets, target_state, Person, World, T0};
 use serde_json::{json, Value};
 
-type Memory = CommonsManager<InMemoryCommonsStore>;
-
-const DAY: u64 = 86_400;
-const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
-
-fn memory() -> Result<Memory> {
-    manager_on(InMemoryCommonsStore::new())
-}
-
-/// A world and one more person: a Member with Vote of its coop and a
-/// commons-wide steward. Returns the person, their holder id and steward id.
-fn world_with_member(m: &Memory) -> Result<(World, Person, String, String)> {
-    let w = World::build(m, "bakery", false)?;
-    let p = Person::new();
-    let holder_id = m.bootstrap_anchor(p.did.as_str(), Some("Pat".into()))?.anchor.anchor_id;
-    make_member(m, &p.did, &w.domain, &[Capability::Vote])?;
-    let steward_id = m.register_steward(p.did.as_str(), 365, None)?.steward.steward_id;
-    Ok((w, p, holder_id, steward_id))
+/// [`world_with_member`] with Pat a Member holding Vote.
+fn with_pat(m: &Memory) -> Result<(World, Person, String, String)> {
+    world_with_member(m, &[Capability::Vote])
 }
 
 fn revoke(m: &Memory, target: RevocationTarget, immediate: bool) -> Result<RevocationRecord> {
@@ -50,12 +37,13 @@ fn revoke(m: &Memory, target: RevocationTarget, immediate: bool) -> Result<Revoc
     })?)
 }
 
+/// The payload of an appeal of `kind` asking to be reinstated.
+fn filing(kind: Value) -> Value {
+    json!({"kind": kind, "grounds": "This is wrong.", "statement": "Long story.", "requested_remedy": {"kind": "Reinstate"}})
+}
+
 fn file(m: &Memory, who: &Person, kind: Value) -> Result<Appeal, CommonsError> {
-    m.file_appeal(&who.sign::<AppealFile>(
-        "-",
-        json!({"kind": kind, "grounds": "This is wrong.", "statement": "Long story.",
-               "requested_remedy": {"kind": "Reinstate"}}),
-    ))
+    m.file_appeal(&who.sign::<AppealFile>("-", filing(kind)))
 }
 
 fn appeal_revocation(m: &Memory, who: &Person, r: &RevocationRecord) -> Result<Appeal, CommonsError> {
@@ -75,7 +63,7 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
     for immediate in [true, false] {
         for i in 0..4 {
             let m = memory()?;
-            let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+            let (w, p, holder_id, steward_id) = with_pat(&m)?;
             let target = revocation_targets(&holder_id, &steward_id, &w.domain)[i].clone();
             let caps_before = m.holder(&holder_id)?.holder.affiliation(&w.domain).map(|a| a.capabilities.clone());
             assert!(caps_before.as_ref().is_some_and(|c| !c.is_empty()));
@@ -140,7 +128,7 @@ fn upheld_appeal_restores_every_target_kind_revoked_or_suspended() -> Result<()>
 fn denied_and_partially_upheld_appeals_let_the_revocation_stand() -> Result<()> {
     for outcome in [Outcome::Denied, Outcome::PartiallyUpheld] {
         let m = memory()?;
-        let (w, p, holder_id, _) = world_with_member(&m)?;
+        let (w, p, holder_id, _) = with_pat(&m)?;
         let target = RevocationTarget::Membership { holder_id, jurisdiction: w.domain.clone() };
         let r = revoke(&m, target.clone(), false)?;
         let appeal = appeal_revocation(&m, &p, &r)?;
@@ -160,7 +148,7 @@ fn denied_and_partially_upheld_appeals_let_the_revocation_stand() -> Result<()> 
 #[test]
 fn remanded_dismissed_and_withdrawn_appeals_free_the_revocation_for_a_new_appeal() -> Result<()> {
     let m = memory()?;
-    let (_w, p, holder_id, _) = world_with_member(&m)?;
+    let (_w, p, holder_id, _) = with_pat(&m)?;
     let target = RevocationTarget::Holder { holder_id };
     let r = revoke(&m, target.clone(), false)?;
 
@@ -191,95 +179,83 @@ fn remanded_dismissed_and_withdrawn_appeals_free_the_revocation_for_a_new_appeal
 #[test]
 fn refused_filings_change_nothing() -> Result<()> {
     let m = memory()?;
-    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, p, holder_id, steward_id) = with_pat(&m)?;
     let other = &w.genesis[3];
     let r = revoke(&m, RevocationTarget::Anchor { anchor_id: holder_id.clone() }, false)?;
     let revocation = json!({"kind": "Revocation", "revocation_id": r.revocation_id});
 
-    refused(&m, "not a holder", || file(&m, &Person::new(), revocation.clone()), is_forbidden);
-    refused(&m, "someone else's revocation", || file(&m, other, revocation.clone()), is_forbidden);
-    refused(
-        &m,
-        "unknown revocation",
-        || file(&m, &p, json!({"kind": "Revocation", "revocation_id": uuid::Uuid::now_v7().to_string()})),
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "revocation", .. }))),
-    );
-    refused(
-        &m,
-        "revocation id that is no UUID",
-        || file(&m, &p, json!({"kind": "Revocation", "revocation_id": "../x"})),
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))),
-    );
-    refused(
-        &m,
-        "target other than -",
-        || {
-            m.file_appeal(&p.sign::<AppealFile>(
-                &r.revocation_id,
-                json!({"kind": revocation, "grounds": "g", "requested_remedy": {"kind": "None"}}),
-            ))
-        },
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "target", .. }))),
-    );
-    refused(
-        &m,
-        "empty grounds",
-        || {
-            m.file_appeal(&p.sign::<AppealFile>(
-                "-",
-                json!({"kind": revocation, "grounds": " ", "requested_remedy": {"kind": "None"}}),
-            ))
-        },
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "grounds", .. }))),
-    );
-    refused(
-        &m,
-        "compensation without a currency",
-        || {
-            m.file_appeal(&p.sign::<AppealFile>(
-                "-",
-                json!({"kind": {"kind": "Other"}, "grounds": "g",
-                       "requested_remedy": {"kind": "Compensation", "amount": 5, "currency": ""}}),
-            ))
-        },
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "requested_remedy.currency", .. }))),
-    );
-    refused(
-        &m,
-        "unknown jurisdiction",
-        || {
-            m.file_appeal(&p.sign::<AppealFile>(
-                "-",
-                json!({"kind": {"kind": "Other"}, "grounds": "g", "requested_remedy": {"kind": "None"},
-                       "jurisdiction": "coop:nowhere"}),
-            ))
-        },
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))),
-    );
-    refused(
-        &m,
-        "malformed jurisdiction",
-        || {
-            m.file_appeal(&p.sign::<AppealFile>(
-                "-",
-                json!({"kind": {"kind": "Other"}, "grounds": "g", "requested_remedy": {"kind": "None"},
-                       "jurisdiction": "coop/x"}),
-            ))
-        },
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. }))),
-    );
-    refused(
-        &m,
-        "own steward action",
-        || file(&m, &p, json!({"kind": "StewardAction", "steward_id": steward_id})),
-        is_forbidden,
-    );
-    refused(
-        &m,
-        "unknown steward",
-        || file(&m, other, json!({"kind": "StewardAction", "steward_id": "cd".repeat(32)})),
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "steward", .. }))),
-    );
+    let stranger = Person::new();
+    let other_kind = |extra: Value| {
+        let mut payload = json!({"kind": {"kind": "Other"}, "grounds": "g", "requested_remedy": {"kind": "None"}});
+        if let (Some(p), Value::Object(extra)) = (payload.as_object_mut(), extra) {
+            p.extend(extra);
+        }
+        payload
+    };
+    type Check = fn(&Result<Appeal, CommonsError>) -> bool;
+    let rows: Vec<(&str, &Person, &str, Value, Check)> = vec![
+        ("not a holder", &stranger, "-", filing(revocation.clone()), is_forbidden),
+        ("someone else's revocation", other, "-", filing(revocation.clone()), is_forbidden),
+        (
+            "unknown revocation",
+            &p,
+            "-",
+            filing(json!({"kind": "Revocation", "revocation_id": uuid::Uuid::now_v7().to_string()})),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "revocation", .. }))),
+        ),
+        (
+            "revocation id that is no UUID",
+            &p,
+            "-",
+            filing(json!({"kind": "Revocation", "revocation_id": "../x"})),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))),
+        ),
+        (
+            "target other than -",
+            &p,
+            &r.revocation_id,
+            json!({"kind": revocation, "grounds": "g", "requested_remedy": {"kind": "None"}}),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "target", .. }))),
+        ),
+        (
+            "empty grounds",
+            &p,
+            "-",
+            json!({"kind": revocation, "grounds": " ", "requested_remedy": {"kind": "None"}}),
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "grounds", .. }))),
+        ),
+        (
+            "compensation without a currency",
+            &p,
+            "-",
+            other_kind(json!({"requested_remedy": {"kind": "Compensation", "amount": 5, "currency": ""}})),
+            |r| {
+                matches!(
+                    r,
+                    Err(CommonsError::Refused(Refusal::InvalidInput { field: "requested_remedy.currency", .. }))
+                )
+            },
+        ),
+        ("unknown jurisdiction", &p, "-", other_kind(json!({"jurisdiction": "coop:nowhere"})), |r| {
+            matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. })))
+        }),
+        ("malformed jurisdiction", &p, "-", other_kind(json!({"jurisdiction": "coop/x"})), |r| {
+            matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. })))
+        }),
+        (
+            "own steward action",
+            &p,
+            "-",
+            filing(json!({"kind": "StewardAction", "steward_id": steward_id})),
+            is_forbidden,
+        ),
+        ("unknown steward", other, "-", filing(json!({"kind": "StewardAction", "steward_id": "cd".repeat(32)})), |r| {
+            matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "steward", .. })))
+        }),
+    ];
+    for (what, who, target, payload, check) in rows {
+        refused(&m, what, || m.file_appeal(&who.sign::<AppealFile>(target, payload)), check);
+    }
 
     let first = appeal_revocation(&m, &p, &r)?;
     refused(&m, "second appeal while one is pending", || appeal_revocation(&m, &p, &r), is_transition);
@@ -432,7 +408,7 @@ fn parties_add_evidence_and_responses_while_the_appeal_is_open() -> Result<()> {
 #[test]
 fn outsiders_and_bad_input_are_refused_on_evidence_and_responses() -> Result<()> {
     let m = memory()?;
-    let (w, p, _, _) = world_with_member(&m)?;
+    let (w, p, _, _) = with_pat(&m)?;
     let a = file(&m, &p, json!({"kind": "Suspension"}))?;
     let id = a.appeal_id.clone();
     let outsider = &w.genesis[3];
@@ -478,7 +454,7 @@ fn outsiders_and_bad_input_are_refused_on_evidence_and_responses() -> Result<()>
 #[test]
 fn refusals_in_every_appeal_state_change_nothing() -> Result<()> {
     let m = memory()?;
-    let (_w, p, _, _) = world_with_member(&m)?;
+    let (_w, p, _, _) = with_pat(&m)?;
     let kind = json!({"kind": "GovernanceDecision", "reference": "Vote of 2026-10"});
 
     // Filed.
@@ -536,7 +512,7 @@ fn refusals_in_every_appeal_state_change_nothing() -> Result<()> {
 #[test]
 fn appeals_are_listed_per_appellant_filtered_and_paged() -> Result<()> {
     let m = memory()?;
-    let (w, p, _, _) = world_with_member(&m)?;
+    let (w, p, _, _) = with_pat(&m)?;
     let mut ids = Vec::new();
     for kind in [json!({"kind": "Other"}), json!({"kind": "Suspension"}), json!({"kind": "Other"})] {
         ids.push(file(&m, &p, kind)?.appeal_id);
@@ -551,17 +527,10 @@ fn appeals_are_listed_per_appellant_filtered_and_paged() -> Result<()> {
         m.list_appeals(p.did.as_str(), &AppealFilter { status: Some("UnderReview".into()) }, Paging::new(None, 100))?;
     assert_eq!(under_review.items.iter().map(|a| a.appeal_id.clone()).collect::<Vec<_>>(), vec![ids[1].clone()]);
 
-    let mut paged = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = m.list_appeals(p.did.as_str(), &AppealFilter::default(), Paging::new(cursor.as_deref(), 2))?;
-        paged.extend(page.items.into_iter().map(|a| a.appeal_id));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    assert_eq!(paged, ids);
+    let paged = all_pages(2, |cursor, limit| {
+        m.list_appeals(p.did.as_str(), &AppealFilter::default(), Paging::new(cursor, limit))
+    })?;
+    assert_eq!(paged.into_iter().map(|a| a.appeal_id).collect::<Vec<_>>(), ids);
 
     assert!(matches!(
         m.list_appeals(&p.did.as_str().to_uppercase(), &AppealFilter::default(), Paging::new(None, 10)),
@@ -594,7 +563,7 @@ fn uphold(m: &Memory, who: &Person, r: &RevocationRecord) -> Result<()> {
 #[test]
 fn an_upheld_appeal_leaves_a_separate_operator_decision_standing() -> Result<()> {
     let m = memory()?;
-    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, p, holder_id, steward_id) = with_pat(&m)?;
     let [anchor, _, membership, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);
     let separate = [
         (anchor, "Revoked"),
@@ -670,7 +639,7 @@ fn an_upheld_membership_appeal_restores_the_status_it_had() -> Result<()> {
 #[test]
 fn revocation_appeals_belong_to_where_their_target_lives() -> Result<()> {
     let m = memory()?;
-    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, p, holder_id, steward_id) = with_pat(&m)?;
     let [anchor, holder, _, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);
     for target in [anchor, holder, steward] {
         let r = revoke(&m, target.clone(), false)?;
@@ -701,7 +670,7 @@ fn revocation_appeals_belong_to_where_their_target_lives() -> Result<()> {
 fn an_upheld_appeal_keeps_an_earlier_operator_suspension() -> Result<()> {
     use commons_gateway::records::AnchorStatus;
     let m = memory()?;
-    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, p, holder_id, steward_id) = with_pat(&m)?;
     let [anchor, _, _, steward] = revocation_targets(&holder_id, &steward_id, &w.domain);
     m.suspend_anchor(&holder_id, Some("key may be lost".into()))?;
     m.suspend_steward(&steward_id, Some("complaint".into()))?;

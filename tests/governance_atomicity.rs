@@ -3,93 +3,32 @@
 //! visible afterwards, neither in the store (every row compared) nor through
 //! the manager's caches, and the same operation succeeds when retried.
 //!
-//! The fault comes from [`FlakyStore`], a backend wrapping
+//! The fault comes from [`Probe`], a backend wrapping
 //! `InMemoryCommonsStore` that fails the N-th `apply` after it is armed.
 
-mod scenario;
-
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::probe::Probe;
+use common::world::{manager_on, snapshot, World};
 use commons_gateway::actions::EnrollComplete;
 use commons_gateway::actions::{AppealFile, ResolveRequest, RevocationRequest};
-use commons_gateway::backend::{BackendError, BackendResult, InMemoryCommonsStore, WriteBatch};
+use commons_gateway::backend::BackendError;
 use commons_gateway::records::AnchorStatus;
 use commons_gateway::records::{AppealState, Outcome};
 use commons_gateway::records::{AppealStatus, RevocationReason, RevocationTarget};
+use commons_gateway::CommonsError;
 use commons_gateway::CommonsManager;
 use commons_gateway::Paging;
 use commons_gateway::Refusal;
 use commons_gateway::StoreError;
-use commons_gateway::{CommonsError, CommonsStoreBackend};
-use scenario::{manager_on, snapshot, Person, World};
 use serde_json::json;
 
-/// An in-memory backend whose N-th `apply` after [`FlakyStore::fail_nth`]
-/// fails with `Unavailable` (once; later applies succeed).
-#[derive(Default)]
-struct FlakyStore {
-    inner: InMemoryCommonsStore,
-    /// Applies still to let through before the failing one, plus one; 0 = disarmed.
-    countdown: AtomicUsize,
-    failures: AtomicUsize,
-}
-
-impl FlakyStore {
-    /// The `n`-th apply from now (1 = the next one) fails.
-    fn fail_nth(&self, n: usize) {
-        self.countdown.store(n, Ordering::SeqCst);
-    }
-}
-
-impl CommonsStoreBackend for FlakyStore {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
-    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
-        self.inner.get(key)
-    }
-    fn put(&self, key: &[u8], value: &[u8]) -> BackendResult<()> {
-        let mut batch = WriteBatch::new();
-        batch.put(key, value);
-        self.apply(batch)
-    }
-    fn delete(&self, key: &[u8]) -> BackendResult<()> {
-        let mut batch = WriteBatch::new();
-        batch.delete(key);
-        self.apply(batch)
-    }
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.inner.scan_from(prefix, start_after, limit)
-    }
-    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
-        let armed = self.countdown.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1));
-        if armed == Ok(1) {
-            self.failures.fetch_add(1, Ordering::SeqCst);
-            return Err(BackendError::Unavailable { reason: "injected failure".into() });
-        }
-        self.inner.apply(batch)
-    }
-    fn flush(&self) -> BackendResult<()> {
-        self.inner.flush()
-    }
-    fn size_on_disk(&self) -> BackendResult<u64> {
-        self.inner.size_on_disk()
-    }
-}
-
-type Flaky = CommonsManager<FlakyStore>;
+type Flaky = CommonsManager<Probe>;
 
 fn flaky() -> Result<Flaky> {
-    manager_on(FlakyStore::default())
+    manager_on(Probe::default())
 }
 
 fn is_unavailable<T: std::fmt::Debug>(r: &Result<T, CommonsError>) -> bool {
@@ -100,11 +39,11 @@ fn is_unavailable<T: std::fmt::Debug>(r: &Result<T, CommonsError>) -> bool {
 /// as unavailable with every row unchanged.
 fn fails_cleanly<T: std::fmt::Debug>(m: &Flaky, what: &str, f: impl FnOnce() -> Result<T, CommonsError>) {
     let before = snapshot(m);
-    let failures = m.store().backend().failures.load(Ordering::SeqCst);
+    let failures = m.store().backend().failures();
     m.store().backend().fail_nth(1);
     let r = f();
     assert!(is_unavailable(&r), "{what}: expected Unavailable, got {r:?}");
-    assert_eq!(m.store().backend().failures.load(Ordering::SeqCst), failures + 1, "{what}: no injected failure");
+    assert_eq!(m.store().backend().failures(), failures + 1, "{what}: no injected failure");
     assert!(snapshot(m) == before, "{what}: the failed batch left rows behind");
     let report = m.store().verify().expect("verify reads the store");
     assert!(report.is_clean(), "{what}: verify after the failure: {:?}", report.problems);

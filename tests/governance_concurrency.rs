@@ -3,22 +3,26 @@
 //! end with exactly 400 votes, and 8 threads making 8 x 100 attestations by
 //! one steward raise its `attestations_issued` by exactly 800. Both are
 //! checked through the manager and through a fresh store with no cache (what
-//! the engine really holds).
+//! the engine really holds). Persistent engines run with `Durability::Sync`:
+//! concurrent writers share fsyncs.
 
-mod scenario;
+mod common;
 
 use std::thread;
 
 use anyhow::{ensure, Result};
+use common::keys::Person;
+use common::world::{make_member, memory as memory_manager, new_members, World, T0};
 use commons_gateway::actions::Attest;
 use commons_gateway::actions::{AmendmentPropose, AmendmentSubmit, CastVote};
+use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::records::Capability;
 use commons_gateway::records::StewardRecord;
 use commons_gateway::records::{Amendment, AmendmentStatus};
 use commons_gateway::CommonsManager;
 use commons_gateway::CommonsStore;
 use commons_gateway::{CommonsStoreBackend, StoreConfig};
-use scenario::{make_member, new_members, Person, World, T0};
+use rstest::rstest;
 use serde_json::json;
 
 const THREADS: usize = 8;
@@ -127,65 +131,30 @@ fn concurrent_attestations_count_every_one<S: CommonsStoreBackend>(m: &CommonsMa
     Ok(())
 }
 
-mod memory {
-    use commons_gateway::backend::InMemoryCommonsStore;
+/// One of the checks above, on a manager of engine `S`.
+type Check<S> = fn(&CommonsManager<S>) -> Result<()>;
 
-    #[test]
-    fn memory_400_concurrent_votes_are_all_kept() -> anyhow::Result<()> {
-        let m = super::scenario::manager_on(InMemoryCommonsStore::new())?;
-        super::concurrent_votes_are_all_kept(&m)
-    }
-
-    #[test]
-    fn memory_800_concurrent_attestations_are_all_counted() -> anyhow::Result<()> {
-        let m = super::scenario::manager_on(InMemoryCommonsStore::new())?;
-        super::concurrent_attestations_count_every_one(&m)
-    }
-}
-
-#[cfg(any(feature = "sled-store", feature = "fjall-store"))]
-mod persistent {
-    use anyhow::Result;
-    use commons_gateway::{Clock, CommonsManager};
-    use commons_gateway::{Durability, OpenBackend, StoreConfig};
-
-    /// A durable (`Sync`) store in `dir`: concurrent writers share fsyncs.
-    pub fn open<S: OpenBackend>(dir: &std::path::Path) -> Result<CommonsManager<S>> {
-        let config = StoreConfig { durability: Durability::Sync, ..StoreConfig::default() };
-        Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(super::T0)))
-    }
+#[rstest]
+#[case::votes_400_concurrent_are_all_kept(concurrent_votes_are_all_kept)]
+#[case::attestations_800_concurrent_are_all_counted(concurrent_attestations_count_every_one)]
+fn memory(#[case] check: Check<InMemoryCommonsStore>) -> Result<()> {
+    check(&memory_manager()?)
 }
 
 #[cfg(feature = "sled-store")]
-mod sled {
-    use commons_gateway::backend::SledCommonsStore;
-
-    #[test]
-    fn sled_400_concurrent_votes_are_all_kept() -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        super::concurrent_votes_are_all_kept(&super::persistent::open::<SledCommonsStore>(dir.path())?)
-    }
-
-    #[test]
-    fn sled_800_concurrent_attestations_are_all_counted() -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        super::concurrent_attestations_count_every_one(&super::persistent::open::<SledCommonsStore>(dir.path())?)
-    }
+#[rstest]
+#[case::votes_400_concurrent_are_all_kept(concurrent_votes_are_all_kept)]
+#[case::attestations_800_concurrent_are_all_counted(concurrent_attestations_count_every_one)]
+fn sled(#[case] check: Check<commons_gateway::backend::SledCommonsStore>) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    check(&common::world::open_at(dir.path(), commons_gateway::Durability::Sync, T0)?)
 }
 
 #[cfg(feature = "fjall-store")]
-mod fjall {
-    use commons_gateway::backend::FjallCommonsStore;
-
-    #[test]
-    fn fjall_400_concurrent_votes_are_all_kept() -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        super::concurrent_votes_are_all_kept(&super::persistent::open::<FjallCommonsStore>(dir.path())?)
-    }
-
-    #[test]
-    fn fjall_800_concurrent_attestations_are_all_counted() -> anyhow::Result<()> {
-        let dir = tempfile::tempdir()?;
-        super::concurrent_attestations_count_every_one(&super::persistent::open::<FjallCommonsStore>(dir.path())?)
-    }
+#[rstest]
+#[case::votes_400_concurrent_are_all_kept(concurrent_votes_are_all_kept)]
+#[case::attestations_800_concurrent_are_all_counted(concurrent_attestations_count_every_one)]
+fn fjall(#[case] check: Check<commons_gateway::backend::FjallCommonsStore>) -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    check(&common::world::open_at(dir.path(), commons_gateway::Durability::Sync, T0)?)
 }

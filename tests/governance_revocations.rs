@@ -7,51 +7,40 @@
 //! the store is reopened (the older design kept revocations in RAM and
 //! forgot them on restart).
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{
+    is_forbidden, make_member, memory, refused, revocation_targets, target_state, world_with_member, Memory, World,
+    DAY, T0,
+};
 use commons_gateway::actions::EnrollComplete;
 use commons_gateway::actions::{AppealFile, RevocationRequest};
 use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::records::AnchorStatus;
 use commons_gateway::records::{AffiliationStatus, Capability, HolderStatus};
-use commons_gateway::records::{AppealStatus, RevocationReason, RevocationTarget};
-use commons_gateway::CommonsManager;
+use commons_gateway::records::{AppealStatus, RevocationReason, RevocationRecord, RevocationTarget};
 use commons_gateway::Paging;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
-use scenario::{is_forbidden, make_member, manager_on, refused, revocation_targets, target_state, Person, World, T0};
 use serde_json::json;
 
-type Memory = CommonsManager<InMemoryCommonsStore>;
-
-const DAY: u64 = 86_400;
-
-fn memory() -> Result<Memory> {
-    manager_on(InMemoryCommonsStore::new())
-}
+type Check = fn(&Result<RevocationRecord, CommonsError>) -> bool;
 
 fn request(target: RevocationTarget, immediate: bool) -> RevocationRequest {
     RevocationRequest { target, reason: RevocationReason::Sybil, immediate, appeal_window_days: None }
 }
 
-/// A world and one more person who is a Member with Vote of its coop and a
-/// commons-wide steward. Returns the person and their holder id (= anchor id)
-/// and steward id.
-fn world_with_member<S: CommonsStoreBackend>(m: &CommonsManager<S>) -> Result<(World, Person, String, String)> {
-    let w = World::build(m, "bakery", false)?;
-    let p = Person::new();
-    let anchor = m.bootstrap_anchor(p.did.as_str(), Some("Pat".into()))?;
-    let holder_id = anchor.anchor.anchor_id;
-    make_member(m, &p.did, &w.domain, &[Capability::Vote, Capability::Propose])?;
-    let steward_id = m.register_steward(p.did.as_str(), 365, None)?.steward.steward_id;
-    Ok((w, p, holder_id, steward_id))
+/// [`world_with_member`] with Pat a Member holding Vote and Propose.
+fn with_pat(m: &Memory) -> Result<(World, Person, String, String)> {
+    world_with_member(m, &[Capability::Vote, Capability::Propose])
 }
 
 #[test]
 fn immediate_revocation_revokes_or_bans_every_target_kind_at_once() -> Result<()> {
     let m = memory()?;
-    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, p, holder_id, steward_id) = with_pat(&m)?;
     for target in revocation_targets(&holder_id, &steward_id, &w.domain) {
         let r = m.create_revocation(request(target.clone(), true))?;
         assert_eq!(r.target, target);
@@ -76,7 +65,7 @@ fn immediate_revocation_revokes_or_bans_every_target_kind_at_once() -> Result<()
 #[test]
 fn suspension_until_the_deadline_for_every_target_kind() -> Result<()> {
     let m = memory()?;
-    let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, _p, holder_id, steward_id) = with_pat(&m)?;
     for target in revocation_targets(&holder_id, &steward_id, &w.domain) {
         let r = m.create_revocation(RevocationRequest {
             target: target.clone(),
@@ -101,75 +90,55 @@ fn suspension_until_the_deadline_for_every_target_kind() -> Result<()> {
 #[test]
 fn refused_revocations_change_nothing() -> Result<()> {
     let m = memory()?;
-    let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, _p, holder_id, steward_id) = with_pat(&m)?;
     let unknown = "ab".repeat(32);
-    for target in revocation_targets(&unknown, &unknown, &w.domain) {
-        refused(
-            &m,
-            "unknown target",
-            || m.create_revocation(request(target.clone(), true)),
-            |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { .. }))),
-        );
-    }
-    refused(
-        &m,
-        "membership the holder does not have",
-        || {
-            m.create_revocation(request(
-                RevocationTarget::Membership { holder_id: holder_id.clone(), jurisdiction: "coop:nowhere".into() },
-                true,
-            ))
-        },
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "affiliation", .. }))),
-    );
-    for (what, target) in [
-        ("id with a slash", RevocationTarget::Anchor { anchor_id: "by_did/x".into() }),
-        ("upper-case id", RevocationTarget::Holder { holder_id: holder_id.to_uppercase() }),
-        ("short steward id", RevocationTarget::Steward { steward_id: "abc".into() }),
-    ] {
-        refused(
-            &m,
-            what,
-            || m.create_revocation(request(target, true)),
-            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. }))),
-        );
-    }
-    refused(
-        &m,
-        "bad jurisdiction",
-        || {
-            m.create_revocation(request(
-                RevocationTarget::Membership { holder_id: holder_id.clone(), jurisdiction: "coop/x".into() },
-                true,
-            ))
-        },
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "target.jurisdiction", .. }))),
-    );
     let anchor = RevocationTarget::Anchor { anchor_id: holder_id.clone() };
-    for days in [0, 366] {
-        refused(
-            &m,
-            "appeal window",
-            || {
-                m.create_revocation(RevocationRequest {
-                    appeal_window_days: Some(days),
-                    ..request(anchor.clone(), false)
-                })
-            },
-            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "appeal_window_days", .. }))),
-        );
-    }
-    refused(
-        &m,
-        "empty Other reason",
-        || {
-            m.create_revocation(RevocationRequest {
+    let membership_in = |jurisdiction: &str| RevocationTarget::Membership {
+        holder_id: holder_id.clone(),
+        jurisdiction: jurisdiction.to_string(),
+    };
+    let not_found: Check = |r| matches!(r, Err(CommonsError::Refused(Refusal::NotFound { .. })));
+    let invalid_id: Check = |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidId { .. })));
+    let bad_window: Check =
+        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "appeal_window_days", .. })));
+    let [unknown_anchor, unknown_holder, unknown_membership, unknown_steward] =
+        revocation_targets(&unknown, &unknown, &w.domain);
+    let rows: Vec<(&str, RevocationRequest, Check)> = vec![
+        ("unknown anchor", request(unknown_anchor, true), not_found),
+        ("unknown holder", request(unknown_holder, true), not_found),
+        ("unknown membership", request(unknown_membership, true), not_found),
+        ("unknown steward", request(unknown_steward, true), not_found),
+        ("membership the holder does not have", request(membership_in("coop:nowhere"), true), |r| {
+            matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "affiliation", .. })))
+        }),
+        ("id with a slash", request(RevocationTarget::Anchor { anchor_id: "by_did/x".into() }, true), invalid_id),
+        ("upper-case id", request(RevocationTarget::Holder { holder_id: holder_id.to_uppercase() }, true), invalid_id),
+        ("short steward id", request(RevocationTarget::Steward { steward_id: "abc".into() }, true), invalid_id),
+        ("bad jurisdiction", request(membership_in("coop/x"), true), |r| {
+            matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "target.jurisdiction", .. })))
+        }),
+        (
+            "appeal window of 0 days",
+            RevocationRequest { appeal_window_days: Some(0), ..request(anchor.clone(), false) },
+            bad_window,
+        ),
+        (
+            "appeal window of 366 days",
+            RevocationRequest { appeal_window_days: Some(366), ..request(anchor.clone(), false) },
+            bad_window,
+        ),
+        (
+            "empty Other reason",
+            RevocationRequest {
                 reason: RevocationReason::Other { text: String::new() },
                 ..request(anchor.clone(), false)
-            })
-        },
-        |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "reason.text", .. }))),
-    );
+            },
+            |r| matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "reason.text", .. }))),
+        ),
+    ];
+    for (what, req, check) in rows {
+        refused(&m, what, || m.create_revocation(req), check);
+    }
 
     // One open revocation per target.
     let first = m.create_revocation(request(anchor.clone(), false))?;
@@ -236,7 +205,7 @@ fn a_candidate_membership_can_be_banned_but_not_suspended() -> Result<()> {
 #[test]
 fn finalisation_after_the_deadline_makes_a_suspension_permanent() -> Result<()> {
     let m = memory()?;
-    let (w, _p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, _p, holder_id, steward_id) = with_pat(&m)?;
     let mut records = Vec::new();
     for target in revocation_targets(&holder_id, &steward_id, &w.domain) {
         records.push(m.create_revocation(request(target, false))?);
@@ -294,7 +263,7 @@ fn finalisation_after_the_deadline_makes_a_suspension_permanent() -> Result<()> 
 #[test]
 fn immediate_revocation_finalizes_without_touching_its_target() -> Result<()> {
     let m = memory()?;
-    let (_w, _p, holder_id, _steward_id) = world_with_member(&m)?;
+    let (_w, _p, holder_id, _steward_id) = with_pat(&m)?;
     let r = m.create_revocation(request(RevocationTarget::Holder { holder_id: holder_id.clone() }, true))?;
     let holder_before = m.holder(&holder_id)?;
     m.clock().advance(30 * DAY);
@@ -356,7 +325,7 @@ fn sweep_finalizes_due_revocations_and_waits_for_pending_appeals() -> Result<()>
 #[test]
 fn revocations_are_listed_by_target_in_order() -> Result<()> {
     let m = memory()?;
-    let (w, _p, holder_id, _steward_id) = world_with_member(&m)?;
+    let (w, _p, holder_id, _steward_id) = with_pat(&m)?;
     let membership = RevocationTarget::Membership { holder_id: holder_id.clone(), jurisdiction: w.domain.clone() };
     let first = m.create_revocation(request(membership.clone(), false))?;
     m.clock().advance(30 * DAY);
@@ -388,13 +357,11 @@ fn revocations_are_listed_by_target_in_order() -> Result<()> {
 #[cfg(any(feature = "sled-store", feature = "fjall-store"))]
 mod persistent {
     use super::*;
-    use commons_gateway::records::RevocationRecord;
-    use commons_gateway::Clock;
-    use commons_gateway::{Durability, OpenBackend, StoreConfig};
+    use crate::common::world::open_at;
+    use commons_gateway::{CommonsManager, Durability, OpenBackend};
 
     fn open<S: OpenBackend>(dir: &std::path::Path, now: u64) -> Result<CommonsManager<S>> {
-        let config = StoreConfig { durability: Durability::Sync, ..StoreConfig::default() };
-        Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(now)))
+        open_at(dir, Durability::Sync, now)
     }
 
     /// An immediate ban and a suspension survive reopening; after the
@@ -474,7 +441,7 @@ fn fjall_ban_is_still_a_ban_after_reopen() -> Result<()> {
 #[test]
 fn later_decisions_on_a_target_under_revocation_keep_the_store_consistent() -> Result<()> {
     let m = memory()?;
-    let (w, p, holder_id, steward_id) = world_with_member(&m)?;
+    let (w, p, holder_id, steward_id) = with_pat(&m)?;
     let clean = |step: &str| -> Result<()> {
         let report = m.store().verify()?;
         assert!(report.is_clean(), "after {step}: {:?}", report.problems);
@@ -532,7 +499,7 @@ fn a_principal_whose_anchor_is_revoked_takes_no_governance_action() -> Result<()
     use commons_gateway::actions::Attest;
     use commons_gateway::actions::{AmendmentOpenVoting, AmendmentPropose, AmendmentSubmit, CastVote};
     let m = memory()?;
-    let (w, p, holder_id, _) = world_with_member(&m)?;
+    let (w, p, holder_id, _) = with_pat(&m)?;
     let propose = || {
         m.propose_amendment(&p.sign::<AmendmentPropose>(
             "-",

@@ -4,18 +4,18 @@
 //! must give the table's next state, every other one must be an
 //! `InvalidTransition` that leaves every row of the store as it was. Then the
 //! rules around the tables (who signs, capabilities, Banned vs Exited
-//! re-applying) and the paged members list of a jurisdiction, which must read
-//! only that jurisdiction's membership rows.
+//! re-applying). The members list of a jurisdiction is `lifecycle_members`.
 
-mod scenario;
+mod common;
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{apply, memory, snapshot, World, DAY, T0};
 use commons_gateway::actions::RevocationRequest;
 use commons_gateway::actions::*;
-use commons_gateway::backend::{BackendResult, InMemoryCommonsStore, WriteBatch};
+use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::records::AnchorStatus;
 use commons_gateway::records::CharterStatus;
 use commons_gateway::records::StewardStatus;
@@ -23,21 +23,12 @@ use commons_gateway::records::{AffiliationStatus, Capability, CommonsHolderRecor
 use commons_gateway::records::{RevocationReason, RevocationTarget};
 use commons_gateway::Changes;
 use commons_gateway::CommonsManager;
-use commons_gateway::Paging;
 use commons_gateway::{CommonsError, CommonsResult, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
-use scenario::{manager_on, snapshot, Person, World, T0};
-
-/// Seconds in a day.
-const DAY_SECS: u64 = 86_400;
 use serde_json::json;
 use AffiliationStatus::{Banned, Candidate, Exited, Member, Provisional, Suspended};
 
 type Rows = Vec<(Vec<u8>, Vec<u8>)>;
-
-fn memory() -> Result<CommonsManager<InMemoryCommonsStore>> {
-    manager_on(InMemoryCommonsStore::new())
-}
 
 /// `r` must be an `InvalidTransition`, and the store must hold exactly `before`.
 fn assert_refused<S: CommonsStoreBackend, T: std::fmt::Debug>(
@@ -191,15 +182,6 @@ fn affiliation_table(from: AffiliationStatus, op: AffOp) -> Option<AffiliationSt
         (AffOp::Ban, _) => Some(Banned),
         _ => None,
     }
-}
-
-fn apply<S: CommonsStoreBackend>(
-    m: &CommonsManager<S>,
-    p: &Person,
-    id: &str,
-    domain: &str,
-) -> CommonsResult<HolderView> {
-    m.apply_affiliation(&p.sign::<AffiliationApply>(id, json!({ "jurisdiction": domain })))
 }
 
 /// Applies `op` to holder `id` (person `p`) in the world's coop: approve and
@@ -656,7 +638,7 @@ fn steward_transitions_follow_the_table_and_refusals_change_nothing() -> Result<
         ("Suspended", StewardOp::ExtendTerm) => Some("Suspended"),
         _ => None,
     };
-    let new_end = T0 + 200 * DAY_SECS;
+    let new_end = T0 + 200 * DAY;
     let mut allowed = 0;
     for from in ["Active", "Suspended", "Retired", "Revoked"] {
         for op in
@@ -676,7 +658,7 @@ fn steward_transitions_follow_the_table_and_refusals_change_nothing() -> Result<
                     let v = r.map_err(|e| anyhow::anyhow!("{from} {op:?}: {e}"))?;
                     assert_eq!(v.steward.status.name(), to, "{from} {op:?}");
                     assert_eq!(m.steward(&id)?.steward, v.steward, "{from} {op:?} is stored");
-                    let expected_end = if op == StewardOp::ExtendTerm { new_end } else { T0 + 90 * DAY_SECS };
+                    let expected_end = if op == StewardOp::ExtendTerm { new_end } else { T0 + 90 * DAY };
                     assert_eq!(v.steward.term_end, expected_end, "{from} {op:?}");
                     assert_eq!(v.can_attest, to == "Active", "{from} {op:?}: can_attest");
                     allowed += 1;
@@ -700,7 +682,7 @@ fn steward_term_extends_only_forward_and_at_most_two_years_ahead() -> Result<()>
     let m = memory()?;
     let id = steward_in(&m, "Active")?;
     let before = snapshot(&m);
-    for end in [T0 + 90 * DAY_SECS, T0 + 10 * DAY_SECS, T0 + 731 * DAY_SECS] {
+    for end in [T0 + 90 * DAY, T0 + 10 * DAY, T0 + 731 * DAY] {
         let r = m.extend_steward_term(&id, end);
         assert!(
             matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "term_end", .. }))),
@@ -709,213 +691,9 @@ fn steward_term_extends_only_forward_and_at_most_two_years_ahead() -> Result<()>
     }
     assert!(snapshot(&m) == before);
     // After the term ran out the steward cannot attest; extending restores it.
-    m.clock().advance(100 * DAY_SECS);
+    m.clock().advance(100 * DAY);
     assert!(!m.steward(&id)?.can_attest);
-    let v = m.extend_steward_term(&id, T0 + 100 * DAY_SECS + 730 * DAY_SECS)?;
+    let v = m.extend_steward_term(&id, T0 + 100 * DAY + 730 * DAY)?;
     assert!(v.can_attest);
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------
-// Members list.
-// ---------------------------------------------------------------------------
-
-/// A backend that logs every read (`get <key>`, `scan <prefix>`).
-struct Recording {
-    inner: InMemoryCommonsStore,
-    reads: Mutex<Vec<String>>,
-}
-
-impl Recording {
-    fn log(&self, entry: String) {
-        self.reads.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(entry);
-    }
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.reads.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
-    }
-}
-
-impl CommonsStoreBackend for Recording {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
-    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
-        self.log(format!("get {}", String::from_utf8_lossy(key)));
-        self.inner.get(key)
-    }
-    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
-        self.log(format!("scan {}", String::from_utf8_lossy(prefix)));
-        self.inner.scan_from(prefix, start_after, limit)
-    }
-    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
-        self.inner.apply(batch)
-    }
-    fn flush(&self) -> BackendResult<()> {
-        self.inner.flush()
-    }
-    fn size_on_disk(&self) -> BackendResult<u64> {
-        self.inner.size_on_disk()
-    }
-}
-
-/// A second Active coop `coop:<slug>` founded by genesis 0 alone.
-fn second_coop<S: CommonsStoreBackend>(m: &CommonsManager<S>, w: &World, slug: &str) -> Result<String> {
-    let domain = format!("coop:{slug}");
-    let v = m.create_charter(&w.genesis[0].sign::<CharterCreate>(
-        "-",
-        json!({"domain_id": domain, "org_type": "Cooperative", "name": slug, "membership_policy": {"open_enrollment": false, "min_founders": 1}}),
-    ))?;
-    let id = v.charter.charter_id.clone();
-    m.sign_charter(&w.genesis[0].sign::<CharterSign>(&id, json!({"digest": v.digest})))?;
-    m.activate_charter(&w.genesis[0].sign::<CharterActivate>(&id, json!({})))?;
-    Ok(domain)
-}
-
-/// Pages through `domain`'s members with `limit`, returning the holder ids in
-/// order and checking every page's size.
-fn all_members<S: CommonsStoreBackend>(
-    m: &CommonsManager<S>,
-    domain: &str,
-    status: Option<&str>,
-    limit: usize,
-) -> Result<Vec<String>> {
-    let mut ids = Vec::new();
-    let mut cursor: Option<String> = None;
-    for _ in 0..1_000 {
-        let page = m.list_members(domain, status, Paging::new(cursor.as_deref(), limit))?;
-        assert!(page.items.len() <= limit);
-        for h in &page.items {
-            let a = h.holder.affiliation(domain).ok_or_else(|| anyhow::anyhow!("listed without affiliation"))?;
-            if let Some(s) = status {
-                assert_eq!(format!("{:?}", a.status), s);
-            }
-            ids.push(h.holder.holder_id.clone());
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(ids),
-        }
-    }
-    anyhow::bail!("members list did not end")
-}
-
-/// The world plus 30 new holders: 23 apply to the bakery (the first 9 are
-/// approved), 11 to a second coop `coop:mill` (4 of them are in both). Returns
-/// (bakery ids, approved bakery ids, mill ids), each sorted.
-fn populate<S: CommonsStoreBackend>(
-    m: &CommonsManager<S>,
-    w: &World,
-) -> Result<(Vec<String>, Vec<String>, Vec<String>)> {
-    let mill = second_coop(m, w, "mill")?;
-    let (mut bakery, mut approved, mut mill_ids) = (Vec::new(), Vec::new(), Vec::new());
-    for i in 0..30 {
-        let p = Person::new();
-        let id = m.bootstrap_anchor(p.did.as_str(), None)?.anchor.anchor_id;
-        if i < 23 {
-            apply(m, &p, &id, &w.domain)?;
-            bakery.push(id.clone());
-            if i < 9 {
-                m.approve_affiliation_by_operator(&id, &w.domain, None)?;
-                approved.push(id.clone());
-            }
-        }
-        if i >= 19 {
-            apply(m, &p, &id, &mill)?;
-            mill_ids.push(id);
-        }
-    }
-    bakery.sort();
-    approved.sort();
-    mill_ids.sort();
-    Ok((bakery, approved, mill_ids))
-}
-
-#[test]
-fn members_list_pages_every_member_once() -> Result<()> {
-    let m = memory()?;
-    let w = World::build(&m, "bakery", false)?;
-    let (bakery, _, mill) = populate(&m, &w)?;
-    assert_eq!((bakery.len(), mill.len()), (23, 11));
-    for limit in [1, 5, 23, 100] {
-        assert_eq!(all_members(&m, &w.domain, None, limit)?, bakery, "limit {limit}");
-    }
-    assert_eq!(all_members(&m, "coop:mill", None, 4)?, mill);
-    let first = m.list_members(&w.domain, None, Paging::new(None, 5))?;
-    assert_eq!(first.items.len(), 5);
-    assert!(first.next_cursor.is_some());
-    Ok(())
-}
-
-#[test]
-fn members_list_filters_by_status_and_refuses_bad_input() -> Result<()> {
-    let m = memory()?;
-    let w = World::build(&m, "bakery", false)?;
-    let (bakery, approved, _) = populate(&m, &w)?;
-    assert_eq!(all_members(&m, &w.domain, Some("Provisional"), 4)?, approved);
-    let candidates: Vec<String> = bakery.iter().filter(|id| !approved.contains(id)).cloned().collect();
-    assert_eq!(all_members(&m, &w.domain, Some("Candidate"), 3)?, candidates);
-    assert!(all_members(&m, &w.domain, Some("Banned"), 10)?.is_empty());
-    // A ban moves the holder from one filtered list to the other.
-    m.ban_affiliation(&approved[0], &w.domain, None)?;
-    assert_eq!(all_members(&m, &w.domain, Some("Banned"), 10)?, vec![approved[0].clone()]);
-    assert_eq!(all_members(&m, &w.domain, Some("Provisional"), 10)?, approved[1..].to_vec());
-
-    for bad in ["member", "Active", ""] {
-        let r = m.list_members(&w.domain, Some(bad), Paging::new(None, 10));
-        assert!(
-            matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "status", .. }))),
-            "{bad:?}: {r:?}"
-        );
-    }
-    for limit in [0, 101] {
-        let r = m.list_members(&w.domain, None, Paging::new(None, limit));
-        assert!(
-            matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "limit", .. }))),
-            "{limit}: {r:?}"
-        );
-    }
-    let r = m.list_members("coop:nowhere", None, Paging::new(None, 10));
-    assert!(matches!(r, Err(CommonsError::Refused(Refusal::NotFound { entity: "charter", .. }))), "{r:?}");
-    let r = m.list_members("coop:bad/slug", None, Paging::new(None, 10));
-    assert!(matches!(r, Err(CommonsError::Refused(Refusal::InvalidInput { field: "jurisdiction", .. }))), "{r:?}");
-    let r = m.list_members(&w.domain, None, Paging::new(Some("zz"), 10));
-    assert!(matches!(r, Err(CommonsError::Store(_))), "{r:?}");
-    Ok(())
-}
-
-#[test]
-fn members_list_reads_only_its_jurisdictions_rows_and_the_holders_it_returns() -> Result<()> {
-    let m = manager_on(Recording { inner: InMemoryCommonsStore::new(), reads: Mutex::new(Vec::new()) })?;
-    let w = World::build(&m, "bakery", false)?;
-    let (_, approved, _) = populate(&m, &w)?;
-    m.store().clear_caches();
-    m.store().backend().take();
-
-    let page = m.list_members(&w.domain, Some("Provisional"), Paging::new(None, 100))?;
-    let listed: Vec<String> = page.items.iter().map(|h| h.holder.holder_id.clone()).collect();
-    assert_eq!(listed, approved);
-    let reads = m.store().backend().take();
-    // The on-disk layout: a jurisdiction's membership rows.
-    let prefix = format!("member/{}/", w.domain);
-    let mut holder_reads = 0;
-    for r in &reads {
-        if let Some(p) = r.strip_prefix("scan ") {
-            assert_eq!(p, prefix, "scanned outside the jurisdiction: {reads:?}");
-        } else if let Some(id) = r.strip_prefix("get holder/") {
-            assert!(approved.iter().any(|a| a == id), "read a holder it does not return: {r}");
-            holder_reads += 1;
-        } else {
-            assert_eq!(r, &format!("get charter_domain/{}", w.domain), "unexpected read");
-        }
-    }
-    assert_eq!(holder_reads, approved.len(), "the row's status is tested before the holder is read");
-
-    // The mill's list reads the mill's rows, none of the bakery's.
-    m.list_members("coop:mill", None, Paging::new(None, 100))?;
-    let reads = m.store().backend().take();
-    assert!(reads.iter().filter(|r| r.starts_with("scan ")).all(|r| r == "scan member/coop:mill/"), "{reads:?}");
     Ok(())
 }

@@ -1,22 +1,17 @@
 //! Enrollment through the manager: the happy path, every refusal leaving the
 //! store unchanged, expiry, and completion as one atomic batch.
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{memory, snapshot, World};
 use commons_gateway::actions::*;
-use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::records::{AffiliationStatus, Capability};
 use commons_gateway::records::{AttestationMethod, Pathway, PopLevel};
-use commons_gateway::CommonsManager;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{ConflictCode, Refusal};
-use scenario::{manager_on, snapshot, Person, World};
 use serde_json::json;
-
-fn memory() -> Result<CommonsManager<InMemoryCommonsStore>> {
-    manager_on(InMemoryCommonsStore::new())
-}
 
 #[test]
 fn vouched_enrollment_creates_anchor_holder_affiliation_and_counts_the_vouch() -> Result<()> {

@@ -2,34 +2,38 @@
 //! DOMAIN.md, refusals that change nothing, serialised read-modify-write, and
 //! paged lists.
 
-mod scenario;
+mod common;
 
 use std::collections::BTreeSet;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{all_pages, memory, snapshot, Memory, World, T0};
 use commons_gateway::actions::*;
-use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::records::PopLevel;
 use commons_gateway::records::{CharterStatus, OrgType};
 use commons_gateway::CharterFilter;
 use commons_gateway::CommonsError;
-use commons_gateway::CommonsManager;
 use commons_gateway::Paging;
 use commons_gateway::StewardFilter;
 use commons_gateway::{ConflictCode, Refusal};
-use scenario::{manager_on, snapshot, Person, World, T0};
 use serde_json::json;
 
-fn memory() -> Result<CommonsManager<InMemoryCommonsStore>> {
-    manager_on(InMemoryCommonsStore::new())
-}
-
-fn draft(m: &CommonsManager<InMemoryCommonsStore>, by: &Person, domain: &str, org: &str) -> Result<(String, String)> {
+fn draft(m: &Memory, by: &Person, domain: &str, org: &str) -> Result<(String, String)> {
     let v = m.create_charter(&by.sign::<CharterCreate>(
         "-",
         json!({"domain_id": domain, "org_type": org, "name": "N", "description": "D", "membership_policy": {"open_enrollment": false}}),
     ))?;
     Ok((v.charter.charter_id, v.digest))
+}
+
+/// `n` new principals, each bootstrapped (an anchor and a holder).
+fn bootstrapped(m: &Memory, n: usize) -> Result<Vec<Person>> {
+    let people: Vec<Person> = (0..n).map(|_| Person::new()).collect();
+    for p in &people {
+        m.bootstrap_anchor(p.did.as_str(), None)?;
+    }
+    Ok(people)
 }
 
 #[test]
@@ -55,10 +59,7 @@ fn bootstrap_twice_is_a_conflict_and_changes_nothing() -> Result<()> {
 #[test]
 fn charter_signatures_follow_the_digest_and_the_draft_rule() -> Result<()> {
     let m = memory()?;
-    let people: Vec<Person> = (0..4).map(|_| Person::new()).collect();
-    for p in &people {
-        m.bootstrap_anchor(p.did.as_str(), None)?;
-    }
+    let people = bootstrapped(&m, 4)?;
     let (id, digest) = draft(&m, &people[0], "coop:mill", "Cooperative")?;
     let charter = m.charter(&id)?;
     assert_eq!(charter.charter.membership_policy.min_founders, 3, "cooperatives default to 3 founders");
@@ -150,10 +151,7 @@ fn charter_creation_checks_domain_type_and_duplicates() -> Result<()> {
 #[test]
 fn concurrent_founder_signatures_are_all_kept() -> Result<()> {
     let m = memory()?;
-    let people: Vec<Person> = (0..24).map(|_| Person::new()).collect();
-    for p in &people {
-        m.bootstrap_anchor(p.did.as_str(), None)?;
-    }
+    let people = bootstrapped(&m, 24)?;
     let (id, digest) = draft(&m, &people[0], "coop:many", "Cooperative")?;
     std::thread::scope(|s| {
         for chunk in people.chunks(6) {
@@ -267,18 +265,8 @@ fn charters_list_newest_first_in_pages_with_filters() -> Result<()> {
         m.clock().advance(10);
     }
     expected.reverse();
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = m.list_charters(&CharterFilter::default(), Paging::new(cursor.as_deref(), 3))?;
-        assert!(page.items.len() <= 3);
-        seen.extend(page.items.iter().map(|c| c.charter.charter_id.clone()));
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    assert_eq!(seen, expected);
+    let seen = all_pages(3, |cursor, limit| m.list_charters(&CharterFilter::default(), Paging::new(cursor, limit)))?;
+    assert_eq!(seen.into_iter().map(|c| c.charter.charter_id).collect::<Vec<_>>(), expected);
     let coops = m.list_charters(
         &CharterFilter { org_type: Some(OrgType::Cooperative), status: Some("Draft".into()) },
         Paging::new(None, 100),

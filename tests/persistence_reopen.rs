@@ -6,17 +6,17 @@
 
 #![cfg(any(feature = "sled-store", feature = "fjall-store"))]
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{open_at, World, T0};
 use commons_gateway::records::EnrollmentSession;
-use commons_gateway::{Clock, CommonsManager};
-use commons_gateway::{OpenBackend, StoreConfig};
-use scenario::{Person, World, T0};
+use commons_gateway::{CommonsManager, Durability, OpenBackend};
+use rstest::rstest;
 
-fn open<S: OpenBackend>(dir: &std::path::Path, durability: commons_gateway::Durability) -> Result<CommonsManager<S>> {
-    let config = StoreConfig { durability, ..StoreConfig::default() };
-    Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(T0)))
+fn open<S: OpenBackend>(dir: &std::path::Path, durability: Durability) -> Result<CommonsManager<S>> {
+    open_at(dir, durability, T0)
 }
 
 /// What the test reads back, before and after the reopen.
@@ -66,7 +66,7 @@ fn observe<S: OpenBackend>(
     })
 }
 
-fn reopen_keeps_every_record<S: OpenBackend>(durability: commons_gateway::Durability) -> Result<()> {
+fn reopen_keeps_every_record<S: OpenBackend>(durability: Durability) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let enrolled = Person::new();
     let (level0, level1, level2) = (Person::new(), Person::new(), Person::new());
@@ -87,7 +87,7 @@ fn reopen_keeps_every_record<S: OpenBackend>(durability: commons_gateway::Durabi
         assert_eq!(before.sessions.iter().map(|s| s.level).collect::<Vec<_>>(), vec![0, 1, 2]);
         assert_eq!(before.anchors.last().and_then(|a| a["attestations"].as_array().map(Vec::len)), Some(2));
         assert_eq!(before.charter["founders"].as_array().map(Vec::len), Some(3));
-        if durability == commons_gateway::Durability::Buffered {
+        if durability == Durability::Buffered {
             m.flush()?;
         }
         (w, sessions, before)
@@ -106,33 +106,17 @@ fn reopen_keeps_every_record<S: OpenBackend>(durability: commons_gateway::Durabi
 }
 
 #[cfg(feature = "sled-store")]
-mod sled {
-    use commons_gateway::backend::SledCommonsStore;
-    use commons_gateway::Durability;
-
-    #[test]
-    fn sled_reopen_keeps_every_record_sync() -> anyhow::Result<()> {
-        super::reopen_keeps_every_record::<SledCommonsStore>(Durability::Sync)
-    }
-
-    #[test]
-    fn sled_reopen_keeps_every_record_buffered() -> anyhow::Result<()> {
-        super::reopen_keeps_every_record::<SledCommonsStore>(Durability::Buffered)
-    }
+#[rstest]
+#[case::sync(Durability::Sync)]
+#[case::buffered(Durability::Buffered)]
+fn sled_reopen_keeps_every_record(#[case] durability: Durability) -> Result<()> {
+    reopen_keeps_every_record::<commons_gateway::backend::SledCommonsStore>(durability)
 }
 
 #[cfg(feature = "fjall-store")]
-mod fjall {
-    use commons_gateway::backend::FjallCommonsStore;
-    use commons_gateway::Durability;
-
-    #[test]
-    fn fjall_reopen_keeps_every_record_sync() -> anyhow::Result<()> {
-        super::reopen_keeps_every_record::<FjallCommonsStore>(Durability::Sync)
-    }
-
-    #[test]
-    fn fjall_reopen_keeps_every_record_buffered() -> anyhow::Result<()> {
-        super::reopen_keeps_every_record::<FjallCommonsStore>(Durability::Buffered)
-    }
+#[rstest]
+#[case::sync(Durability::Sync)]
+#[case::buffered(Durability::Buffered)]
+fn fjall_reopen_keeps_every_record(#[case] durability: Durability) -> Result<()> {
+    reopen_keeps_every_record::<commons_gateway::backend::FjallCommonsStore>(durability)
 }

@@ -6,9 +6,11 @@
 
 #![cfg(any(feature = "sled-store", feature = "fjall-store"))]
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{all_pages, new_members, open_at, World, T0};
 use commons_gateway::actions::*;
 use commons_gateway::records::Capability;
 use commons_gateway::records::Outcome;
@@ -18,30 +20,22 @@ use commons_gateway::AppealFilter;
 use commons_gateway::CharterFilter;
 use commons_gateway::Paging;
 use commons_gateway::StewardFilter;
-use commons_gateway::{Clock, CommonsManager};
-use commons_gateway::{OpenBackend, StoreConfig};
-use scenario::{new_members, Person, World, T0};
+use commons_gateway::{CommonsManager, Durability, OpenBackend};
 use serde_json::{json, Value};
 
 fn open<S: OpenBackend>(dir: &std::path::Path) -> Result<CommonsManager<S>> {
-    let config = StoreConfig::default();
-    Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(T0)))
+    open_at(dir, Durability::Sync, T0)
 }
 
-/// Walks a paged list to its end with a small page size.
-fn all_pages<T: serde::Serialize>(
-    mut page: impl FnMut(Option<&str>) -> Result<commons_gateway::Page<T>>,
-) -> Result<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let p = page(cursor.as_deref())?;
-        items.extend(p.items.iter().map(serde_json::to_value).collect::<Result<Vec<_>, _>>()?);
-        match p.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(Value::Array(items)),
-        }
-    }
+/// Walks a paged list to its end with a small page size; the items as JSON.
+fn listed<T: serde::Serialize, E>(
+    limit: usize,
+    page: impl FnMut(Option<&str>, usize) -> Result<commons_gateway::Page<T>, E>,
+) -> Result<Value>
+where
+    anyhow::Error: From<E>,
+{
+    Ok(serde_json::to_value(all_pages(limit, page)?)?)
 }
 
 struct Ids {
@@ -61,23 +55,23 @@ fn observe<S: OpenBackend>(m: &CommonsManager<S>, w: &World, ids: &Ids) -> Resul
         out.insert(format!("revocation{i}"), serde_json::to_value(m.revocation(r)?)?);
     }
     for (i, t) in ids.targets.iter().enumerate() {
-        out.insert(format!("by_target{i}"), all_pages(|c| Ok(m.list_revocations(t, Paging::new(c, 1))?))?);
+        out.insert(format!("by_target{i}"), listed(1, |c, n| m.list_revocations(t, Paging::new(c, n)))?);
     }
-    out.insert("members".into(), all_pages(|c| Ok(m.list_members(&w.domain, None, Paging::new(c, 3))?))?);
+    out.insert("members".into(), listed(3, |c, n| m.list_members(&w.domain, None, Paging::new(c, n)))?);
     out.insert(
         "members_member".into(),
-        all_pages(|c| Ok(m.list_members(&w.domain, Some("Member"), Paging::new(c, 2))?))?,
+        listed(2, |c, n| m.list_members(&w.domain, Some("Member"), Paging::new(c, n)))?,
     );
     out.insert(
         "amendments".into(),
-        all_pages(|c| Ok(m.list_amendments(&charter_id, &AmendmentFilter::default(), Paging::new(c, 1))?))?,
+        listed(1, |c, n| m.list_amendments(&charter_id, &AmendmentFilter::default(), Paging::new(c, n)))?,
     );
     out.insert(
         "appeals".into(),
-        all_pages(|c| Ok(m.list_appeals(&ids.appellant, &AppealFilter::default(), Paging::new(c, 1))?))?,
+        listed(1, |c, n| m.list_appeals(&ids.appellant, &AppealFilter::default(), Paging::new(c, n)))?,
     );
-    out.insert("charters".into(), all_pages(|c| Ok(m.list_charters(&CharterFilter::default(), Paging::new(c, 1))?))?);
-    out.insert("stewards".into(), all_pages(|c| Ok(m.list_stewards(&StewardFilter::default(), Paging::new(c, 1))?))?);
+    out.insert("charters".into(), listed(1, |c, n| m.list_charters(&CharterFilter::default(), Paging::new(c, n)))?);
+    out.insert("stewards".into(), listed(1, |c, n| m.list_stewards(&StewardFilter::default(), Paging::new(c, n)))?);
     out.insert("charter_by_domain".into(), serde_json::to_value(m.charter_by_domain(&w.domain)?)?);
     for (i, s) in w.stewards.iter().enumerate() {
         out.insert(format!("steward{i}"), serde_json::to_value(m.steward_by_did(s.did.as_str())?)?);

@@ -3,9 +3,11 @@
 //! error naming the index key, and a store from a newer schema is refused.
 //! Index rows follow their record through updates and deletes.
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{manager_on, World};
 use commons_gateway::backend::{InMemoryCommonsStore, StoreConfig};
 use commons_gateway::records::AffiliationStatus;
 use commons_gateway::CharterFilter;
@@ -13,7 +15,6 @@ use commons_gateway::Paging;
 use commons_gateway::StewardFilter;
 use commons_gateway::{CommonsError, CommonsStoreBackend};
 use commons_gateway::{CommonsStore, StoreError};
-use scenario::{manager_on, Person, World};
 
 fn corrupt_key(err: CommonsError) -> String {
     match err {

@@ -1,12 +1,13 @@
 //! Export and import: a store moves whole between stores (and engines, when
 //! both are compiled in), and a bad or truncated file imports nothing.
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{manager_on, snapshot, World};
 use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::TransferError;
-use scenario::{manager_on, snapshot, Person, World};
 
 fn populated() -> Result<(commons_gateway::CommonsManager<InMemoryCommonsStore>, Vec<u8>)> {
     let m = manager_on(InMemoryCommonsStore::new())?;

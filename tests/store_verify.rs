@@ -2,16 +2,17 @@
 //! store: undecodable records, dangling and stale index rows, missing index
 //! rows, unknown keys, and revocations whose target does not match.
 
-mod scenario;
+mod common;
 
 use anyhow::Result;
+use common::keys::Person;
+use common::world::{manager_on, World, T0};
 use commons_gateway::backend::InMemoryCommonsStore;
 use commons_gateway::records::{RevocationReason, RevocationRecord, RevocationTarget};
 use commons_gateway::Changes;
 use commons_gateway::CommonsManager;
 use commons_gateway::CommonsStoreBackend;
 use commons_gateway::Problem;
-use scenario::{manager_on, Person, World, T0};
 
 fn world() -> Result<(CommonsManager<InMemoryCommonsStore>, World, Person, String)> {
     let m = manager_on(InMemoryCommonsStore::new())?;

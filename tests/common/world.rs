@@ -1,45 +1,47 @@
 //! A small commons built through `CommonsManager` with real keys and real
-//! signatures, shared by the manager and persistence tests.
-
-#![allow(dead_code)]
+//! signatures ([`World`]), the managers it lives in (in memory, over any
+//! backend, or reopened from a data directory, all with a manual clock at
+//! [`T0`]), fixtures written straight through the store (members in bulk),
+//! and the checks every manager test makes: a refusal that leaves every row
+//! as it was ([`refused`]), the state of a revocation target.
 
 use anyhow::Result;
 use commons_gateway::actions::*;
+use commons_gateway::backend::InMemoryCommonsStore;
+use commons_gateway::records::Capability;
 use commons_gateway::Refusal;
-use commons_gateway::{Action, Signed, SignedEnvelope};
-use commons_gateway::{Clock, CommonsManager};
-use commons_gateway::{CommonsStoreBackend, Did, StoreConfig};
-use ed25519_dalek::SigningKey;
+use commons_gateway::{Clock, CommonsManager, Page};
+use commons_gateway::{CommonsStoreBackend, Did, Durability, OpenBackend, StoreConfig};
+
+use super::keys::Person;
 
 /// A fixed start time (2026-11-01T00:00:00Z), Unix seconds.
 pub const T0: u64 = 1_793_491_200;
+/// Seconds in a day.
+pub const DAY: u64 = 86_400;
+/// Seconds in a week (an amendment's default voting time).
+pub const WEEK: u64 = 7 * DAY;
+/// A well-formed SHA-256 (of "test"), for appeal evidence.
+pub const HASH: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
-/// A principal: key and DID.
-pub struct Person {
-    pub key: SigningKey,
-    pub did: Did,
-}
+/// The manager most tests use: in memory, manual clock at [`T0`].
+pub type Memory = CommonsManager<InMemoryCommonsStore>;
 
-impl Person {
-    /// A fresh random principal.
-    pub fn new() -> Self {
-        let key = SigningKey::generate(&mut rand::rngs::OsRng);
-        let did = Did::from_verifying_key(&key.verifying_key());
-        Self { key, did }
-    }
-
-    /// Signs `payload` for action `A` on `target` and opens it, as the
-    /// gateway does.
-    pub fn sign<A: Action>(&self, target: &str, payload: serde_json::Value) -> Signed<A> {
-        SignedEnvelope::sign(&self.key, A::ACTION, target, payload.to_string())
-            .open::<A>(target)
-            .expect("own signature verifies")
-    }
+/// A fresh in-memory manager with a manual clock at [`T0`].
+pub fn memory() -> Result<Memory> {
+    manager_on(InMemoryCommonsStore::new())
 }
 
 /// A manager over `backend` with a manual clock at [`T0`].
 pub fn manager_on<S: CommonsStoreBackend>(backend: S) -> Result<CommonsManager<S>> {
     Ok(CommonsManager::with_backend(backend, &StoreConfig::default(), Clock::manual(T0))?)
+}
+
+/// The persistent store of engine `S` in the data directory `dir` (created
+/// or reopened) with `durability`, its manual clock at `now`.
+pub fn open_at<S: OpenBackend>(dir: &std::path::Path, durability: Durability, now: u64) -> Result<CommonsManager<S>> {
+    let config = StoreConfig { durability, ..StoreConfig::default() };
+    Ok(CommonsManager::<S>::open(dir, &config)?.with_clock(Clock::manual(now)))
 }
 
 /// The commons after bootstrap: genesis members, two stewards, an Active
@@ -78,14 +80,9 @@ impl World {
             )?;
         }
         m.activate_charter(&genesis[0].sign::<CharterActivate>(&charter_id, serde_json::json!({})))?;
-        let stewards = Vec::new();
-        let mut world = Self { genesis, stewards, charter_id, domain };
-        // Stewards are genesis 0 and 1; keep clones of their keys for clarity.
-        for i in 0..2 {
-            let key = world.genesis[i].key.clone();
-            world.stewards.push(Person { did: world.genesis[i].did.clone(), key });
-        }
-        Ok(world)
+        // Stewards are genesis 0 and 1; keep clones of them for clarity.
+        let stewards = genesis[..2].to_vec();
+        Ok(Self { genesis, stewards, charter_id, domain })
     }
 
     /// Starts an enrollment for `person` into the world's coop and brings it
@@ -126,6 +123,37 @@ impl World {
     }
 }
 
+/// Every item of a paged list, in list order: `page(cursor, limit)` is
+/// called from the first page (`None`) until a page has no `next_cursor`;
+/// every page must hold at most `limit` items.
+pub fn all_pages<T, E>(limit: usize, mut page: impl FnMut(Option<&str>, usize) -> Result<Page<T>, E>) -> Result<Vec<T>>
+where
+    anyhow::Error: From<E>,
+{
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..10_000 {
+        let p = page(cursor.as_deref(), limit)?;
+        assert!(p.items.len() <= limit, "a page of {} items, over the limit {limit}", p.items.len());
+        items.extend(p.items);
+        match p.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(items),
+        }
+    }
+    anyhow::bail!("the list did not end after 10000 pages")
+}
+
+/// `p`, holder `id`, applies to join `domain`.
+pub fn apply<S: CommonsStoreBackend>(
+    m: &CommonsManager<S>,
+    p: &Person,
+    id: &str,
+    domain: &str,
+) -> commons_gateway::CommonsResult<commons_gateway::records::HolderView> {
+    m.apply_affiliation(&p.sign::<AffiliationApply>(id, serde_json::json!({ "jurisdiction": domain })))
+}
+
 /// Every `(key, value)` in the store, for "nothing changed" checks.
 pub fn snapshot<S: CommonsStoreBackend>(m: &CommonsManager<S>) -> Vec<(Vec<u8>, Vec<u8>)> {
     m.store().backend().scan(b"").expect("scan whole store")
@@ -144,7 +172,7 @@ pub fn make_member<S: CommonsStoreBackend>(
     m: &CommonsManager<S>,
     did: &Did,
     domain: &str,
-    caps: &[commons_gateway::records::Capability],
+    caps: &[Capability],
 ) -> Result<String> {
     use commons_gateway::records::AffiliationStatus;
     let old = m.holder_by_did(did.as_str())?.holder;
@@ -171,7 +199,7 @@ pub fn new_members<S: CommonsStoreBackend>(
     m: &CommonsManager<S>,
     domain: &str,
     n: usize,
-    caps: &[commons_gateway::records::Capability],
+    caps: &[Capability],
 ) -> Result<Vec<Person>> {
     use commons_gateway::records::{AffiliationStatus, CommonsHolderRecord};
     use commons_gateway::records::{Pathway, PersonhoodAnchor};
@@ -186,6 +214,21 @@ pub fn new_members<S: CommonsStoreBackend>(
     }
     m.store().commit(changes)?;
     Ok(people)
+}
+
+/// A world and one more person, Pat: a Member of its coop holding `caps`
+/// and a commons-wide steward. Returns Pat with their holder id (= anchor
+/// id) and steward id.
+pub fn world_with_member<S: CommonsStoreBackend>(
+    m: &CommonsManager<S>,
+    caps: &[Capability],
+) -> Result<(World, Person, String, String)> {
+    let w = World::build(m, "bakery", false)?;
+    let p = Person::new();
+    let holder_id = m.bootstrap_anchor(p.did.as_str(), Some("Pat".into()))?.anchor.anchor_id;
+    make_member(m, &p.did, &w.domain, caps)?;
+    let steward_id = m.register_steward(p.did.as_str(), 365, None)?.steward.steward_id;
+    Ok((w, p, holder_id, steward_id))
 }
 
 /// Runs `f`, asserts that `check` accepts its result and that the store did
