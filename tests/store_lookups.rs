@@ -103,6 +103,8 @@ fn a_page_ending_at_the_last_row_hands_out_no_cursor() -> Result<()> {
     let last = store.members_of(&w.domain, None, Paging::new(Some(&cursor), 2))?;
     assert_eq!(last.items.len(), 2);
     assert_eq!(last.next_cursor, None, "the page ends at the last row: nothing follows");
+    let none = store.members_of(&w.domain, None, Paging::new(None, 0))?;
+    assert_eq!((none.items.len(), none.next_cursor), (0, None), "a limit of 0 reads nothing");
     let exact = store.members_of(&w.domain, None, Paging::new(None, 5))?;
     assert_eq!((exact.items.len(), exact.next_cursor), (5, None));
 
@@ -189,5 +191,36 @@ fn revocations_and_appeals_are_found_through_their_parent() -> Result<()> {
     m.resolve_appeal(&appeal.appeal_id, ResolveRequest { outcome: Outcome::Upheld, notes: "One person.".into() })?;
     assert!(due_ids(&m, Due::RevocationsToFinalize, revocation.appeal_deadline + DAY)?.is_empty());
     assert_eq!(m.store().backend().name(), "memory");
+    Ok(())
+}
+
+#[test]
+fn an_index_row_pointing_to_no_record_is_corrupt_naming_the_row_not_a_missing_record() -> Result<()> {
+    let m = memory()?;
+    let (_w, _pat, holder_id, _steward_id) = world_with_member(&m, &[Capability::Vote])?;
+    let target = RevocationTarget::Holder { holder_id: holder_id.clone() };
+    let request = RevocationRequest {
+        target: target.clone(),
+        reason: RevocationReason::Fraud,
+        immediate: false,
+        appeal_window_days: None,
+    };
+    let revocation = m.create_revocation(request.clone())?;
+    // Damage: the record goes, its index rows stay (what a lost write or a
+    // hand edit could leave).
+    m.store().backend().delete(format!("revocation/{}", revocation.revocation_id).as_bytes())?;
+    m.store().clear_caches();
+    let dangling = format!("revocation_target/holder:{holder_id}/{}", revocation.revocation_id);
+    match m.store().find_revocation_of_target(&target, |_| true) {
+        Err(commons_gateway::StoreError::Corrupt { key, reason }) => {
+            assert_eq!(key, dangling);
+            assert!(reason.contains(&revocation.revocation_id), "{reason}");
+        }
+        other => panic!("expected Corrupt naming {dangling}, got {other:?}"),
+    }
+    // The manager refuses loudly (500 internal) rather than answering that a
+    // revocation was "not found".
+    let e = m.create_revocation(request).expect_err("the store is damaged");
+    assert_eq!((e.status(), e.code()), (500, "internal"));
     Ok(())
 }

@@ -171,29 +171,41 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     result
 }
 
-/// A periodic sweep: the manager call, which returns how many records it
-/// changed.
-type Sweep = fn(&CommonsManager) -> CommonsResult<usize>;
+/// A periodic sweep: the manager call (which returns how many records it
+/// changed), the logger of a count above zero, and the sweep's name in error
+/// lines.
+type Sweep = (fn(&CommonsManager) -> CommonsResult<usize>, fn(usize), &'static str);
 
-/// The periodic sweeps, in the order they run: the manager call and what its
-/// count means in the log.
-const SWEEPS: [(Sweep, &str); 3] = [
-    (CommonsManager::sweep_expired_enrollments, "expired enrollment sessions deleted"),
-    (CommonsManager::close_due_amendments, "amendments closed (voting time over)"),
-    (CommonsManager::finalize_due_revocations, "revocations finalized (appeal deadline passed)"),
+/// The periodic sweeps, in the order they run.
+const SWEEPS: [Sweep; 3] = [
+    (
+        CommonsManager::sweep_expired_enrollments,
+        |n| tracing::info!(deleted = n, "swept expired enrollment sessions"),
+        "enrollment sweep",
+    ),
+    (
+        CommonsManager::close_due_amendments,
+        |n| tracing::info!(closed = n, "closed amendments whose voting time is over"),
+        "amendment close sweep",
+    ),
+    (
+        CommonsManager::finalize_due_revocations,
+        |n| tracing::info!(finalized = n, "finalized revocations past their appeal deadline"),
+        "revocation finalize sweep",
+    ),
 ];
 
 async fn sweep_loop(manager: web::Data<CommonsManager>, every_secs: u64) {
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(every_secs));
     loop {
         tick.tick().await;
-        for (sweep, what) in SWEEPS {
+        for (sweep, log_count, name) in SWEEPS {
             let m = manager.clone();
             match web::block(move || sweep(&m)).await {
                 Ok(Ok(0)) => {}
-                Ok(Ok(n)) => tracing::info!(count = n, "sweep: {what}"),
-                Ok(Err(e)) => tracing::error!(error = %e, "sweep failed: {what}"),
-                Err(e) => tracing::error!(error = %e, "sweep did not run: {what}"),
+                Ok(Ok(n)) => log_count(n),
+                Ok(Err(e)) => tracing::error!(error = %e, "{name} failed"),
+                Err(e) => tracing::error!(error = %e, "{name} did not run"),
             }
         }
     }

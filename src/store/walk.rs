@@ -24,7 +24,7 @@ pub const MAX_ROWS_PER_PAGE_SCAN: usize = 1_000;
 pub struct Paging<'a> {
     /// `next_cursor` of the previous page.
     pub cursor: Option<&'a str>,
-    /// Most items in the page.
+    /// Most items in the page; 0 reads nothing (an empty page, no cursor).
     pub limit: usize,
 }
 
@@ -131,6 +131,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
                 Some([prefix.as_bytes(), &suffix].concat())
             }
         };
+        if limit == 0 {
+            return Ok(None);
+        }
         let (mut taken, mut examined) = (0usize, 0usize);
         let mut stopped_at: Option<Vec<u8>> = None;
         let mut next_cursor = None;
