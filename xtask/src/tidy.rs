@@ -537,9 +537,8 @@ fn model_knows_nothing_of_storage_or_http() {
         offences.is_empty(),
         "src/model/ must know nothing of storage or HTTP (docs/ARCHITECTURE.md), but this code reaches \
          crate::store, backend, manager or gateway, or names actix:\n  {}\n\
-         Define what the model needs in src/model/ (e.g. a storage-failure variant over a model-side \
-         type or a boxed source) and let the outer layer convert into it (`impl From<StoreError> for \
-         CommonsError` in src/store/ or src/manager/; HTTP statuses in src/gateway/).",
+         A rule refuses with a `Refusal` (src/model/error.rs); the manager's `CommonsError` wraps \
+         refusals and store errors and decides HTTP statuses once (src/manager/error.rs).",
         offences.join("\n  ")
     );
 }
