@@ -151,10 +151,11 @@ fn for_each_due_visits_what_is_due_soonest_first_and_survives_deletions() -> Res
     Ok(())
 }
 
-#[test]
-fn revocations_and_appeals_are_found_through_their_parent() -> Result<()> {
-    let m = memory()?;
-    let (_w, pat, holder_id, _steward_id) = world_with_member(&m, &[Capability::Vote])?;
+/// A world with Pat (a Member with Vote), and the operator's request to
+/// revoke Pat's holder record with an appeal window: `(Pat, holder id,
+/// target, request)`.
+fn pat_and_a_holder_revocation(m: &Memory) -> Result<(Person, String, RevocationTarget, RevocationRequest)> {
+    let (_w, pat, holder_id, _steward_id) = world_with_member(m, &[Capability::Vote])?;
     let target = RevocationTarget::Holder { holder_id: holder_id.clone() };
     let request = RevocationRequest {
         target: target.clone(),
@@ -162,6 +163,13 @@ fn revocations_and_appeals_are_found_through_their_parent() -> Result<()> {
         immediate: false,
         appeal_window_days: None,
     };
+    Ok((pat, holder_id, target, request))
+}
+
+#[test]
+fn revocations_and_appeals_are_found_through_their_parent() -> Result<()> {
+    let m = memory()?;
+    let (pat, holder_id, target, request) = pat_and_a_holder_revocation(&m)?;
     let revocation = m.create_revocation(request)?;
     let store = m.store();
 
@@ -197,14 +205,7 @@ fn revocations_and_appeals_are_found_through_their_parent() -> Result<()> {
 #[test]
 fn an_index_row_pointing_to_no_record_is_corrupt_naming_the_row_not_a_missing_record() -> Result<()> {
     let m = memory()?;
-    let (_w, _pat, holder_id, _steward_id) = world_with_member(&m, &[Capability::Vote])?;
-    let target = RevocationTarget::Holder { holder_id: holder_id.clone() };
-    let request = RevocationRequest {
-        target: target.clone(),
-        reason: RevocationReason::Fraud,
-        immediate: false,
-        appeal_window_days: None,
-    };
+    let (_pat, holder_id, target, request) = pat_and_a_holder_revocation(&m)?;
     let revocation = m.create_revocation(request.clone())?;
     // Damage: the record goes, its index rows stay (what a lost write or a
     // hand edit could leave).

@@ -76,8 +76,9 @@ impl From<CommonsError> for ApiError {
     fn from(e: CommonsError) -> Self {
         let status = status(e.status());
         if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(cause = %e, "internal error");
-        } else if status.is_server_error() {
+            return Self::internal(&e);
+        }
+        if status.is_server_error() {
             tracing::warn!(error = %e, "store unavailable");
         }
         Self::new(status, e.code(), e.public_message())

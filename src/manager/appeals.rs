@@ -55,14 +55,13 @@
 
 use serde::Deserialize;
 
-use super::input::{check_limit, parse_did};
+use super::input::{check_jurisdiction, check_limit, parse_did};
 use super::revocations::TargetRecord;
 use super::CommonsManager;
 use super::CommonsResult;
 use crate::backend::CommonsStoreBackend;
 use crate::model::anchor::AnchorStatus;
 use crate::model::appeal::{Appeal, AppealKind, AppealState, Evidence, Outcome, Remedy, Response};
-use crate::model::charter::parse_domain_id;
 use crate::model::did::Did;
 use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::{AffiliationStatus, BaselineRight, CommonsHolderRecord, HolderStatus};
@@ -166,8 +165,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             .holder_by_did(&signed.actor)?
             .ok_or_else(|| Refusal::forbidden(format!("{} is not a holder of the commons", signed.actor)))?;
         if let Some(j) = &body.jurisdiction {
-            parse_domain_id(j)
-                .map_err(|_| Refusal::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
+            check_jurisdiction(j)?;
             if !self.store.has_charter(j)? {
                 return Err(Refusal::not_found("charter", j.as_str()).into());
             }

@@ -7,10 +7,9 @@
 //! Active). `can_attest` in every steward view and the `active` list filter
 //! answer exactly that.
 
-use super::input::{check_limit, log_operator, parse_did};
+use super::input::{check_jurisdiction, check_limit, log_operator, parse_did};
 use super::CommonsManager;
 use crate::backend::CommonsStoreBackend;
-use crate::model::charter::parse_domain_id;
 use crate::model::error::{ConflictCode, Refusal};
 use crate::model::holder::CommonsHolderRecord;
 use crate::model::ids::check_hex_id;
@@ -111,8 +110,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let did = parse_did(did)?;
         let now = self.now();
         if let Some(j) = &jurisdiction {
-            parse_domain_id(j)
-                .map_err(|_| Refusal::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
+            check_jurisdiction(j)?;
             let charter = self.store.charter_by_domain(j)?.ok_or_else(|| Refusal::not_found("charter", j.as_str()))?;
             if !charter.is_active() {
                 return Err(Refusal::conflict(
@@ -171,8 +169,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn list_stewards(&self, filter: &StewardFilter, page: Paging<'_>) -> CommonsResult<Page<StewardView>> {
         check_limit(page.limit)?;
         if let Some(j) = &filter.jurisdiction {
-            parse_domain_id(j)
-                .map_err(|_| Refusal::invalid("jurisdiction", "a charter domain id such as coop:<slug>"))?;
+            check_jurisdiction(j)?;
         }
         let now = self.now();
         // `active` means "can attest", exactly as the views say; a store error

@@ -92,27 +92,20 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         )
         .map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
-        let mut after: Option<Vec<u8>> = None;
         let mut rows = 0u64;
-        loop {
-            let page = self.backend().scan_from(b"", after.as_deref(), 1024).map_err(StoreError::from)?;
-            for (k, v) in &page {
-                let text = |b: &[u8]| String::from_utf8(b.to_vec());
-                let key = text(k).map_err(|_| StoreError::Corrupt {
-                    key: String::from_utf8_lossy(k).into_owned(),
-                    reason: "key is not UTF-8".into(),
-                })?;
-                let value = text(v)
-                    .map_err(|_| StoreError::Corrupt { key: key.clone(), reason: "value is not UTF-8".into() })?;
-                serde_json::to_writer(&mut out, &Row { key, value }).map_err(std::io::Error::from)?;
-                out.write_all(b"\n")?;
-                rows += 1;
-            }
-            match page.last() {
-                Some((k, _)) if page.len() == 1024 => after = Some(k.clone()),
-                _ => break,
-            }
-        }
+        self.each_row("", |k, v| -> Result<(), TransferError> {
+            let text = |b: &[u8]| String::from_utf8(b.to_vec());
+            let key = text(k).map_err(|_| StoreError::Corrupt {
+                key: String::from_utf8_lossy(k).into_owned(),
+                reason: "key is not UTF-8".into(),
+            })?;
+            let value =
+                text(v).map_err(|_| StoreError::Corrupt { key: key.clone(), reason: "value is not UTF-8".into() })?;
+            serde_json::to_writer(&mut out, &Row { key, value }).map_err(std::io::Error::from)?;
+            out.write_all(b"\n")?;
+            rows += 1;
+            Ok(())
+        })?;
         serde_json::to_writer(&mut out, &Trailer { end: true, rows }).map_err(std::io::Error::from)?;
         out.write_all(b"\n")?;
         out.flush()?;

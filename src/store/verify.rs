@@ -102,25 +102,7 @@ impl VerifyReport {
     }
 }
 
-/// Rows per page while walking.
-const PAGE: usize = 1024;
-
 impl<S: CommonsStoreBackend> CommonsStore<S> {
-    /// Walks `prefix` page by page.
-    fn each_row(&self, prefix: &str, mut f: impl FnMut(&[u8], &[u8]) -> StoreResult<()>) -> StoreResult<()> {
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let rows = self.backend().scan_from(prefix.as_bytes(), after.as_deref(), PAGE)?;
-            for (k, v) in &rows {
-                f(k, v)?;
-            }
-            match rows.last() {
-                Some((k, _)) if rows.len() == PAGE => after = Some(k.clone()),
-                _ => return Ok(()),
-            }
-        }
-    }
-
     fn verify_entity<E: Entity>(
         &self,
         report: &mut VerifyReport,
@@ -128,7 +110,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         mut each: impl FnMut(&str, &E),
     ) -> StoreResult<()> {
         let mut count = 0;
-        self.each_row(E::PREFIX, |k, v| {
+        self.each_row::<StoreError>(E::PREFIX, |k, v| {
             count += 1;
             let key = String::from_utf8_lossy(k).into_owned();
             match decode::<E>(k, v) {
@@ -179,7 +161,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         ];
         for ns in ALL_NAMESPACES.iter().filter(|ns| !record_prefixes.contains(ns)) {
             let mut count = 0;
-            self.each_row(ns, |k, v| {
+            self.each_row::<StoreError>(ns, |k, v| {
                 count += 1;
                 let key = String::from_utf8_lossy(k).into_owned();
                 let value = String::from_utf8_lossy(v).into_owned();
@@ -202,7 +184,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
 
         // Keys outside every namespace.
         let mut meta = 0;
-        self.each_row("", |k, _| {
+        self.each_row::<StoreError>("", |k, _| {
             let key = String::from_utf8_lossy(k);
             if key == SCHEMA_VERSION_KEY {
                 meta += 1;

@@ -38,6 +38,9 @@ impl<'a> Paging<'a> {
 /// Rows read per chunk by walks that visit a whole index.
 pub(super) const WALK_CHUNK: usize = 256;
 
+/// Rows read per chunk by walks that visit a whole namespace or store.
+const EACH_ROW_CHUNK: usize = 1024;
+
 /// `Corrupt` naming `key`.
 pub(super) fn corrupt(key: &[u8], reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: reason.into() }
@@ -77,6 +80,20 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
                 _ => return Ok(()),
             }
         }
+    }
+
+    /// Calls `visit` on every row under `prefix`, in key order, reading
+    /// [`EACH_ROW_CHUNK`] rows at a time (for walks that visit everything:
+    /// verify, export).
+    ///
+    /// # Errors
+    /// Backend errors; the visitor's errors.
+    pub(super) fn each_row<Err: From<StoreError>>(
+        &self,
+        prefix: &str,
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), Err>,
+    ) -> Result<(), Err> {
+        self.scan_rows(prefix, None, EACH_ROW_CHUNK, |k, v| visit(k, v).map(|()| ControlFlow::Continue(())))
     }
 
     /// The record an index row's id names; `Corrupt` naming the row when

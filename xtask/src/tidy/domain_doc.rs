@@ -21,7 +21,7 @@ pub fn routes(text: &str) -> Vec<(String, String)> {
     let mut rest = text;
     while let Some(at) = rest.find(".route(") {
         rest = &rest[at + ".route(".len()..];
-        let call = &rest[..closing_paren(rest)];
+        let call = &rest[..closing(rest, '(', ')')];
         let Some(path) = first_string_literal(call) else { continue };
         let method = ["get", "post", "put", "patch", "delete"]
             .into_iter()
@@ -34,19 +34,18 @@ pub fn routes(text: &str) -> Vec<(String, String)> {
     found
 }
 
-/// The byte offset of the `)` closing a call whose arguments start `text`.
-fn closing_paren(text: &str) -> usize {
+/// The byte offset of the `close` that balances an `open` already passed
+/// just before `text` starts (the end of `text` when none does).
+fn closing(text: &str, open: char, close: char) -> usize {
     let mut depth = 1usize;
     for (i, c) in text.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return i;
-                }
+        if c == open {
+            depth += 1;
+        } else if c == close {
+            depth -= 1;
+            if depth == 0 {
+                return i;
             }
-            _ => {}
         }
     }
     text.len()
@@ -73,45 +72,24 @@ fn code_literals(text: &str) -> Vec<String> {
 /// `ApiError::new(status, "code", ..)` / `ApiError::bad_request("code", ..)`.
 pub fn error_codes(text: &str) -> BTreeSet<String> {
     let mut codes = BTreeSet::new();
+    // The bodies of `fn code(..) .. { .. }` and `conflict_codes! { .. }`.
     for marker in ["fn code(", "conflict_codes! {"] {
-        let mut rest = text;
-        while let Some(at) = rest.find(marker) {
-            rest = &rest[at + marker.len()..];
-            let Some(open) = rest.find('{').filter(|_| marker.starts_with("fn")).or(Some(0)) else { break };
-            let body = &rest[open..];
-            let end = closing_brace(body);
-            codes.extend(code_literals(&body[..end]));
+        for (at, _) in text.match_indices(marker) {
+            let Some(open) = text[at..].find('{') else { continue };
+            let body = &text[at + open + 1..];
+            codes.extend(code_literals(&body[..closing(body, '{', '}')]));
         }
     }
+    // The code argument of the error constructors.
     for marker in ["ApiError::new(", "ApiError::bad_request(", "Self::new(", "Self::bad_request("] {
-        let mut rest = text;
-        while let Some(at) = rest.find(marker) {
-            rest = &rest[at + marker.len()..];
-            let call = &rest[..closing_paren(rest)];
-            if let Some(code) = first_string_literal(call).filter(|c| is_code(c)) {
+        for (at, _) in text.match_indices(marker) {
+            let args = &text[at + marker.len()..];
+            if let Some(code) = first_string_literal(&args[..closing(args, '(', ')')]).filter(|c| is_code(c)) {
                 codes.insert(code);
             }
         }
     }
     codes
-}
-
-/// The byte offset just after the `}` closing the first `{` of `text`.
-fn closing_brace(text: &str) -> usize {
-    let mut depth = 0usize;
-    for (i, c) in text.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return i + 1;
-                }
-            }
-            _ => {}
-        }
-    }
-    text.len()
 }
 
 /// The `(METHOD, path)` rows of the route table in `doc` (`| n | METHOD |
@@ -142,24 +120,14 @@ pub fn documented_codes(doc: &str) -> BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{read, rust_files};
     use super::*;
     use crate::cmd::project_root;
 
-    fn read(path: &std::path::Path) -> String {
-        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-    }
-
+    /// The `.rs` files directly under `dir` of the repository.
     fn src_files(dir: &str) -> Vec<(String, String)> {
-        let root = project_root();
-        let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
-            .unwrap_or_else(|e| panic!("cannot list {dir}: {e}"))
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
-            .map(|p| (p.display().to_string(), read(&p)))
-            .collect();
-        files.sort();
-        files
+        let prefix = format!("{dir}/");
+        rust_files(&project_root(), dir).into_iter().filter(|(path, _)| !path[prefix.len()..].contains('/')).collect()
     }
 
     #[test]
