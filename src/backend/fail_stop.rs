@@ -71,11 +71,12 @@ impl FailStop {
     /// Passes `result` through, stopping the store if it is an error of the
     /// engine or the file system, `Unavailable` included (fjall reports that
     /// it poisoned itself, possibly in a background worker, that way).
-    /// `InvalidKey` (refused before anything was written) does not stop it;
-    /// only the first cause is kept.
+    /// `InvalidKey` and `Conflict` (refused before anything was written) do
+    /// not stop it; only the first cause is kept.
     pub(crate) fn record<T>(&self, result: BackendResult<T>) -> BackendResult<T> {
         if let Err(e) = &result {
-            if !matches!(e, BackendError::InvalidKey { .. }) && self.cause.get().is_none() {
+            let refused_up_front = matches!(e, BackendError::InvalidKey { .. } | BackendError::Conflict { .. });
+            if !refused_up_front && self.cause.get().is_none() {
                 // Only the first cause is kept; later ones follow from it.
                 let _ = self.cause.set(e.to_string());
                 tracing::error!(engine = self.engine, dir = %self.dir.display(), error = %e,
@@ -120,5 +121,8 @@ mod tests {
         let r = stop.record::<()>(Err(BackendError::InvalidKey { key: String::new(), reason: "key is empty" }));
         assert!(r.is_err());
         assert!(stop.check().is_ok());
+        let r = stop.record::<()>(Err(BackendError::Conflict { key: "anchor/ab".into() }));
+        assert!(matches!(r, Err(BackendError::Conflict { .. })), "{r:?}");
+        assert!(stop.check().is_ok(), "a failed precondition wrote nothing, so the store keeps serving");
     }
 }

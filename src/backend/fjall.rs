@@ -18,14 +18,15 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use tempfile::TempDir;
 
 use super::fail_stop::FailStop;
 use super::{
-    prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability, GroupSync,
-    OpenBackend, Rows, StoreConfig, WriteBatch, MAX_KEY_LEN,
+    check_preconditions, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
+    Durability, GroupSync, OpenBackend, Rows, StoreConfig, WriteBatch, MAX_KEY_LEN,
 };
 
 const ENGINE: &str = "fjall";
@@ -45,6 +46,8 @@ pub struct FjallCommonsStore {
     keyspace: Keyspace,
     db: Database,
     group: GroupSync,
+    /// Held while a batch's preconditions are checked and it commits.
+    commit_lock: Mutex<()>,
     durability: Durability,
     /// Set by the first failed write or sync; see [`FailStop`].
     stop: FailStop,
@@ -106,6 +109,7 @@ impl FjallCommonsStore {
             keyspace,
             db,
             group: GroupSync::new(),
+            commit_lock: Mutex::new(()),
             durability: config.durability,
             stop: FailStop::new(ENGINE, dir),
             dir: dir.to_path_buf(),
@@ -123,7 +127,8 @@ impl FjallCommonsStore {
         // items on one key would tie; keep only the last operation per key,
         // which is what `WriteBatch` promises.
         let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for op in batch.into_ops() {
+        let (ops, preconditions) = batch.into_parts();
+        for op in ops {
             match op {
                 BatchOp::Put(key, value) => last.insert(key, Some(value)),
                 BatchOp::Delete(key) => last.insert(key, None),
@@ -136,7 +141,21 @@ impl FjallCommonsStore {
                 None => fjall_batch.remove(&self.keyspace, key),
             }
         }
-        fjall_batch.commit().map_err(|e| engine_error(&self.dir, e, None))?;
+        {
+            // Every write commits under this lock, so preconditions checked
+            // under it (through a snapshot taken after the last commit) still
+            // hold when the batch commits. Only the memtable insert runs
+            // under it; the journal sync below is shared by group commit.
+            let _committing = self.commit_lock.lock().unwrap_or_else(PoisonError::into_inner);
+            if !preconditions.is_empty() {
+                let snapshot = self.db.snapshot();
+                check_preconditions(&preconditions, |key| {
+                    let value = snapshot.get(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+                    Ok(value.map(|v| v.to_vec()))
+                })?;
+            }
+            fjall_batch.commit().map_err(|e| engine_error(&self.dir, e, None))?;
+        }
         match self.durability {
             Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_to_disk())),
             Durability::Buffered => Ok(()),

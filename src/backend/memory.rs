@@ -1,8 +1,9 @@
 //! [`InMemoryCommonsStore`]: a `BTreeMap` behind a lock. Always compiled; the
 //! default `CommonsBackend` of test builds.
 //!
-//! **Invariant:** a batch is applied under the write lock, so readers see all
-//! of it or none of it. Nothing survives the process: [`Durability`] is
+//! **Invariant:** a batch's preconditions are checked and its operations
+//! applied under the write lock, so readers see all of it or none of it and
+//! no write comes between the check and the write. Nothing survives the process: [`Durability`] is
 //! accepted and ignored, and the store says so (`PERSISTENT = false`).
 
 use std::collections::BTreeMap;
@@ -12,7 +13,10 @@ use std::sync::{PoisonError, RwLock};
 
 #[allow(unused_imports)] // named in the docs above
 use super::Durability;
-use super::{validate_key, BackendResult, BatchOp, CommonsStoreBackend, OpenBackend, Rows, StoreConfig, WriteBatch};
+use super::{
+    check_preconditions, validate_key, BackendResult, BatchOp, CommonsStoreBackend, OpenBackend, Rows, StoreConfig,
+    WriteBatch,
+};
 
 /// A store that lives in RAM only. Loses everything when dropped.
 #[derive(Debug, Default)]
@@ -55,6 +59,7 @@ impl CommonsStoreBackend for InMemoryCommonsStore {
     fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
         batch.validate()?;
         let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        check_preconditions(batch.preconditions(), |key| Ok(map.get(key).cloned()))?;
         for op in batch.ops {
             match op {
                 BatchOp::Put(k, v) => {

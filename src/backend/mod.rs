@@ -134,6 +134,27 @@ pub enum BackendError {
         /// Its folder name.
         folder: &'static str,
     },
+    /// A precondition of the batch did not hold (see [`Precondition`]):
+    /// another writer (another thread, or another gateway on a shared
+    /// database) changed `key` since the caller read it. Nothing was written.
+    /// Read again and redo the change; the manager does so itself a bounded
+    /// number of times.
+    #[error("conflict at key {key:?}: it changed since it was read; nothing was written, read again and retry")]
+    Conflict {
+        /// The first key whose precondition failed, lossily decoded.
+        key: String,
+    },
+    /// The store was given a location its engine cannot use: a data
+    /// directory for the PostgreSQL engine (pass a database URL), or a
+    /// database URL for an engine that lives in a folder (pass a data
+    /// directory).
+    #[error("{message}")]
+    WrongLocation {
+        /// This build's engine.
+        engine: &'static str,
+        /// What was wrong and what to pass instead.
+        message: String,
+    },
     /// The store cannot be reached right now (a networked engine, or an engine
     /// that refuses writes after an earlier failure). Retry later; gateways
     /// answer 503.
@@ -156,12 +177,20 @@ impl BackendError {
             if matches!(source.kind(), StorageFull | QuotaExceeded | FileTooLarge))
     }
 
+    /// Whether a precondition of the batch failed (another writer came
+    /// first): read again and redo the change.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, BackendError::Conflict { .. })
+    }
+
     /// Whether the store cannot serve now for a reason that is not the
     /// request's: stopped after a failed write, unreachable, locked by
-    /// another process, or out of disk space. Gateways answer 503 and the
-    /// caller may retry later.
+    /// another process, out of disk space, or a conflict with concurrent
+    /// writers that the caller did not (or could no longer) retry. Gateways
+    /// answer 503 and the caller may retry later.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, BackendError::Unavailable { .. } | BackendError::Locked { .. }) || self.is_out_of_space()
+        matches!(self, BackendError::Unavailable { .. } | BackendError::Locked { .. } | BackendError::Conflict { .. })
+            || self.is_out_of_space()
     }
 }
 
@@ -187,6 +216,63 @@ pub fn validate_key(key: &[u8]) -> BackendResult<()> {
     Ok(())
 }
 
+/// What a [`WriteBatch`] requires of the store before it may be applied,
+/// checked atomically with the write (under the engine's commit lock, or in
+/// the same database transaction). A batch whose precondition fails changes
+/// nothing and is answered [`BackendError::Conflict`].
+///
+/// This is how read-modify-write stays correct across processes: a writer
+/// that read a record expects its key to still hold the bytes it read; a
+/// writer that creates a record with a deterministic id expects the key to be
+/// absent (one anchor per principal, one charter per domain).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Precondition {
+    /// `key` holds exactly `value`.
+    Equals(Vec<u8>, Vec<u8>),
+    /// `key` holds no value.
+    Absent(Vec<u8>),
+}
+
+impl Precondition {
+    /// The key the precondition is about.
+    pub fn key(&self) -> &[u8] {
+        match self {
+            Precondition::Equals(k, _) | Precondition::Absent(k) => k,
+        }
+    }
+
+    /// Whether `current` (the key's value now, if any) satisfies it.
+    pub fn holds(&self, current: Option<&[u8]>) -> bool {
+        match self {
+            Precondition::Equals(_, expected) => current == Some(expected.as_slice()),
+            Precondition::Absent(_) => current.is_none(),
+        }
+    }
+
+    /// The [`BackendError::Conflict`] naming this precondition's key.
+    pub fn conflict(&self) -> BackendError {
+        BackendError::Conflict { key: String::from_utf8_lossy(self.key()).into_owned() }
+    }
+}
+
+/// Checks every precondition in `preconditions` with `read` (the engine's current
+/// value of a key, read under its commit lock or in its transaction).
+///
+/// # Errors
+/// [`BackendError::Conflict`] for the first precondition that fails; the
+/// errors of `read`.
+pub fn check_preconditions(
+    preconditions: &[Precondition],
+    mut read: impl FnMut(&[u8]) -> BackendResult<Option<Vec<u8>>>,
+) -> BackendResult<()> {
+    for pre in preconditions {
+        if !pre.holds(read(pre.key())?.as_deref()) {
+            return Err(pre.conflict());
+        }
+    }
+    Ok(())
+}
+
 /// One operation of a [`WriteBatch`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BatchOp {
@@ -198,9 +284,12 @@ pub enum BatchOp {
 
 /// An ordered list of puts and deletes applied all-or-nothing by
 /// [`CommonsStoreBackend::apply`]. Later operations on the same key win.
+/// A batch may carry [`Precondition`]s: it is applied only if every one holds
+/// at the moment of the write.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteBatch {
     ops: Vec<BatchOp>,
+    preconditions: Vec<Precondition>,
 }
 
 impl WriteBatch {
@@ -216,21 +305,43 @@ impl WriteBatch {
     pub fn delete(&mut self, key: impl Into<Vec<u8>>) {
         self.ops.push(BatchOp::Delete(key.into()));
     }
+    /// Requires `key` to hold exactly `value` when the batch is applied.
+    pub fn expect(&mut self, key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        self.preconditions.push(Precondition::Equals(key.into(), value.into()));
+    }
+    /// Requires `key` to hold no value when the batch is applied.
+    pub fn expect_absent(&mut self, key: impl Into<Vec<u8>>) {
+        self.preconditions.push(Precondition::Absent(key.into()));
+    }
+    /// The preconditions, in the order they were added.
+    pub fn preconditions(&self) -> &[Precondition] {
+        &self.preconditions
+    }
+    /// Replaces the precondition on `key` (if any) by "holds `value`".
+    pub fn re_expect(&mut self, key: &[u8], value: Vec<u8>) {
+        for pre in &mut self.preconditions {
+            if pre.key() == key {
+                *pre = Precondition::Equals(key.to_vec(), value.clone());
+            }
+        }
+    }
     /// The operations, in order.
     pub fn ops(&self) -> &[BatchOp] {
         &self.ops
     }
-    /// Consumes the batch, giving its operations in order.
-    pub fn into_ops(self) -> Vec<BatchOp> {
-        self.ops
+    /// Consumes the batch, giving its operations in order and its
+    /// preconditions.
+    pub fn into_parts(self) -> (Vec<BatchOp>, Vec<Precondition>) {
+        (self.ops, self.preconditions)
     }
     /// Number of operations.
     pub fn len(&self) -> usize {
         self.ops.len()
     }
-    /// True when the batch holds no operation.
+    /// True when the batch holds no operation (a batch of preconditions only
+    /// is not empty: applying it checks them).
     pub fn is_empty(&self) -> bool {
-        self.ops.is_empty()
+        self.ops.is_empty() && self.preconditions.is_empty()
     }
     /// Checks every key of the batch with [`validate_key`]; backends call it
     /// before touching the engine so that a bad key changes nothing.
@@ -242,6 +353,9 @@ impl WriteBatch {
             match op {
                 BatchOp::Put(k, _) | BatchOp::Delete(k) => validate_key(k)?,
             }
+        }
+        for pre in &self.preconditions {
+            validate_key(pre.key())?;
         }
         Ok(())
     }
@@ -353,12 +467,16 @@ pub trait CommonsStoreBackend: Send + Sync {
     fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows>;
 
     /// Applies every operation of `batch`, all or nothing, also across a crash;
-    /// readers never observe part of it. With [`Durability::Sync`] the batch is
+    /// readers never observe part of it. Its [`Precondition`]s are checked
+    /// atomically with the write: no other write to their keys can come
+    /// between the check and the write. With [`Durability::Sync`] the batch is
     /// on stable storage when this returns `Ok`.
     ///
     /// # Errors
-    /// `InvalidKey` (checked first; nothing written); `Unavailable` (the store
-    /// has stopped; nothing written); `Io`, `Engine` when the write or its sync
+    /// `InvalidKey` (checked first; nothing written); `Conflict` (a
+    /// precondition failed; nothing written, the store keeps serving);
+    /// `Unavailable` (the store has stopped, or cannot be reached; nothing
+    /// written); `Io`, `Engine` when the write or its sync
     /// failed. A persistent store then stops (fail-stop): every later call
     /// answers `Unavailable` until the process reopens it, and after the
     /// reopen the failed batch is present whole or not at all, and every batch
@@ -371,6 +489,13 @@ pub trait CommonsStoreBackend: Send + Sync {
     /// `Io`, `Engine` (the store then stops, as for [`CommonsStoreBackend::apply`]),
     /// `Unavailable`.
     fn flush(&self) -> BackendResult<()>;
+
+    /// Whether other processes may write the same store at the same time (a
+    /// database server shared by several gateways). The store layer keeps no
+    /// record cache over a shared engine: another writer could make it stale.
+    fn shared(&self) -> bool {
+        false
+    }
 
     /// `Ok` while the store serves requests; for health checks.
     ///
@@ -410,10 +535,34 @@ pub trait OpenBackend: CommonsStoreBackend + Sized {
     fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self>;
 
     /// A store in a fresh temporary directory, removed when the store drops.
+    /// The networked engine makes a fresh schema on the server named by
+    /// `COMMONS_TEST_DATABASE_URL` instead, dropped when the store drops.
     ///
     /// # Errors
     /// As [`OpenBackend::open`].
     fn temporary(config: &StoreConfig) -> BackendResult<Self>;
+
+    /// Whether the engine keeps its store on a database server reached by
+    /// URL ([`OpenBackend::connect`]) rather than in a folder
+    /// ([`OpenBackend::open`]).
+    const NETWORKED: bool = false;
+
+    /// Connects to the store on the database server at `url`, creating its
+    /// table on first connect. Only the networked engine has one.
+    ///
+    /// # Errors
+    /// [`BackendError::WrongLocation`] for an engine that lives in a folder;
+    /// the networked engine's errors otherwise.
+    fn connect(url: &str, config: &StoreConfig) -> BackendResult<Self> {
+        let _ = (url, config);
+        Err(BackendError::WrongLocation {
+            engine: Self::NAME,
+            message: format!(
+                "this build's {} engine keeps its store in a folder: pass --data-dir, not a database URL",
+                Self::NAME
+            ),
+        })
+    }
 }
 
 /// Forwards every method of [`CommonsStoreBackend`] through a pointer type.
@@ -448,6 +597,9 @@ macro_rules! forward_backend {
         }
         fn flush(&self) -> BackendResult<()> {
             (**self).flush()
+        }
+        fn shared(&self) -> bool {
+            (**self).shared()
         }
         fn check_available(&self) -> BackendResult<()> {
             (**self).check_available()

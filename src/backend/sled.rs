@@ -24,8 +24,8 @@ use tempfile::TempDir;
 
 use super::fail_stop::FailStop;
 use super::{
-    prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability, GroupSync,
-    OpenBackend, Rows, StoreConfig, WriteBatch,
+    check_preconditions, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
+    Durability, GroupSync, OpenBackend, Rows, StoreConfig, WriteBatch,
 };
 
 const ENGINE: &str = "sled";
@@ -113,7 +113,8 @@ impl SledCommonsStore {
         // `sled::Batch` keeps one entry per key, the last one set: later
         // operations on the same key win, as `WriteBatch` promises.
         let mut sled_batch = sled::Batch::default();
-        for op in batch.into_ops() {
+        let (ops, preconditions) = batch.into_parts();
+        for op in ops {
             match op {
                 BatchOp::Put(key, value) => sled_batch.insert(key, value),
                 BatchOp::Delete(key) => sled_batch.remove(key),
@@ -122,7 +123,12 @@ impl SledCommonsStore {
         {
             // The gate guards no data (sled does), only the scans' view; a
             // panic inside sled cannot leave it inconsistent.
+            // Every write takes the gate exclusively, so preconditions checked
+            // under it still hold when the batch is applied.
             let _writing = self.gate.write().unwrap_or_else(PoisonError::into_inner);
+            check_preconditions(&preconditions, |key| {
+                self.db.get(key).map(|v| v.map(|v| v.to_vec())).map_err(|e| engine_error(&self.dir, e, Some(key)))
+            })?;
             self.db.apply_batch(sled_batch).map_err(|e| engine_error(&self.dir, e, None))?;
         }
         match self.durability {

@@ -226,17 +226,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     fn proposer_step<A>(
         &self,
         signed: &Signed<A>,
-        step: impl FnOnce(&mut Amendment, u64) -> CommonsResult<()>,
+        step: impl Fn(&mut Amendment, u64) -> CommonsResult<()>,
     ) -> CommonsResult<Amendment> {
         let id = signed.target.as_str();
         check_uuid("amendment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Amendment>(id)?;
-        require_actor(signed, &old.proposer_did, "the proposer")?;
-        let mut amendment = old.clone();
-        step(&mut amendment, self.now())?;
-        self.save(&amendment, Some(&old))?;
-        Ok(amendment)
+        self.exclusive(&[id], || {
+            let old = self.get_required::<Amendment>(id)?;
+            require_actor(signed, &old.proposer_did, "the proposer")?;
+            let mut amendment = old.clone();
+            step(&mut amendment, self.now())?;
+            self.save(&amendment, Some(&old))?;
+            Ok(amendment)
+        })
     }
 
     /// The proposer adds a change while Draft.
@@ -250,7 +251,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let change = AmendmentChange { target: b.target.clone(), change: b.change, new_value: b.new_value.clone() };
         self.proposer_step(signed, |amendment, now| {
             self.require_active_anchor(&signed.actor)?;
-            Ok(amendment.add_change(change, now)?)
+            Ok(amendment.add_change(change.clone(), now)?)
         })
     }
 
@@ -289,11 +290,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn open_amendment_voting(&self, signed: &Signed<AmendmentOpenVoting>) -> CommonsResult<Amendment> {
         let id = signed.target.as_str();
         check_uuid("amendment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Amendment>(id)?;
-        let charter = self.get_required::<Charter>(&old.charter_id)?;
-        self.attesting_steward(&signed.actor, Some(&charter.domain_id), self.now())?;
-        self.open_voting_locked(old, &charter)
+        self.exclusive(&[id], || {
+            let old = self.get_required::<Amendment>(id)?;
+            let charter = self.get_required::<Charter>(&old.charter_id)?;
+            self.attesting_steward(&signed.actor, Some(&charter.domain_id), self.now())?;
+            self.open_voting_locked(old, &charter)
+        })
     }
 
     /// Operator: opens the vote (Submitted -> Voting).
@@ -303,10 +305,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` unless Submitted.
     pub fn open_amendment_voting_by_operator(&self, id: &str) -> CommonsResult<Amendment> {
         check_uuid("amendment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Amendment>(id)?;
-        let charter = self.get_required::<Charter>(&old.charter_id)?;
-        self.open_voting_locked(old, &charter)
+        self.exclusive(&[id], || {
+            let old = self.get_required::<Amendment>(id)?;
+            let charter = self.get_required::<Charter>(&old.charter_id)?;
+            self.open_voting_locked(old, &charter)
+        })
     }
 
     fn open_voting_locked(&self, old: Amendment, charter: &Charter) -> CommonsResult<Amendment> {
@@ -327,20 +330,21 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn vote_amendment(&self, signed: &Signed<CastVote>) -> CommonsResult<Amendment> {
         let id = signed.target.as_str();
         check_uuid("amendment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Amendment>(id)?;
-        let charter = self.get_required::<Charter>(&old.charter_id)?;
-        self.check_charter_active(&charter)?;
-        self.member_with(&signed.actor, &charter.domain_id, Capability::Vote)?;
-        let mut amendment = old.clone();
-        amendment.cast(Vote {
-            voter_did: signed.actor.clone(),
-            approve: signed.body.approve,
-            cast_at: self.now(),
-            signature: signed.signature.clone(),
-        })?;
-        self.save(&amendment, Some(&old))?;
-        Ok(amendment)
+        self.exclusive(&[id], || {
+            let old = self.get_required::<Amendment>(id)?;
+            let charter = self.get_required::<Charter>(&old.charter_id)?;
+            self.check_charter_active(&charter)?;
+            self.member_with(&signed.actor, &charter.domain_id, Capability::Vote)?;
+            let mut amendment = old.clone();
+            amendment.cast(Vote {
+                voter_did: signed.actor.clone(),
+                approve: signed.body.approve,
+                cast_at: self.now(),
+                signature: signed.signature.clone(),
+            })?;
+            self.save(&amendment, Some(&old))?;
+            Ok(amendment)
+        })
     }
 
     /// Closes the vote and counts it: Voting -> Ratified | Rejected. `early`
@@ -352,9 +356,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `closes_at` without `early`.
     pub fn close_amendment(&self, id: &str, early: bool) -> CommonsResult<ClosedAmendment> {
         check_uuid("amendment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Amendment>(id)?;
-        self.close_locked(old, early)
+        self.exclusive(&[id], || {
+            let old = self.get_required::<Amendment>(id)?;
+            self.close_locked(old, early)
+        })
     }
 
     fn close_locked(&self, old: Amendment, early: bool) -> CommonsResult<ClosedAmendment> {
@@ -394,15 +399,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn close_due_amendments(&self) -> CommonsResult<usize> {
         let mut closed = 0;
         self.store.for_each_due(Due::AmendmentsToClose, self.now(), |id| -> CommonsResult<()> {
-            let _guard = self.locks.lock(&[id]);
-            let Some(old) = self.store.get::<Amendment>(id)? else { return Ok(()) };
-            match self.close_locked(old, false) {
-                Ok(_) => closed += 1,
-                Err(CommonsError::Store(e)) => return Err(e.into()),
-                // Closed or withdrawn meanwhile: nothing to do.
-                Err(_) => {}
-            }
-            Ok(())
+            // Another gateway's sweep may close it first: the commit then
+            // conflicts, the re-run finds it closed, and nothing is done.
+            self.exclusive(&[id], || {
+                let Some(old) = self.store.get::<Amendment>(id)? else { return Ok(()) };
+                match self.close_locked(old, false) {
+                    Ok(_) => closed += 1,
+                    Err(CommonsError::Store(e)) => return Err(e.into()),
+                    // Closed or withdrawn meanwhile: nothing to do.
+                    Err(_) => {}
+                }
+                Ok(())
+            })
         })?;
         Ok(closed)
     }

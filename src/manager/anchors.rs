@@ -49,20 +49,21 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         }
         let now = self.now();
         let anchor = PersonhoodAnchor::new(did.clone(), Pathway::Admin, now);
-        let _guard = self.locks.lock(&[&anchor.anchor_id]);
-        if self.store.get::<PersonhoodAnchor>(&anchor.anchor_id)?.is_some() {
-            return Err(Refusal::conflict(
-                ConflictCode::AlreadyExists,
-                format!("{did} already has anchor {}", anchor.anchor_id),
-            )
-            .into());
-        }
-        let holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), did, display_name, now);
-        let mut changes = Changes::new();
-        changes.put(&anchor, None)?;
-        changes.put(&holder, None)?;
-        self.store.commit(changes)?;
-        Ok(anchor.view(now))
+        self.exclusive(&[&anchor.anchor_id], || {
+            if self.store.get::<PersonhoodAnchor>(&anchor.anchor_id)?.is_some() {
+                return Err(Refusal::conflict(
+                    ConflictCode::AlreadyExists,
+                    format!("{did} already has anchor {}", anchor.anchor_id),
+                )
+                .into());
+            }
+            let holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), did.clone(), display_name.clone(), now);
+            let mut changes = Changes::new();
+            changes.put(&anchor, None)?;
+            changes.put(&holder, None)?;
+            self.store.commit(changes)?;
+            Ok(anchor.view(now))
+        })
     }
 
     /// The anchor with `id`.
@@ -100,28 +101,29 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             return Err(Refusal::invalid("expires_at", "must be in the future").into());
         }
         let steward_id = StewardRecord::id_for(&signed.actor);
-        let _guard = self.locks.lock(&[anchor_id, &steward_id]);
-        let mut steward = self.attesting_steward(&signed.actor, None, now)?;
-        let old = self.get_required::<PersonhoodAnchor>(anchor_id)?;
-        let mut anchor = old.clone();
-        anchor.add_attestation(
-            Attestation {
-                issuer_did: signed.actor.clone(),
-                level: signed.body.level,
-                method: signed.body.method,
-                issued_at: now,
-                expires_at: signed.body.expires_at,
-                signature: signed.signature.clone(),
-            },
-            now,
-        )?;
-        let old_steward = steward.clone();
-        steward.record_attestation(now);
-        let mut changes = Changes::new();
-        changes.put(&anchor, Some(&old))?;
-        changes.put(&steward, Some(&old_steward))?;
-        self.store.commit(changes)?;
-        Ok(anchor.view(now))
+        self.exclusive(&[anchor_id, &steward_id], || {
+            let mut steward = self.attesting_steward(&signed.actor, None, now)?;
+            let old = self.get_required::<PersonhoodAnchor>(anchor_id)?;
+            let mut anchor = old.clone();
+            anchor.add_attestation(
+                Attestation {
+                    issuer_did: signed.actor.clone(),
+                    level: signed.body.level,
+                    method: signed.body.method,
+                    issued_at: now,
+                    expires_at: signed.body.expires_at,
+                    signature: signed.signature.clone(),
+                },
+                now,
+            )?;
+            let old_steward = steward.clone();
+            steward.record_attestation(now);
+            let mut changes = Changes::new();
+            changes.put(&anchor, Some(&old))?;
+            changes.put(&steward, Some(&old_steward))?;
+            self.store.commit(changes)?;
+            Ok(anchor.view(now))
+        })
     }
 
     /// Operator: Active -> Suspended (no end date: `until` is `None`).

@@ -195,63 +195,69 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 now,
             )
         };
-        let mut changes = Changes::new();
         let appeal = match &body.kind {
             AppealKind::Revocation { revocation_id } => {
                 check_uuid("revocation", revocation_id)?;
-                let _guard = self.locks.lock(&[revocation_id]);
-                let old = self.get_required::<RevocationRecord>(revocation_id)?;
-                if !concerns(&old.target, &holder, &signed.actor) {
-                    return Err(Refusal::forbidden(format!(
-                        "revocation {revocation_id} does not target {}; only its target may appeal it",
-                        signed.actor
-                    ))
-                    .into());
-                }
-                let fixed = match &old.target {
-                    RevocationTarget::Membership { jurisdiction, .. } => Some(jurisdiction.clone()),
-                    RevocationTarget::Steward { steward_id } => {
-                        self.get_required::<StewardRecord>(steward_id)?.jurisdiction
+                return self.exclusive(&[revocation_id], || {
+                    let old = self.get_required::<RevocationRecord>(revocation_id)?;
+                    if !concerns(&old.target, &holder, &signed.actor) {
+                        return Err(Refusal::forbidden(format!(
+                            "revocation {revocation_id} does not target {}; only its target may appeal it",
+                            signed.actor
+                        ))
+                        .into());
                     }
-                    RevocationTarget::Anchor { .. } | RevocationTarget::Holder { .. } => None,
-                };
-                let appeal = new_appeal(Some(fixed))?;
-                let mut revocation = old.clone();
-                revocation.appeal_filed(appeal.appeal_id.clone(), now)?;
-                changes.put(&appeal, None)?;
-                changes.put(&revocation, Some(&old))?;
-                self.store.commit(changes)?;
-                return Ok(appeal);
+                    let fixed = match &old.target {
+                        RevocationTarget::Membership { jurisdiction, .. } => Some(jurisdiction.clone()),
+                        RevocationTarget::Steward { steward_id } => {
+                            self.get_required::<StewardRecord>(steward_id)?.jurisdiction
+                        }
+                        RevocationTarget::Anchor { .. } | RevocationTarget::Holder { .. } => None,
+                    };
+                    let appeal = new_appeal(Some(fixed))?;
+                    let mut revocation = old.clone();
+                    revocation.appeal_filed(appeal.appeal_id.clone(), now)?;
+                    let mut changes = Changes::new();
+                    changes.put(&appeal, None)?;
+                    changes.put(&revocation, Some(&old))?;
+                    self.store.commit(changes)?;
+                    Ok(appeal)
+                });
             }
             AppealKind::StewardAction { steward_id } => {
                 check_hex_id("steward", steward_id)?;
                 // Under the appellant's lock, so two filings cannot both pass
                 // the one-open-appeal check; the holder is read again under it.
-                let _guard = self.locks.lock(&[steward_id, holder.holder_id.as_str()]);
-                require_due_process(&self.get_required::<CommonsHolderRecord>(&holder.holder_id)?)?;
-                let steward = self.get_required::<StewardRecord>(steward_id)?;
-                if steward.did == signed.actor {
-                    return Err(Refusal::forbidden("a steward cannot appeal its own action").into());
-                }
-                if let Some(open) = self.open_steward_appeal(&signed.actor, steward_id)? {
-                    return Err(Refusal::conflict(
-                        ConflictCode::AppealOpen,
-                        format!("{} already has open appeal {open} of steward {steward_id}", signed.actor),
-                    )
-                    .into());
-                }
-                let appeal = new_appeal(Some(steward.jurisdiction.clone()))?;
-                changes.put(&appeal, None)?;
-                self.store.commit(changes)?;
-                return Ok(appeal);
+                return self.exclusive(&[steward_id, holder.holder_id.as_str()], || {
+                    require_due_process(&self.get_required::<CommonsHolderRecord>(&holder.holder_id)?)?;
+                    let steward = self.get_required::<StewardRecord>(steward_id)?;
+                    if steward.did == signed.actor {
+                        return Err(Refusal::forbidden("a steward cannot appeal its own action").into());
+                    }
+                    if let Some(open) = self.open_steward_appeal(&signed.actor, steward_id)? {
+                        return Err(Refusal::conflict(
+                            ConflictCode::AppealOpen,
+                            format!("{} already has open appeal {open} of steward {steward_id}", signed.actor),
+                        )
+                        .into());
+                    }
+                    let appeal = new_appeal(Some(steward.jurisdiction.clone()))?;
+                    // In-process, the appellant's lock makes the open-appeal check
+                    // and this write one step. Two gateways filing for the same
+                    // appellant and steward in the same instant write no common
+                    // row, so both may pass (docs/DOMAIN.md, "Several gateways").
+                    let mut changes = Changes::new();
+                    changes.put(&appeal, None)?;
+                    self.store.commit(changes)?;
+                    Ok(appeal)
+                });
             }
             _ => {
                 require_due_process(&holder)?;
                 new_appeal(None)?
             }
         };
-        changes.put(&appeal, None)?;
-        self.store.commit(changes)?;
+        self.save(&appeal, None)?;
         Ok(appeal)
     }
 
@@ -289,21 +295,22 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     fn party_step<A>(
         &self,
         signed: &Signed<A>,
-        change: impl FnOnce(&mut Appeal, u64) -> Result<(), Refusal>,
+        change: impl Fn(&mut Appeal, u64) -> Result<(), Refusal>,
     ) -> CommonsResult<Appeal> {
         let id = signed.target.as_str();
         check_uuid("appeal", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Appeal>(id)?;
-        if !self.is_party(&old, &signed.actor)? {
-            return Err(Refusal::forbidden(
-                "only a party may add to an appeal: the appellant, the steward whose action is appealed, or an Active steward serving the appeal's jurisdiction",
-            ).into());
-        }
-        let mut appeal = old.clone();
-        change(&mut appeal, self.now())?;
-        self.save(&appeal, Some(&old))?;
-        Ok(appeal)
+        self.exclusive(&[id], || {
+            let old = self.get_required::<Appeal>(id)?;
+            if !self.is_party(&old, &signed.actor)? {
+                return Err(Refusal::forbidden(
+                    "only a party may add to an appeal: the appellant, the steward whose action is appealed, or an Active steward serving the appeal's jurisdiction",
+                ).into());
+            }
+            let mut appeal = old.clone();
+            change(&mut appeal, self.now())?;
+            self.save(&appeal, Some(&old))?;
+            Ok(appeal)
+        })
     }
 
     /// A party adds a piece of evidence (its hash and a description) while
@@ -346,12 +353,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `InvalidTransition` unless Filed.
     pub fn review_appeal(&self, id: &str) -> CommonsResult<Appeal> {
         check_uuid("appeal", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<Appeal>(id)?;
-        let mut appeal = old.clone();
-        appeal.review("operator".into(), self.now())?;
-        self.save(&appeal, Some(&old))?;
-        Ok(appeal)
+        self.exclusive(&[id], || {
+            let old = self.get_required::<Appeal>(id)?;
+            let mut appeal = old.clone();
+            appeal.review("operator".into(), self.now())?;
+            self.save(&appeal, Some(&old))?;
+            Ok(appeal)
+        })
     }
 
     /// Operator: UnderReview -> Resolved, with the revocation (and its
@@ -363,7 +371,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidInput` on the notes; store errors (nothing written).
     pub fn resolve_appeal(&self, id: &str, request: ResolveRequest) -> CommonsResult<Appeal> {
         let ResolveRequest { outcome, notes } = request;
-        self.end_appeal(id, Ending::Resolved(outcome), |appeal, now| Ok(appeal.resolve(outcome, notes, now)?), None)
+        self.end_appeal(
+            id,
+            Ending::Resolved(outcome),
+            |appeal, now| Ok(appeal.resolve(outcome, notes.clone(), now)?),
+            None,
+        )
     }
 
     /// Operator: Filed|UnderReview -> Dismissed; a pending revocation appeal
@@ -374,7 +387,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidInput` on a reason over 2,000 characters.
     pub fn dismiss_appeal(&self, id: &str, request: DismissRequest) -> CommonsResult<Appeal> {
         let DismissRequest { reason } = request;
-        self.end_appeal(id, Ending::Dismissed, |appeal, now| Ok(appeal.dismiss(reason, now)?), None)
+        self.end_appeal(id, Ending::Dismissed, |appeal, now| Ok(appeal.dismiss(reason.clone(), now)?), None)
     }
 
     /// The appellant withdraws: Filed|UnderReview -> Withdrawn; a pending
@@ -394,7 +407,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         &self,
         id: &str,
         ending: Ending,
-        step: impl FnOnce(&mut Appeal, u64) -> CommonsResult<()>,
+        step: impl Fn(&mut Appeal, u64) -> CommonsResult<()>,
         appellant: Option<&Did>,
     ) -> CommonsResult<Appeal> {
         check_uuid("appeal", id)?;
@@ -416,39 +429,40 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             _ => None,
         };
         let lock_refs: Vec<&str> = lock_ids.iter().map(String::as_str).collect();
-        let _guard = self.locks.lock(&lock_refs);
-        let old = self.get_required::<Appeal>(id)?;
-        if let Some(did) = appellant {
-            if did != &old.appellant_did {
-                return Err(Refusal::forbidden("only the appellant may sign this action").into());
-            }
-        }
-        let now = self.now();
-        let mut appeal = old.clone();
-        step(&mut appeal, now)?;
-        let mut changes = Changes::new();
-        changes.put(&appeal, Some(&old))?;
-        match (&appeal.kind, revocation_target) {
-            (AppealKind::Revocation { revocation_id }, Some(_)) => {
-                self.end_revocation_appeal(&appeal.appeal_id, revocation_id, ending, now, &mut changes)?;
-            }
-            (AppealKind::StewardAction { steward_id }, _) => {
-                let won = match ending {
-                    Ending::Resolved(Outcome::Denied) => Some(true),
-                    Ending::Resolved(Outcome::Upheld | Outcome::PartiallyUpheld) => Some(false),
-                    Ending::Resolved(Outcome::Remanded) | Ending::Dismissed | Ending::Withdrawn => None,
-                };
-                if let Some(won) = won {
-                    let old_steward = self.get_required::<StewardRecord>(steward_id)?;
-                    let mut steward = old_steward.clone();
-                    steward.record_dispute(won, now);
-                    changes.put(&steward, Some(&old_steward))?;
+        self.exclusive(&lock_refs, || {
+            let old = self.get_required::<Appeal>(id)?;
+            if let Some(did) = appellant {
+                if did != &old.appellant_did {
+                    return Err(Refusal::forbidden("only the appellant may sign this action").into());
                 }
             }
-            _ => {}
-        }
-        self.store.commit(changes)?;
-        Ok(appeal)
+            let now = self.now();
+            let mut appeal = old.clone();
+            step(&mut appeal, now)?;
+            let mut changes = Changes::new();
+            changes.put(&appeal, Some(&old))?;
+            match (&appeal.kind, revocation_target.clone()) {
+                (AppealKind::Revocation { revocation_id }, Some(_)) => {
+                    self.end_revocation_appeal(&appeal.appeal_id, revocation_id, ending, now, &mut changes)?;
+                }
+                (AppealKind::StewardAction { steward_id }, _) => {
+                    let won = match ending {
+                        Ending::Resolved(Outcome::Denied) => Some(true),
+                        Ending::Resolved(Outcome::Upheld | Outcome::PartiallyUpheld) => Some(false),
+                        Ending::Resolved(Outcome::Remanded) | Ending::Dismissed | Ending::Withdrawn => None,
+                    };
+                    if let Some(won) = won {
+                        let old_steward = self.get_required::<StewardRecord>(steward_id)?;
+                        let mut steward = old_steward.clone();
+                        steward.record_dispute(won, now);
+                        changes.put(&steward, Some(&old_steward))?;
+                    }
+                }
+                _ => {}
+            }
+            self.store.commit(changes)?;
+            Ok(appeal)
+        })
     }
 
     /// Adds to `changes` what ending appeal `appeal_id` does to its

@@ -99,16 +99,17 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             membership_policy: policy,
         };
         let charter = Charter::new(draft, signed.actor.clone(), now)?;
-        let _guard = self.locks.lock(&[&charter.charter_id]);
-        if self.store.get::<Charter>(&charter.charter_id)?.is_some() {
-            return Err(Refusal::conflict(
-                ConflictCode::AlreadyExists,
-                format!("domain {} already has charter {}", charter.domain_id, charter.charter_id),
-            )
-            .into());
-        }
-        self.save(&charter, None)?;
-        Ok(charter.view())
+        self.exclusive(&[&charter.charter_id], || {
+            if self.store.get::<Charter>(&charter.charter_id)?.is_some() {
+                return Err(Refusal::conflict(
+                    ConflictCode::AlreadyExists,
+                    format!("domain {} already has charter {}", charter.domain_id, charter.charter_id),
+                )
+                .into());
+            }
+            self.save(&charter, None)?;
+            Ok(charter.view())
+        })
     }
 
     /// An Active holder signs the charter's current digest as a founder.

@@ -88,7 +88,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let session = self.get_required::<EnrollmentSession>(id)?;
         if session.is_expired(self.now()) {
             let mut changes = Changes::new();
-            changes.delete(&session);
+            changes.delete(&session)?;
             self.store.commit(changes)?;
             return Err(Refusal::Expired { entity: "enrollment", id: id.to_string() }.into());
         }
@@ -101,8 +101,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`, `NotFound`, `Expired`.
     pub fn enrollment(&self, id: &str) -> CommonsResult<EnrollmentView> {
         check_uuid("enrollment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        Ok(self.live_session(id)?.view())
+        self.exclusive(&[id], || Ok(self.live_session(id)?.view()))
     }
 
     /// The person signs the verification code: binds their DID, level 1.
@@ -114,13 +113,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn verify_enrollment(&self, signed: &Signed<EnrollVerify>) -> CommonsResult<EnrollmentView> {
         let id = signed.target.as_str();
         check_uuid("enrollment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.live_session(id)?;
-        self.ensure_not_enrolled(&signed.actor)?;
-        let mut session = old.clone();
-        session.verify(signed.actor.clone(), &signed.body.verification_code, self.now())?;
-        self.save(&session, Some(&old))?;
-        Ok(session.view())
+        self.exclusive(&[id], || {
+            let old = self.live_session(id)?;
+            self.ensure_not_enrolled(&signed.actor)?;
+            let mut session = old.clone();
+            session.verify(signed.actor.clone(), &signed.body.verification_code, self.now())?;
+            self.save(&session, Some(&old))?;
+            Ok(session.view())
+        })
     }
 
     fn ensure_not_enrolled(&self, did: &crate::model::did::Did) -> CommonsResult<()> {
@@ -146,18 +146,19 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let id = signed.target.as_str();
         check_uuid("enrollment", id)?;
         let person = parse_did(&signed.body.person_did)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.live_session(id)?;
-        let now = self.now();
-        self.attesting_steward(&signed.actor, old.domain_id.as_deref(), now)?;
-        let mut session = old.clone();
-        session.vouch(
-            &person,
-            Vouch { steward_did: signed.actor.clone(), signature: signed.signature.clone(), at: now },
-            now,
-        )?;
-        self.save(&session, Some(&old))?;
-        Ok(session.view())
+        self.exclusive(&[id], || {
+            let old = self.live_session(id)?;
+            let now = self.now();
+            self.attesting_steward(&signed.actor, old.domain_id.as_deref(), now)?;
+            let mut session = old.clone();
+            session.vouch(
+                &person,
+                Vouch { steward_did: signed.actor.clone(), signature: signed.signature.clone(), at: now },
+                now,
+            )?;
+            self.save(&session, Some(&old))?;
+            Ok(session.view())
+        })
     }
 
     /// A steward (commons-wide or of the session's jurisdiction) rejects the
@@ -169,10 +170,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     pub fn reject_enrollment(&self, signed: &Signed<EnrollReject>) -> CommonsResult<EnrollmentView> {
         let id = signed.target.as_str();
         check_uuid("enrollment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.live_session(id)?;
-        self.attesting_steward(&signed.actor, old.domain_id.as_deref(), self.now())?;
-        self.reject_locked(old, signed.body.reason.clone(), signed.actor.to_string())
+        self.exclusive(&[id], || {
+            let old = self.live_session(id)?;
+            self.attesting_steward(&signed.actor, old.domain_id.as_deref(), self.now())?;
+            self.reject_locked(old, signed.body.reason.clone(), signed.actor.to_string())
+        })
     }
 
     /// Operator: rejects the session before level 2.
@@ -182,9 +184,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// when already rejected; `InvalidInput` on a reason over 2,000 characters.
     pub fn reject_enrollment_by_operator(&self, id: &str, reason: String) -> CommonsResult<EnrollmentView> {
         check_uuid("enrollment", id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.live_session(id)?;
-        self.reject_locked(old, reason, "operator".to_string())
+        self.exclusive(&[id], || {
+            let old = self.live_session(id)?;
+            self.reject_locked(old, reason.clone(), "operator".to_string())
+        })
     }
 
     fn reject_locked(&self, old: EnrollmentSession, reason: String, by: String) -> CommonsResult<EnrollmentView> {
@@ -221,128 +224,128 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let vouch_steward_id = {
             // Peek (without the lock) to know which steward record to lock too;
             // re-checked under the lock below.
-            let _guard = self.locks.lock(&[id]);
             self.live_session(id)?.vouch.map(|v| StewardRecord::id_for(&v.steward_did))
         };
         let mut lock_ids = vec![id, anchor_id.as_str()];
         if let Some(s) = &vouch_steward_id {
             lock_ids.push(s);
         }
-        let _guard = self.locks.lock(&lock_ids);
-        let session = self.live_session(id)?;
-        if session.vouch.as_ref().map(|v| StewardRecord::id_for(&v.steward_did)) != vouch_steward_id {
-            return Err(Refusal::conflict(
-                ConflictCode::ConcurrentChange,
-                "the enrollment changed while completing; retry",
-            )
-            .into());
-        }
-        session.ensure_live("complete", self.now())?;
-        let Some(person) = session.person_did.clone() else {
-            return Err(Refusal::InvalidTransition {
-                entity: "enrollment",
-                id: id.into(),
-                from: "at level 0".into(),
-                action: "complete",
-            }
-            .into());
-        };
-        require_actor(signed, &person, "the enrolling person")?;
-        let now = self.now();
-        let charter = match &session.domain_id {
-            Some(d) => Some(self.active_charter(d)?),
-            None => None,
-        };
-        let open = charter.as_ref().is_some_and(|c| c.membership_policy.open_enrollment);
-        if session.level < 2 && !(session.level == 1 && open) {
-            return Err(Refusal::InvalidTransition {
-                entity: "enrollment",
-                id: id.into(),
-                from: format!("at level {}", session.level),
-                action: "complete without a steward's vouch (the charter has no open enrollment)",
-            }
-            .into());
-        }
-        self.ensure_not_enrolled(&person)?;
-        if let Some(v) = &session.vouch {
-            // The vouch counts only while its steward could still give it.
-            match self.attesting_steward(&v.steward_did, session.domain_id.as_deref(), now) {
-                Ok(_) => {}
-                Err(CommonsError::Refused(e @ Refusal::Forbidden { .. })) => {
-                    return Err(Refusal::conflict(
-                        ConflictCode::VouchNoLongerValid,
-                        format!("the vouch of {} no longer counts ({e}); start a new enrollment", v.steward_did),
-                    )
-                    .into())
-                }
-                Err(e) => return Err(e),
-            }
-        }
-
-        let mut changes = Changes::new();
-        let (anchor, steward_update) = match &session.vouch {
-            Some(v) => {
-                let mut anchor = PersonhoodAnchor::new(
-                    person.clone(),
-                    Pathway::StewardVouched { steward_did: v.steward_did.clone() },
-                    now,
-                );
-                anchor.attestations.push(Attestation {
-                    issuer_did: v.steward_did.clone(),
-                    level: PopLevel::Strong,
-                    method: AttestationMethod::StewardVouch,
-                    issued_at: v.at,
-                    expires_at: None,
-                    signature: v.signature.clone(),
-                });
-                let old_steward = self.get_required::<StewardRecord>(&StewardRecord::id_for(&v.steward_did))?;
-                let mut steward = old_steward.clone();
-                steward.record_attestation(now);
-                (anchor, Some((steward, old_steward)))
-            }
-            None => {
-                let mut anchor = PersonhoodAnchor::new(person.clone(), Pathway::Genesis, now);
-                anchor.attestations.push(Attestation {
-                    issuer_did: person.clone(),
-                    level: PopLevel::Weak,
-                    method: AttestationMethod::SelfAsserted,
-                    issued_at: now,
-                    expires_at: None,
-                    signature: signed.signature.clone(),
-                });
-                (anchor, None)
-            }
-        };
-        let mut holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), person, None, now);
-        if let Some(c) = &charter {
-            let level = anchor.pop_level(now).unwrap_or(PopLevel::Weak);
-            if level < c.membership_policy.required_pop_level {
+        self.exclusive(&lock_ids, || {
+            let session = self.live_session(id)?;
+            if session.vouch.as_ref().map(|v| StewardRecord::id_for(&v.steward_did)) != vouch_steward_id {
                 return Err(Refusal::conflict(
-                    ConflictCode::InsufficientPopLevel,
-                    format!(
-                        "charter {} requires {} personhood; this enrollment reaches {}",
-                        c.domain_id,
-                        c.membership_policy.required_pop_level.name(),
-                        level.name()
-                    ),
+                    ConflictCode::ConcurrentChange,
+                    "the enrollment changed while completing; retry",
                 )
                 .into());
             }
-            let (status, caps) = if session.vouch.is_some() {
-                (AffiliationStatus::Provisional, BTreeSet::from([Capability::Vote, Capability::Transact]))
-            } else {
-                (AffiliationStatus::Candidate, BTreeSet::new())
+            session.ensure_live("complete", self.now())?;
+            let Some(person) = session.person_did.clone() else {
+                return Err(Refusal::InvalidTransition {
+                    entity: "enrollment",
+                    id: id.into(),
+                    from: "at level 0".into(),
+                    action: "complete",
+                }
+                .into());
             };
-            holder.join(&c.domain_id, status, caps, now)?;
-        }
-        changes.put(&anchor, None)?;
-        changes.put(&holder, None)?;
-        if let Some((steward, old)) = &steward_update {
-            changes.put(steward, Some(old))?;
-        }
-        changes.delete(&session);
-        self.store.commit(changes)?;
-        Ok(anchor.view(now))
+            require_actor(signed, &person, "the enrolling person")?;
+            let now = self.now();
+            let charter = match &session.domain_id {
+                Some(d) => Some(self.active_charter(d)?),
+                None => None,
+            };
+            let open = charter.as_ref().is_some_and(|c| c.membership_policy.open_enrollment);
+            if session.level < 2 && !(session.level == 1 && open) {
+                return Err(Refusal::InvalidTransition {
+                    entity: "enrollment",
+                    id: id.into(),
+                    from: format!("at level {}", session.level),
+                    action: "complete without a steward's vouch (the charter has no open enrollment)",
+                }
+                .into());
+            }
+            self.ensure_not_enrolled(&person)?;
+            if let Some(v) = &session.vouch {
+                // The vouch counts only while its steward could still give it.
+                match self.attesting_steward(&v.steward_did, session.domain_id.as_deref(), now) {
+                    Ok(_) => {}
+                    Err(CommonsError::Refused(e @ Refusal::Forbidden { .. })) => {
+                        return Err(Refusal::conflict(
+                            ConflictCode::VouchNoLongerValid,
+                            format!("the vouch of {} no longer counts ({e}); start a new enrollment", v.steward_did),
+                        )
+                        .into())
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+
+            let mut changes = Changes::new();
+            let (anchor, steward_update) = match &session.vouch {
+                Some(v) => {
+                    let mut anchor = PersonhoodAnchor::new(
+                        person.clone(),
+                        Pathway::StewardVouched { steward_did: v.steward_did.clone() },
+                        now,
+                    );
+                    anchor.attestations.push(Attestation {
+                        issuer_did: v.steward_did.clone(),
+                        level: PopLevel::Strong,
+                        method: AttestationMethod::StewardVouch,
+                        issued_at: v.at,
+                        expires_at: None,
+                        signature: v.signature.clone(),
+                    });
+                    let old_steward = self.get_required::<StewardRecord>(&StewardRecord::id_for(&v.steward_did))?;
+                    let mut steward = old_steward.clone();
+                    steward.record_attestation(now);
+                    (anchor, Some((steward, old_steward)))
+                }
+                None => {
+                    let mut anchor = PersonhoodAnchor::new(person.clone(), Pathway::Genesis, now);
+                    anchor.attestations.push(Attestation {
+                        issuer_did: person.clone(),
+                        level: PopLevel::Weak,
+                        method: AttestationMethod::SelfAsserted,
+                        issued_at: now,
+                        expires_at: None,
+                        signature: signed.signature.clone(),
+                    });
+                    (anchor, None)
+                }
+            };
+            let mut holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), person, None, now);
+            if let Some(c) = &charter {
+                let level = anchor.pop_level(now).unwrap_or(PopLevel::Weak);
+                if level < c.membership_policy.required_pop_level {
+                    return Err(Refusal::conflict(
+                        ConflictCode::InsufficientPopLevel,
+                        format!(
+                            "charter {} requires {} personhood; this enrollment reaches {}",
+                            c.domain_id,
+                            c.membership_policy.required_pop_level.name(),
+                            level.name()
+                        ),
+                    )
+                    .into());
+                }
+                let (status, caps) = if session.vouch.is_some() {
+                    (AffiliationStatus::Provisional, BTreeSet::from([Capability::Vote, Capability::Transact]))
+                } else {
+                    (AffiliationStatus::Candidate, BTreeSet::new())
+                };
+                holder.join(&c.domain_id, status, caps, now)?;
+            }
+            changes.put(&anchor, None)?;
+            changes.put(&holder, None)?;
+            if let Some((steward, old)) = &steward_update {
+                changes.put(steward, Some(old))?;
+            }
+            changes.delete(&session)?;
+            self.store.commit(changes)?;
+            Ok(anchor.view(now))
+        })
     }
 
     /// Deletes every session whose `expires_at` has passed, one batch per
@@ -354,16 +357,19 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let now = self.now();
         let mut deleted = 0;
         self.store.for_each_due(Due::ExpiredEnrollments, now, |id| -> CommonsResult<()> {
-            let _guard = self.locks.lock(&[id]);
-            if let Some(session) = self.store.get::<EnrollmentSession>(id)? {
-                if session.is_expired(now) {
-                    let mut changes = Changes::new();
-                    changes.delete(&session);
-                    self.store.commit(changes)?;
-                    deleted += 1;
+            // Another gateway's sweep may delete it first: the commit then
+            // conflicts and the re-run finds nothing to delete.
+            self.exclusive(&[id], || {
+                if let Some(session) = self.store.get::<EnrollmentSession>(id)? {
+                    if session.is_expired(now) {
+                        let mut changes = Changes::new();
+                        changes.delete(&session)?;
+                        self.store.commit(changes)?;
+                        deleted += 1;
+                    }
                 }
-            }
-            Ok(())
+                Ok(())
+            })
         })?;
         Ok(deleted)
     }

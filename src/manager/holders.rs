@@ -267,7 +267,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         check_jurisdiction(jurisdiction)?;
         let (holder, _) = self.update_record::<CommonsHolderRecord, _>(holder_id, |h, now| {
             h.require_active("grant capabilities")?;
-            h.set_capabilities(jurisdiction, capabilities, now)
+            h.set_capabilities(jurisdiction, capabilities.clone(), now)
         })?;
         let caps: Vec<String> = holder
             .affiliation(jurisdiction)

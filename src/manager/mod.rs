@@ -58,6 +58,24 @@ use crate::model::error::Refusal;
 use crate::store::{Changes, CommonsStore, Entity};
 use locks::LockTable;
 
+/// How many times a read-modify-write runs before a conflict that keeps
+/// coming back is answered `Unavailable`. Each run after the first waits a
+/// random 1..=2^n ms (n = the run, at most 5), so the whole budget stays
+/// under a quarter of a second of waiting.
+pub const MAX_ATTEMPTS: u32 = 12;
+
+/// The error of a read-modify-write that met a conflict [`MAX_ATTEMPTS`]
+/// times: the store is too contended right now (503, retry later).
+fn contended(last: &crate::store::StoreError) -> crate::store::StoreError {
+    crate::backend::BackendError::Unavailable {
+        reason: format!(
+            "the change conflicted with concurrent writers {MAX_ATTEMPTS} times ({last}); nothing was written, \
+             retry later"
+        ),
+    }
+    .into()
+}
+
 /// What `/v1/health` and `commons-gateway info` report about the store.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StoreInfo {
@@ -185,28 +203,59 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         Ok(self.store.commit(changes)?)
     }
 
+    /// Runs `section` (a read-modify-write: it reads the records it
+    /// changes, checks the rules and commits) holding the in-process locks of
+    /// `ids`, and runs it again from the start when its commit met a
+    /// conflict: another writer (a gateway sharing the database) changed a
+    /// record it read, so nothing was written and the rules must be checked
+    /// against the new version. At most [`MAX_ATTEMPTS`] runs, with a short
+    /// random pause between them (so gateways that collided do not collide
+    /// again in step); after that the answer is `Unavailable` (503: retry
+    /// later). The locks are released during the pause.
+    fn exclusive<T>(&self, ids: &[&str], mut section: impl FnMut() -> CommonsResult<T>) -> CommonsResult<T> {
+        let mut attempt = 1;
+        loop {
+            let result = {
+                let _guard = self.locks.lock(ids);
+                section()
+            };
+            match result {
+                Err(CommonsError::Store(e)) if e.is_conflict() => {
+                    if attempt == MAX_ATTEMPTS {
+                        return Err(contended(&e).into());
+                    }
+                    let pause = rand::random::<u64>() % (1 << attempt.min(5)) + 1;
+                    std::thread::sleep(std::time::Duration::from_millis(pause));
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The one read-modify-write path for a change to ONE record: checks
     /// `id` (64 hex), locks it, reads the record, applies `change` to a copy
     /// at `now` (the record's own transition method refuses what its table
     /// does not allow), and commits the copy with its index rows as one
-    /// batch. Returns the new version and `now`. On any error nothing was
-    /// written.
+    /// batch, re-running on a conflict ([`Self::exclusive`]). Returns the new
+    /// version and `now`. On any error nothing was written.
     fn update_record<E: Entity, Err>(
         &self,
         id: &str,
-        change: impl FnOnce(&mut E, u64) -> Result<(), Err>,
+        change: impl Fn(&mut E, u64) -> Result<(), Err>,
     ) -> CommonsResult<(E, u64)>
     where
         CommonsError: From<Err>,
     {
         crate::model::ids::check_hex_id(E::NAME, id)?;
-        let _guard = self.locks.lock(&[id]);
-        let old = self.get_required::<E>(id)?;
-        let mut new = old.clone();
-        let now = self.now();
-        change(&mut new, now)?;
-        self.save(&new, Some(&old))?;
-        Ok((new, now))
+        self.exclusive(&[id], || {
+            let old = self.get_required::<E>(id)?;
+            let mut new = old.clone();
+            let now = self.now();
+            change(&mut new, now)?;
+            self.save(&new, Some(&old))?;
+            Ok((new, now))
+        })
     }
 
     /// An operator's status change of one record: checks the optional
@@ -217,14 +266,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         id: &str,
         action: &'static str,
         reason: Option<String>,
-        change: impl FnOnce(&mut E, String, u64) -> Result<(), Err>,
+        change: impl Fn(&mut E, String, u64) -> Result<(), Err>,
     ) -> CommonsResult<(E, u64)>
     where
         CommonsError: From<Err>,
     {
         let reason = input::check_reason(reason)?;
         let logged = reason.clone();
-        let (record, now) = self.update_record::<E, Err>(id, |r, now| change(r, reason, now))?;
+        let (record, now) = self.update_record::<E, Err>(id, |r, now| change(r, reason.clone(), now))?;
         input::log_operator(E::NAME, id, action, &logged);
         Ok((record, now))
     }

@@ -144,34 +144,35 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             appeal_window_days.unwrap_or(DEFAULT_APPEAL_WINDOW_DAYS),
             now,
         )?;
-        let _guard = self.locks.lock(&[&record.revocation_id, record.target.record_id()]);
-        let old_target = self.read_target(&record.target)?;
-        let mut record = record;
-        record.target_before = match (&record.target, &old_target) {
-            (RevocationTarget::Membership { jurisdiction, .. }, TargetRecord::Holder(h)) => {
-                h.affiliation(jurisdiction).map(|a| TargetBefore::Membership {
-                    status: a.status,
-                    capabilities: a.capabilities.clone(),
-                    roles: a.roles.clone(),
-                })
+        self.exclusive(&[&record.revocation_id, record.target.record_id()], || {
+            let old_target = self.read_target(&record.target)?;
+            let mut record = record.clone();
+            record.target_before = match (&record.target, &old_target) {
+                (RevocationTarget::Membership { jurisdiction, .. }, TargetRecord::Holder(h)) => {
+                    h.affiliation(jurisdiction).map(|a| TargetBefore::Membership {
+                        status: a.status,
+                        capabilities: a.capabilities.clone(),
+                        roles: a.roles.clone(),
+                    })
+                }
+                (_, TargetRecord::Anchor(a)) => Some(TargetBefore::Anchor { status: a.status.clone() }),
+                (_, TargetRecord::Holder(h)) => Some(TargetBefore::Holder { status: h.status.clone() }),
+                (_, TargetRecord::Steward(s)) => Some(TargetBefore::Steward { status: s.status.clone() }),
+            };
+            if let Some(open) = self.open_revocation_of(&record.target)? {
+                return Err(Refusal::conflict(
+                    ConflictCode::RevocationOpen,
+                    format!("{} already has open revocation {open}", record.target.key()),
+                )
+                .into());
             }
-            (_, TargetRecord::Anchor(a)) => Some(TargetBefore::Anchor { status: a.status.clone() }),
-            (_, TargetRecord::Holder(h)) => Some(TargetBefore::Holder { status: h.status.clone() }),
-            (_, TargetRecord::Steward(s)) => Some(TargetBefore::Steward { status: s.status.clone() }),
-        };
-        if let Some(open) = self.open_revocation_of(&record.target)? {
-            return Err(Refusal::conflict(
-                ConflictCode::RevocationOpen,
-                format!("{} already has open revocation {open}", record.target.key()),
-            )
-            .into());
-        }
-        let new_target = apply_revocation(&record, &old_target, now)?;
-        let mut changes = Changes::new();
-        changes.put(&record, None)?;
-        TargetRecord::put(&new_target, &old_target, &mut changes)?;
-        self.store.commit(changes)?;
-        Ok(record)
+            let new_target = apply_revocation(&record, &old_target, now)?;
+            let mut changes = Changes::new();
+            changes.put(&record, None)?;
+            TargetRecord::put(&new_target, &old_target, &mut changes)?;
+            self.store.commit(changes)?;
+            Ok(record)
+        })
     }
 
     /// Refuses to bring `target` back while a revocation of it is open: the
@@ -217,9 +218,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         check_uuid("revocation", id)?;
         // The target never changes, so it can be read before locking.
         let target = self.get_required::<RevocationRecord>(id)?.target;
-        let _guard = self.locks.lock(&[id, target.record_id()]);
-        let old = self.get_required::<RevocationRecord>(id)?;
-        self.finalize_locked(old)
+        self.exclusive(&[id, target.record_id()], || {
+            let old = self.get_required::<RevocationRecord>(id)?;
+            self.finalize_locked(old)
+        })
     }
 
     fn finalize_locked(&self, old: RevocationRecord) -> CommonsResult<RevocationRecord> {
@@ -249,17 +251,20 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let mut finalized = 0;
         self.store.for_each_due(Due::RevocationsToFinalize, now, |id| -> CommonsResult<()> {
             let Some(peek) = self.store.get::<RevocationRecord>(id)? else { return Ok(()) };
-            let _guard = self.locks.lock(&[id, peek.target.record_id()]);
-            let Some(old) = self.store.get::<RevocationRecord>(id)? else { return Ok(()) };
-            if !old.finalizable(now) {
-                return Ok(());
-            }
-            match self.finalize_locked(old) {
-                Ok(_) => finalized += 1,
-                Err(CommonsError::Store(e)) => return Err(e.into()),
-                Err(e) => tracing::warn!(revocation = %id, error = %e, "revocation not finalized"),
-            }
-            Ok(())
+            // Another gateway's sweep may finalize it first: the commit then
+            // conflicts and the re-run finds it no longer finalizable.
+            self.exclusive(&[id, peek.target.record_id()], || {
+                let Some(old) = self.store.get::<RevocationRecord>(id)? else { return Ok(()) };
+                if !old.finalizable(now) {
+                    return Ok(());
+                }
+                match self.finalize_locked(old) {
+                    Ok(_) => finalized += 1,
+                    Err(CommonsError::Store(e)) => return Err(e.into()),
+                    Err(e) => tracing::warn!(revocation = %id, error = %e, "revocation not finalized"),
+                }
+                Ok(())
+            })
         })?;
         Ok(finalized)
     }

@@ -121,25 +121,26 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             }
         }
         let steward_id = StewardRecord::id_for(&did);
-        let _guard = self.locks.lock(&[&steward_id]);
-        let holder = self.store.holder_by_did(&did)?.ok_or_else(|| Refusal::not_found("holder", did.as_str()))?;
-        if !holder.is_active() {
-            return Err(Refusal::conflict(
-                ConflictCode::HolderNotActive,
-                format!("holder {} is {}, not Active", holder.holder_id, holder.status.name()),
-            )
-            .into());
-        }
-        if self.store.get::<StewardRecord>(&steward_id)?.is_some() {
-            return Err(Refusal::conflict(
-                ConflictCode::AlreadyExists,
-                format!("{did} is already steward {steward_id}"),
-            )
-            .into());
-        }
-        let steward = StewardRecord::new(did, holder.holder_id, jurisdiction, term_days, now)?;
-        self.save(&steward, None)?;
-        self.steward_view(steward, now)
+        self.exclusive(&[&steward_id], || {
+            let holder = self.store.holder_by_did(&did)?.ok_or_else(|| Refusal::not_found("holder", did.as_str()))?;
+            if !holder.is_active() {
+                return Err(Refusal::conflict(
+                    ConflictCode::HolderNotActive,
+                    format!("holder {} is {}, not Active", holder.holder_id, holder.status.name()),
+                )
+                .into());
+            }
+            if self.store.get::<StewardRecord>(&steward_id)?.is_some() {
+                return Err(Refusal::conflict(
+                    ConflictCode::AlreadyExists,
+                    format!("{did} is already steward {steward_id}"),
+                )
+                .into());
+            }
+            let steward = StewardRecord::new(did.clone(), holder.holder_id, jurisdiction.clone(), term_days, now)?;
+            self.save(&steward, None)?;
+            self.steward_view(steward, now)
+        })
     }
 
     /// The steward with `id`.

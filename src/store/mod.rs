@@ -80,6 +80,12 @@ impl StoreError {
         matches!(self, Self::Backend(b) if b.is_unavailable())
     }
 
+    /// Whether another writer changed a record this change was computed
+    /// from (nothing was written): read again and redo it.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Backend(b) if b.is_conflict())
+    }
+
     /// Whether the disk is full (the store has stopped until a restart with
     /// space freed).
     pub fn is_out_of_space(&self) -> bool {
@@ -150,13 +156,29 @@ type CacheUpdate = Box<dyn FnOnce(&Caches) + Send>;
 
 /// A set of record writes committed as ONE atomic batch by
 /// [`CommonsStore::commit`], with their index rows and cache updates.
+///
+/// Every write carries its precondition (see [`crate::backend::Precondition`]),
+/// so a change computed from a version that another writer (another
+/// thread, or another gateway on a shared database) has since replaced is
+/// refused whole with a conflict instead of overwriting it: an update or a
+/// delete expects the record's row to still hold the exact bytes of the
+/// version read (`old`); a creation expects the record's key to be absent,
+/// which with deterministic ids (anchor and steward from the DID, charter
+/// from the domain) makes uniqueness hold across processes. Record rows hold
+/// the canonical encoding ([`encode`]), so the bytes of the version read are
+/// its encoding; `verify` reports a row that is not.
 #[derive(Default)]
 pub struct Changes {
     batch: WriteBatch,
     after: Vec<CacheUpdate>,
+    /// Record keys that already carry a precondition: the first write of a
+    /// record in a set states what the store must hold; later writes of the
+    /// same record in the same set build on it.
+    expected: BTreeSet<String>,
 }
 
-fn encode<E: Entity>(record: &E) -> StoreResult<Vec<u8>> {
+/// The canonical encoding of a record: the bytes its row holds.
+pub(crate) fn encode<E: Entity>(record: &E) -> StoreResult<Vec<u8>> {
     serde_json::to_vec(record)
         .map_err(|e| StoreError::Corrupt { key: E::key_of(record.id()), reason: format!("cannot encode: {e}") })
 }
@@ -176,11 +198,19 @@ impl Changes {
 
     /// Writes `new` (replacing `old`, the version read before, if any): the
     /// record row, its current index rows, and deletes of `old`'s index rows
-    /// that `new` no longer has.
+    /// that `new` no longer has. The commit requires the row to still hold
+    /// `old` (or, with `old` = `None`, no record at all).
     ///
     /// # Errors
     /// `Corrupt` if the record cannot be encoded.
     pub fn put<E: Entity>(&mut self, new: &E, old: Option<&E>) -> StoreResult<()> {
+        let key = E::key_of(new.id());
+        if self.expected.insert(key.clone()) {
+            match old {
+                Some(old) => self.batch.expect(key.clone(), encode(old)?),
+                None => self.batch.expect_absent(key.clone()),
+            }
+        }
         let rows = new.index_rows();
         if let Some(old) = old {
             let keep: BTreeSet<&String> = rows.iter().map(|(k, _)| k).collect();
@@ -190,7 +220,7 @@ impl Changes {
                 }
             }
         }
-        self.batch.put(E::key_of(new.id()), encode(new)?);
+        self.batch.put(key, encode(new)?);
         for (k, v) in rows {
             self.batch.put(k, v);
         }
@@ -199,17 +229,41 @@ impl Changes {
         Ok(())
     }
 
-    /// Deletes `old` and all its index rows.
-    pub fn delete<E: Entity>(&mut self, old: &E) {
-        self.batch.delete(E::key_of(old.id()));
+    /// Deletes `old` and all its index rows. The commit requires the row to
+    /// still hold `old`.
+    ///
+    /// # Errors
+    /// `Corrupt` if the record cannot be encoded.
+    pub fn delete<E: Entity>(&mut self, old: &E) -> StoreResult<()> {
+        let key = E::key_of(old.id());
+        if self.expected.insert(key.clone()) {
+            self.batch.expect(key.clone(), encode(old)?);
+        }
+        self.batch.delete(key);
         for (k, _) in old.index_rows() {
             self.batch.delete(k);
         }
         let id = old.id().to_string();
         self.after.push(Box::new(move |c| E::cache(c).written(&id, None)));
+        Ok(())
     }
 
-    /// Number of backend operations so far.
+    /// Requires `record`'s row to still hold exactly this version when the
+    /// set commits, without writing it: for a rule checked against a record
+    /// this change reads but does not change, so that a concurrent change of
+    /// that record (in another gateway) makes the commit conflict.
+    ///
+    /// # Errors
+    /// `Corrupt` if the record cannot be encoded.
+    pub fn expect_unchanged<E: Entity>(&mut self, record: &E) -> StoreResult<()> {
+        let key = E::key_of(record.id());
+        if self.expected.insert(key.clone()) {
+            self.batch.expect(key, encode(record)?);
+        }
+        Ok(())
+    }
+
+    /// Number of backend operations so far (preconditions not counted).
     pub fn len(&self) -> usize {
         self.batch.len()
     }
@@ -270,7 +324,10 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
                 }
             }
         }
-        Ok(Self { backend, caches: Caches::new(config.cache_records) })
+        // Another process writing a shared engine would make any cached
+        // record stale without this process knowing: no cache there.
+        let capacity = if backend.shared() { 0 } else { config.cache_records };
+        Ok(Self { backend, caches: Caches::new(capacity) })
     }
 
     /// The backend.

@@ -1,7 +1,8 @@
 //! `verify`: reads the whole store and reports, by key, everything that breaks
 //! the store's invariants: records that fail to decode, index rows that point
 //! to nothing (or hold a stale value), records missing their index rows,
-//! keys outside every namespace, and revocations whose target's state does not
+//! record rows not in the canonical encoding (what this binary writes for the
+//! record they hold), keys outside every namespace, and revocations whose target's state does not
 //! match the revocation.
 //!
 //! It only reads. Memory grows with the number of index rows (their keys are
@@ -34,6 +35,15 @@ pub enum Problem {
         key: String,
         /// The decoder's reason.
         reason: String,
+    },
+    /// A record row whose bytes are not the encoding this binary writes for
+    /// the record they decode to. Writers expect a record's row to hold the
+    /// exact bytes of the version they read (see
+    /// [`crate::backend::Precondition`]), so such a row could never be
+    /// updated: re-create it from a clean export.
+    NotCanonical {
+        /// The record key.
+        key: String,
     },
     /// An index row whose record does not exist or does not list it.
     DanglingIndexRow {
@@ -75,6 +85,9 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Undecodable { key, reason } => write!(f, "{key}: record does not decode: {reason}"),
+            Problem::NotCanonical { key } => {
+                write!(f, "{key}: record bytes are not the canonical encoding of the record they hold")
+            }
             Problem::DanglingIndexRow { key } => write!(f, "{key}: index row points to no record that lists it"),
             Problem::StaleIndexRow { key, found, expected } => {
                 write!(f, "{key}: index row holds {found:?}, its record implies {expected:?}")
@@ -117,6 +130,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
                 Err(StoreError::Corrupt { reason, .. }) => report.problems.push(Problem::Undecodable { key, reason }),
                 Err(other) => return Err(other),
                 Ok(record) => {
+                    if super::encode(&record)? != v {
+                        report.problems.push(Problem::NotCanonical { key: key.clone() });
+                    }
                     for (index_key, value) in record.index_rows() {
                         expected.insert(index_key, value);
                     }
