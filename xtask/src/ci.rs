@@ -7,6 +7,18 @@
 //!    `cargo test --workspace --no-fail-fast <flags>`
 //! 3. `RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p commons-gateway`
 //!
+//! The feature sets that turn on `postgres-store` ([`needs_postgres`]:
+//! `--features postgres-store` and `--all-features`) run their tests
+//! against a real PostgreSQL server: before the first of them, the run
+//! starts one throwaway [`TestServer`] (see [`crate::postgres`]; it prints
+//! `postgres: test server on 127.0.0.1:PORT (data in DIR, ...)`), and
+//! those sets' `cargo test` gets its URL in `COMMONS_TEST_DATABASE_URL`
+//! (clippy does not). The server is stopped and its directory removed at
+//! the end of the run, whether it passed or failed, before the summary.
+//! Nothing started by hand is used: a machine with the PostgreSQL binaries
+//! installed (not running) is enough, and with `CI=true` xtask installs
+//! them when they are missing.
+//!
 //! The first failing step ends the run with a message naming it and a
 //! non-zero exit code. Test output is streamed through to the terminal (so CI
 //! logs show failures) and its `test result:` lines are summed per feature
@@ -22,6 +34,13 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::cmd::{self, Failure, Result};
+use crate::postgres::TestServer;
+
+/// The variable that gives the `postgres-store` tests their server's URL.
+pub const TEST_DATABASE_URL_VAR: &str = "COMMONS_TEST_DATABASE_URL";
+
+/// The feature that needs a PostgreSQL server for its tests.
+pub const POSTGRES_FEATURE: &str = "postgres-store";
 
 /// One set of cargo feature flags the CI builds, lints and tests.
 #[derive(Debug, Clone, Copy)]
@@ -33,16 +52,38 @@ pub struct FeatureSet {
 }
 
 /// The feature sets, in the order they run: the in-memory default first
-/// (fastest feedback), each persistent engine alone, all of them together
+/// (fastest feedback), each persistent engine alone (the embedded ones
+/// first; `postgres-store` needs the test server), all of them together
 /// (every compiled-in backend runs the conformance suite), and the library
 /// alone without the gateway.
 pub const FEATURE_SETS: &[FeatureSet] = &[
     FeatureSet { name: "default", flags: &[] },
     FeatureSet { name: "--features sled-store", flags: &["--features", "sled-store"] },
     FeatureSet { name: "--features fjall-store", flags: &["--features", "fjall-store"] },
+    FeatureSet { name: "--features postgres-store", flags: &["--features", "postgres-store"] },
     FeatureSet { name: "--all-features", flags: &["--all-features"] },
     FeatureSet { name: "--no-default-features", flags: &["--no-default-features"] },
 ];
+
+/// Whether `set`'s flags turn on [`POSTGRES_FEATURE`]: `--all-features`,
+/// or a `--features`/`-F` list naming it (`postgres-store`,
+/// `commons-gateway/postgres-store`, comma- or space-separated).
+pub fn needs_postgres(set: &FeatureSet) -> bool {
+    let names_it =
+        |list: &str| list.split([',', ' ']).any(|feature| feature.rsplit('/').next() == Some(POSTGRES_FEATURE));
+    let mut flags = set.flags.iter();
+    while let Some(flag) = flags.next() {
+        let listed = match *flag {
+            "--all-features" => return true,
+            "--features" | "-F" => flags.next().copied(),
+            other => other.strip_prefix("--features="),
+        };
+        if listed.is_some_and(names_it) {
+            return true;
+        }
+    }
+    false
+}
 
 /// Test counts from libtest's `test result:` lines.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +175,9 @@ pub fn run(args: &[String]) -> Result {
         return Err(Failure::usage(format!("`cargo xtask ci` takes no arguments (got `{arg}`)")));
     }
     let mut report = Report { started: Instant::now(), steps: Vec::new(), sets: Vec::new() };
-    let result = run_steps(&mut report);
+    let mut postgres = None;
+    let result = run_steps(&mut report, &mut postgres);
+    stop_postgres(postgres);
     report.print_summary();
     match result {
         Ok(()) => {
@@ -153,16 +196,15 @@ pub fn run(args: &[String]) -> Result {
     }
 }
 
-fn run_steps(report: &mut Report) -> Result {
+/// Runs the steps; `postgres` holds the test server once a feature set
+/// needed it, for the caller to stop whatever happened.
+fn run_steps(report: &mut Report, postgres: &mut Option<TestServer>) -> Result {
     step(report, cmd::cargo(["fmt", "--all", "--check"]))?;
     for set in FEATURE_SETS {
-        let mut clippy = cmd::cargo(["clippy", "--workspace", "--all-targets"]);
-        clippy.args(set.flags).args(["--", "-D", "warnings"]);
-        step(report, clippy)?;
+        let database_url = if needs_postgres(set) { Some(ensure_postgres(report, postgres)?) } else { None };
 
-        let mut test = cmd::cargo(["test", "--workspace", "--no-fail-fast"]);
-        test.args(set.flags);
-        let outcome = test_step(report, test);
+        step(report, clippy_command(set))?;
+        let outcome = test_step(report, test_command(set, database_url.as_deref()));
         let counts = outcome.as_ref().map_or_else(|(c, _)| *c, |c| *c);
         report.sets.push((*set, counts));
         println!("{}", feature_set_line(set, counts));
@@ -179,12 +221,61 @@ fn run_steps(report: &mut Report) -> Result {
     step(report, doc)
 }
 
+/// `cargo clippy --workspace --all-targets <flags> -- -D warnings` (no
+/// database: clippy runs nothing).
+fn clippy_command(set: &FeatureSet) -> Command {
+    let mut clippy = cmd::cargo(["clippy", "--workspace", "--all-targets"]);
+    clippy.args(set.flags).args(["--", "-D", "warnings"]);
+    clippy
+}
+
+/// `cargo test --workspace --no-fail-fast <flags>`, with
+/// `COMMONS_TEST_DATABASE_URL=<database_url>` when there is one.
+fn test_command(set: &FeatureSet, database_url: Option<&str>) -> Command {
+    let mut test = cmd::cargo(["test", "--workspace", "--no-fail-fast"]);
+    test.args(set.flags);
+    if let Some(url) = database_url {
+        test.env(TEST_DATABASE_URL_VAR, url);
+    }
+    test
+}
+
+/// The URL of the run's test server, starting it (a step of the report)
+/// the first time.
+fn ensure_postgres(report: &mut Report, postgres: &mut Option<TestServer>) -> Result<String> {
+    if let Some(server) = postgres {
+        return Ok(server.url());
+    }
+    let shown = "postgres: start a throwaway test server".to_string();
+    println!("[ci] step {}: {shown}", report.steps.len() + 1);
+    let started = Instant::now();
+    let result = TestServer::start();
+    finish_step(report, shown, started, result.is_ok());
+    let server = result?;
+    println!("{}", server.describe());
+    let url = server.url();
+    *postgres = Some(server);
+    Ok(url)
+}
+
+/// Stops the run's test server, if one was started. A failure to stop is
+/// a warning: it changes no test result, and the message names what was
+/// left behind.
+fn stop_postgres(postgres: Option<TestServer>) {
+    let Some(server) = postgres else { return };
+    let address = format!("127.0.0.1:{}", server.port());
+    match server.stop() {
+        Ok(()) => println!("postgres: stopped the test server on {address}"),
+        Err(failure) => eprintln!("xtask: warning: {}", failure.message),
+    }
+}
+
 fn step(report: &mut Report, mut command: Command) -> Result {
     let shown = cmd::display(&command);
     println!("[ci] step {}: {shown}", report.steps.len() + 1);
     let started = Instant::now();
     let result = cmd::run_unechoed(&mut command, &shown);
-    finish_step(report, shown, started, &result);
+    finish_step(report, shown, started, result.is_ok());
     result
 }
 
@@ -196,7 +287,7 @@ fn test_step(report: &mut Report, mut command: Command) -> std::result::Result<T
     let started = Instant::now();
     let mut counts = TestCounts::default();
     let result = stream_tests(&mut command, &shown, &mut counts);
-    finish_step(report, shown, started, &result);
+    finish_step(report, shown, started, result.is_ok());
     result.map(|()| counts).map_err(|failure| (counts, failure))
 }
 
@@ -239,9 +330,9 @@ fn stream_tests(command: &mut Command, shown: &str, counts: &mut TestCounts) -> 
     })
 }
 
-fn finish_step(report: &mut Report, shown: String, started: Instant, result: &Result) {
+fn finish_step(report: &mut Report, shown: String, started: Instant, ok: bool) {
     let secs = started.elapsed().as_secs_f64();
-    let verdict = if result.is_ok() { "ok" } else { "FAILED" };
+    let verdict = if ok { "ok" } else { "FAILED" };
     println!("[ci] {verdict} in {secs:.1}s: {shown}");
     report.steps.push((shown, secs));
 }
@@ -289,7 +380,42 @@ mod tests {
         let names: Vec<&str> = FEATURE_SETS.iter().map(|s| s.name).collect();
         assert_eq!(
             names,
-            ["default", "--features sled-store", "--features fjall-store", "--all-features", "--no-default-features"]
+            [
+                "default",
+                "--features sled-store",
+                "--features fjall-store",
+                "--features postgres-store",
+                "--all-features",
+                "--no-default-features"
+            ]
         );
+    }
+
+    #[test]
+    fn only_the_sets_that_turn_on_postgres_store_need_the_server() {
+        let needing: Vec<&str> = FEATURE_SETS.iter().filter(|set| needs_postgres(set)).map(|set| set.name).collect();
+        assert_eq!(needing, ["--features postgres-store", "--all-features"]);
+        let set = |flags: &'static [&'static str]| FeatureSet { name: "x", flags };
+        assert!(needs_postgres(&set(&["--features", "sled-store,postgres-store"])));
+        assert!(needs_postgres(&set(&["--features=commons-gateway/postgres-store"])));
+        assert!(needs_postgres(&set(&["-F", "fjall-store postgres-store"])));
+        assert!(!needs_postgres(&set(&["--features", "postgres-store-extra"])));
+        assert!(!needs_postgres(&set(&["--no-default-features"])));
+    }
+
+    #[test]
+    fn only_the_test_command_gets_the_database_url() {
+        let url = "postgres://postgres@127.0.0.1:5433/commons";
+        let postgres = FEATURE_SETS.iter().find(|set| set.name == "--features postgres-store").unwrap();
+        assert_eq!(
+            cmd::display(&test_command(postgres, Some(url))),
+            "COMMONS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5433/commons \
+             cargo test --workspace --no-fail-fast --features postgres-store"
+        );
+        assert_eq!(
+            cmd::display(&clippy_command(postgres)),
+            "cargo clippy --workspace --all-targets --features postgres-store -- -D warnings"
+        );
+        assert_eq!(cmd::display(&test_command(&FEATURE_SETS[0], None)), "cargo test --workspace --no-fail-fast");
     }
 }

@@ -10,6 +10,9 @@
 //!   release server and the `demo` example and runs the example against it.
 //! - [`bench`]: `cargo xtask bench [ARGS...]`, the criterion benchmarks with
 //!   both persistent engines compiled in.
+//! - [`postgres`]: `cargo xtask postgres`, a throwaway PostgreSQL server
+//!   for trying the `postgres-store` tests by hand; the same
+//!   `TestServer` that `ci` starts for the feature sets that need one.
 //! - [`cmd`]: how the commands find the workspace and run cargo.
 //!
 //! **Invariant:** this crate has no dependencies (std only), so it builds on
@@ -21,6 +24,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod demo;
+mod postgres;
 #[cfg(test)]
 mod tidy;
 
@@ -33,10 +37,20 @@ usage: cargo xtask <command> [options]
 
 commands:
   ci                              fmt check; clippy + tests for each feature set
-                                  (default, sled-store, fjall-store, all, none); docs
+                                  (default, sled-store, fjall-store, postgres-store,
+                                  all, none); docs. The postgres-store and all sets
+                                  get a throwaway PostgreSQL server of their own
+                                  (COMMONS_TEST_DATABASE_URL); the binaries must be
+                                  installed (with CI=true, xtask runs
+                                  `apt-get install -y postgresql` when they are not)
   demo [--engine fjall|sled|both] build the release server and run examples/demo
                                   against it (default engine: fjall)
   bench [ARGS...]                 cargo bench --features sled-store,fjall-store [ARGS...]
+  postgres                        start a throwaway PostgreSQL server (fresh directory
+                                  under $TMPDIR, free port on 127.0.0.1, database
+                                  `commons`), print its URL and `export
+                                  COMMONS_DATABASE_URL=...`; type `restart` to restart
+                                  it; Ctrl-D or Ctrl-C stops it and removes its data
   help                            this text
 ";
 
@@ -53,6 +67,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "demo" => demo::run(rest),
         "bench" => bench::run(rest),
+        "postgres" => postgres::run(rest),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
             Ok(())
