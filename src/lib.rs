@@ -19,14 +19,17 @@
 //!   `commons-gateway` binary; pulls in actix-web, clap, tracing-subscriber.
 //!   Embedded users turn it off (`default-features = false`).
 //! - `sled-store` (off): adds [`backend::SledCommonsStore`] (sled 0.34.7); it
-//!   becomes [`CommonsBackend`] unless `fjall-store` is also on.
+//!   becomes [`CommonsBackend`] unless `fjall-store` or `postgres-store` is on.
 //! - `fjall-store` (off): adds [`backend::FjallCommonsStore`] (fjall 3.1); it
-//!   becomes [`CommonsBackend`].
+//!   becomes [`CommonsBackend`] unless `postgres-store` is also on.
+//! - `postgres-store` (off): adds [`backend::PostgresCommonsStore`] (postgres
+//!   0.19 + r2d2); it becomes [`CommonsBackend`]. Any number of gateway
+//!   processes, on any number of machines, share one database.
 //! - With no engine feature, [`CommonsBackend`] is
 //!   [`backend::InMemoryCommonsStore`]: nothing survives a restart.
 //!
 //! Engine features are additive; the alias follows the fixed precedence
-//! `fjall-store` > `sled-store` > in-memory, and [`BACKEND_NAME`] says which
+//! `postgres-store` > `fjall-store` > `sled-store` > in-memory, and [`BACKEND_NAME`] says which
 //! one was chosen. Every engine compiled in runs the same conformance suite.
 //!
 //! ## Example

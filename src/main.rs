@@ -2,15 +2,20 @@
 //! build, `export` / `import` a store as JSON Lines, `verify` a store,
 //! `keygen` / `sign` keys and signed envelopes for clients such as curl.
 //! Exit codes: 0 success, 1 runtime failure (store locked, corrupt, address
-//! in use, bad input to `sign`), 2 a configuration this build cannot serve
-//! (bad flags, a data dir given to an in-memory build).
+//! in use, database unreachable, bad input to `sign`), 2 a configuration
+//! this build cannot serve (bad flags, a data dir given to an in-memory or a
+//! postgres build, a database URL given to a folder engine).
+//!
+//! Where the store is: `--data-dir DIR` for the folder engines (sled,
+//! fjall); `--database-url URL` (or the environment variable
+//! `COMMONS_DATABASE_URL`, read only by a postgres build) for PostgreSQL.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use commons_gateway::backend::{store_folder, Durability, OpenBackend, BACKEND_NAME};
+use commons_gateway::backend::{redact_url, store_folder, Durability, OpenBackend, BACKEND_NAME};
 use commons_gateway::gateway::{open_manager, serve, ServeError, ServeOptions};
 use commons_gateway::ExportFile;
 use commons_gateway::{CommonsBackend, CommonsManager};
@@ -42,6 +47,11 @@ enum Command {
         /// it a temporary store is used and nothing survives a restart.
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// PostgreSQL database of a postgres build, e.g.
+        /// postgres://commons@db.example/commons (else COMMONS_DATABASE_URL).
+        /// Prefer the variable: a flag is visible to other local users in `ps`.
+        #[arg(long)]
+        database_url: Option<String>,
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
@@ -62,13 +72,17 @@ enum Command {
     },
     /// Print version, engine and persistence of this build.
     Info,
-    /// Write every row of the store in DIR to FILE (JSON Lines), e.g. to move
-    /// data to a build with another engine. The server must be stopped; FILE
-    /// must not exist yet.
+    /// Write every row of the store in DIR (or the database) to FILE (JSON
+    /// Lines), e.g. to move data to a build with another engine. The server
+    /// must be stopped (for PostgreSQL: every gateway, or the copy may mix
+    /// moments); FILE must not exist yet.
     Export {
-        /// Directory holding the store.
+        /// Directory holding the store (folder engines).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
+        /// Database of a postgres build (else COMMONS_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
         /// File to write (`-` for standard output).
         #[arg(long)]
         out: PathBuf,
@@ -76,11 +90,16 @@ enum Command {
     /// Read the whole store in DIR and report, by key, records that fail to
     /// decode, index rows that point to nothing, records missing their index
     /// rows and revocations whose target does not match. Exit 0 when clean, 1
-    /// with a report otherwise. Read-only; the server must be stopped.
+    /// with a report otherwise. Read-only; the server must be stopped (a
+    /// PostgreSQL store may be verified while gateways serve it; a change
+    /// made during the walk can show as a problem that a second run clears).
     Verify {
-        /// Directory holding the store.
+        /// Directory holding the store (folder engines).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
+        /// Database of a postgres build (else COMMONS_DATABASE_URL).
+        #[arg(long)]
+        database_url: Option<String>,
     },
     /// Make a new Ed25519 key for signing envelopes: write its 32-byte secret
     /// as 64 hex characters to FILE (created with mode 0600; an existing file
@@ -107,11 +126,16 @@ enum Command {
         #[arg(long)]
         payload: String,
     },
-    /// Load a file written by `export` into a fresh store in DIR.
+    /// Load a file written by `export` into a fresh store in DIR (or an
+    /// empty database).
     Import {
         /// Directory for the new store (its store must be empty or absent).
         #[arg(long)]
-        data_dir: PathBuf,
+        data_dir: Option<PathBuf>,
+        /// Database of a postgres build (else COMMONS_DATABASE_URL); it must
+        /// hold no commons yet.
+        #[arg(long)]
+        database_url: Option<String>,
         /// File to read (`-` for standard input).
         #[arg(long = "in")]
         input: PathBuf,
@@ -141,14 +165,20 @@ fn main() -> ExitCode {
         }
         Command::Keygen { out } => report(keygen(&out)),
         Command::Sign { key_file, action, target, payload } => report(sign(&key_file, &action, &target, &payload)),
-        Command::Export { data_dir, out } => report(export(&data_dir, &out)),
-        Command::Import { data_dir, input } => report(import(&data_dir, &input)),
-        Command::Verify { data_dir } => match verify(&data_dir) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(e) => report(Err(e)),
-        },
-        Command::Serve { data_dir, bind, durability, admin_token_file, sweep_interval_secs, workers } => {
+        Command::Export { data_dir, database_url, out } => {
+            report(Location::new(data_dir, database_url).and_then(|at| export(&at, &out)))
+        }
+        Command::Import { data_dir, database_url, input } => {
+            report(Location::new(data_dir, database_url).and_then(|at| import(&at, &input)))
+        }
+        Command::Verify { data_dir, database_url } => {
+            match Location::new(data_dir, database_url).and_then(|at| verify(&at)) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => report(Err(e)),
+            }
+        }
+        Command::Serve { data_dir, database_url, bind, durability, admin_token_file, sweep_interval_secs, workers } => {
             let admin_token = match read_token(admin_token_file) {
                 Ok(t) => t,
                 Err(e) => {
@@ -160,7 +190,9 @@ fn main() -> ExitCode {
                 DurabilityArg::Sync => Durability::Sync,
                 DurabilityArg::Buffered => Durability::Buffered,
             };
-            let opts = ServeOptions { data_dir, bind, durability, admin_token, sweep_interval_secs, workers };
+            let database_url = with_env_url(database_url);
+            let opts =
+                ServeOptions { data_dir, database_url, bind, durability, admin_token, sweep_interval_secs, workers };
             match serve(opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -188,15 +220,59 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn open_store(data_dir: &std::path::Path) -> anyhow::Result<CommonsManager> {
-    let opts = ServeOptions { data_dir: Some(data_dir.to_path_buf()), ..ServeOptions::default() };
+/// The URL given, else (in a postgres build only) `COMMONS_DATABASE_URL`.
+fn with_env_url(flag: Option<String>) -> Option<String> {
+    flag.or_else(|| {
+        <CommonsBackend as OpenBackend>::NETWORKED
+            .then(|| std::env::var("COMMONS_DATABASE_URL").ok().filter(|u| !u.is_empty()))
+            .flatten()
+    })
+}
+
+/// Where `export`, `import` and `verify` find the store: exactly one of a
+/// data directory (folder engines) or a database URL (postgres builds).
+struct Location {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+}
+
+impl Location {
+    fn new(data_dir: Option<PathBuf>, database_url: Option<String>) -> anyhow::Result<Self> {
+        let database_url = with_env_url(database_url);
+        if data_dir.is_none() && database_url.is_none() {
+            let what = if <CommonsBackend as OpenBackend>::NETWORKED {
+                "--database-url (or COMMONS_DATABASE_URL)"
+            } else {
+                "--data-dir"
+            };
+            return Err(ServeError::WrongLocation { message: format!("say where the store is: pass {what}") }.into());
+        }
+        Ok(Self { data_dir, database_url })
+    }
+
+    /// The store's place, as messages show it (never with a password).
+    fn shown(&self) -> String {
+        match (&self.data_dir, &self.database_url) {
+            (Some(dir), _) => dir.display().to_string(),
+            (None, Some(url)) => redact_url(url),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+fn open_store(at: &Location) -> anyhow::Result<CommonsManager> {
+    let opts = ServeOptions {
+        data_dir: at.data_dir.clone(),
+        database_url: at.database_url.clone(),
+        ..ServeOptions::default()
+    };
     Ok(open_manager(&opts)?)
 }
 
-/// Opens the store that must already be in `data_dir` (for `export` and
+/// Opens the store that must already be at `at` (for `export` and
 /// `verify`): a mistyped directory is an error, never a new empty store.
-fn open_existing_store(data_dir: &std::path::Path) -> anyhow::Result<CommonsManager> {
-    if <CommonsBackend as OpenBackend>::PERSISTENT {
+fn open_existing_store(at: &Location) -> anyhow::Result<CommonsManager> {
+    if let (Some(data_dir), false) = (&at.data_dir, <CommonsBackend as OpenBackend>::NETWORKED) {
         let folder = store_folder::<CommonsBackend>(data_dir)?;
         // An empty folder is no store either: opening it would create one.
         let has_files = std::fs::read_dir(&folder).is_ok_and(|mut entries| entries.next().is_some());
@@ -206,11 +282,11 @@ fn open_existing_store(data_dir: &std::path::Path) -> anyhow::Result<CommonsMana
             folder.display()
         );
     }
-    open_store(data_dir)
+    open_store(at)
 }
 
-fn export(data_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
-    let manager = open_existing_store(data_dir)?;
+fn export(at: &Location, out: &std::path::Path) -> anyhow::Result<()> {
+    let manager = open_existing_store(at)?;
     let rows = if out == std::path::Path::new("-") {
         manager.store().export_to(BACKEND_NAME, std::io::stdout().lock())?
     } else {
@@ -225,11 +301,11 @@ fn export(data_dir: &std::path::Path, out: &std::path::Path) -> anyhow::Result<(
         writer.into_inner().map_err(|e| e.into_error())?.sync_all()?;
         rows
     };
-    eprintln!("exported {rows} rows (schema row included) from {} ({BACKEND_NAME})", data_dir.display());
+    eprintln!("exported {rows} rows (schema row included) from {} ({BACKEND_NAME})", at.shown());
     Ok(())
 }
 
-fn import(data_dir: &std::path::Path, input: &std::path::Path) -> anyhow::Result<()> {
+fn import(at: &Location, input: &std::path::Path) -> anyhow::Result<()> {
     // Read and check the whole file before the store is opened (or created).
     let file = if input == std::path::Path::new("-") {
         ExportFile::read(std::io::stdin().lock())?
@@ -237,15 +313,15 @@ fn import(data_dir: &std::path::Path, input: &std::path::Path) -> anyhow::Result
         let file = std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
         ExportFile::read(std::io::BufReader::new(file))?
     };
-    let manager = open_store(data_dir)?;
+    let manager = open_store(at)?;
     let rows = manager.store().import(file)?;
-    eprintln!("imported {rows} rows into {} ({BACKEND_NAME}), plus its own schema row", data_dir.display());
+    eprintln!("imported {rows} rows into {} ({BACKEND_NAME}), plus its own schema row", at.shown());
     Ok(())
 }
 
 /// Prints the report; `Ok(true)` when the store is clean.
-fn verify(data_dir: &std::path::Path) -> anyhow::Result<bool> {
-    let manager = open_existing_store(data_dir)?;
+fn verify(at: &Location) -> anyhow::Result<bool> {
+    let manager = open_existing_store(at)?;
     let report = manager.store().verify()?;
     for (namespace, rows) in &report.rows {
         println!("{namespace:<24} {rows:>8} rows");

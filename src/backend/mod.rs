@@ -2,12 +2,12 @@
 //! [`WriteBatch`], and the compile-time choice of engine, [`CommonsBackend`].
 //!
 //! **Invariant:** this module tree is the only place in the crate that names a
-//! concrete engine (sled, fjall). Everything above it is generic over
+//! concrete engine (sled, fjall, postgres). Everything above it is generic over
 //! [`CommonsStoreBackend`] and uses the [`CommonsBackend`] alias by default, so
 //! switching engine changes no line outside `src/backend/`.
 //!
-//! Engine precedence (features are additive): `fjall-store` > `sled-store` >
-//! in-memory. [`BACKEND_NAME`] says which one this build chose.
+//! Engine precedence (features are additive): `postgres-store` >
+//! `fjall-store` > `sled-store` > in-memory. [`BACKEND_NAME`] says which one this build chose.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,34 +18,42 @@ mod fail_stop;
 mod fjall;
 mod group_sync;
 mod memory;
+#[cfg(feature = "postgres-store")]
+mod postgres;
 #[cfg(feature = "sled-store")]
 mod sled;
 
 #[cfg(feature = "fjall-store")]
 pub use self::fjall::FjallCommonsStore;
+#[cfg(feature = "postgres-store")]
+pub use self::postgres::{schema_url, PostgresCommonsStore, TEST_URL_VAR};
 #[cfg(feature = "sled-store")]
 pub use self::sled::SledCommonsStore;
 pub use group_sync::GroupSync;
 pub use memory::InMemoryCommonsStore;
 
 cfg_if::cfg_if! {
-    if #[cfg(feature = "fjall-store")] {
+    if #[cfg(feature = "postgres-store")] {
         /// The engine this build stores the commons in (chosen by Cargo features,
-        /// precedence `fjall-store` > `sled-store` > in-memory).
+        /// precedence `postgres-store` > `fjall-store` > `sled-store` > in-memory).
+        pub type CommonsBackend = PostgresCommonsStore;
+    } else if #[cfg(feature = "fjall-store")] {
+        /// The engine this build stores the commons in (chosen by Cargo features,
+        /// precedence `postgres-store` > `fjall-store` > `sled-store` > in-memory).
         pub type CommonsBackend = FjallCommonsStore;
     } else if #[cfg(feature = "sled-store")] {
         /// The engine this build stores the commons in (chosen by Cargo features,
-        /// precedence `fjall-store` > `sled-store` > in-memory).
+        /// precedence `postgres-store` > `fjall-store` > `sled-store` > in-memory).
         pub type CommonsBackend = SledCommonsStore;
     } else {
         /// The engine this build stores the commons in (chosen by Cargo features,
-        /// precedence `fjall-store` > `sled-store` > in-memory).
+        /// precedence `postgres-store` > `fjall-store` > `sled-store` > in-memory).
         pub type CommonsBackend = InMemoryCommonsStore;
     }
 }
 
-/// Short name of the engine behind [`CommonsBackend`]: `"memory"`, `"sled"` or
-/// `"fjall"`. Logged at start, reported by `/v1/health` and `commons-gateway info`.
+/// Short name of the engine behind [`CommonsBackend`]: `"memory"`, `"sled"`,
+/// `"fjall"` or `"postgres"`. Logged at start, reported by `/v1/health` and `commons-gateway info`.
 pub const BACKEND_NAME: &str = <CommonsBackend as OpenBackend>::NAME;
 
 /// Every persistent engine this crate knows, as `(engine name, store folder
@@ -680,6 +688,30 @@ impl<T: CommonsStoreBackend + ?Sized> CommonsStoreBackend for &T {
     forward_backend!();
 }
 
+/// `url` without its password: `postgres://user:secret@host/db` becomes
+/// `postgres://user:***@host/db`, and a `password=...` pair (key-value form
+/// or query parameter) loses its value.
+pub fn redact_url(url: &str) -> String {
+    let mut shown = url.to_string();
+    if let Some(scheme_end) = shown.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = shown[rest_start..].find(['/', '?']).map_or(shown.len(), |i| rest_start + i);
+        if let Some(at) = shown[rest_start..authority_end].rfind('@') {
+            let userinfo = &shown[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                shown.replace_range(rest_start + colon + 1..rest_start + at, "***");
+            }
+        }
+    }
+    let lower = shown.to_ascii_lowercase();
+    if let Some(pos) = lower.find("password=") {
+        let value_start = pos + "password=".len();
+        let value_end = shown[value_start..].find(['&', ' ']).map_or(shown.len(), |i| value_start + i);
+        shown.replace_range(value_start..value_end, "***");
+    }
+    shown
+}
+
 /// The first key after every key that starts with `prefix` (for range ends),
 /// or `None` when no such key exists (prefix of all `0xff`).
 pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
@@ -752,4 +784,23 @@ pub fn store_folder<S: OpenBackend>(data_dir: &Path) -> BackendResult<PathBuf> {
         }
     }
     Ok(data_dir.join(S::FOLDER))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redact_url_hides_every_form_of_password() {
+        let cases = [
+            ("postgres://app:s3cret@db.example:5432/commons", "postgres://app:***@db.example:5432/commons"),
+            ("postgres://app@db/commons", "postgres://app@db/commons"),
+            ("postgresql://app:p%40ss@h/db?sslmode=disable", "postgresql://app:***@h/db?sslmode=disable"),
+            ("postgres://h/db?user=app&password=s3cret&x=1", "postgres://h/db?user=app&password=***&x=1"),
+            ("host=h user=app password=s3cret dbname=commons", "host=h user=app password=*** dbname=commons"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
 }

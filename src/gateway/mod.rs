@@ -126,11 +126,13 @@ struct Health<'a> {
 }
 
 /// `GET /v1/health`: 200 `{status: "ok", backend, persistent, data_dir,
-/// schema_version, durability}`, or 503 `unavailable` once the store has
-/// stopped after a failed write (the message names the cause; restart the
-/// process after fixing it).
+/// database?, schema_version, durability}`, or 503 `unavailable` once the
+/// store has stopped after a failed write (the message names the cause;
+/// restart the process after fixing it), or while its database cannot be
+/// reached (it serves again by itself once the database is back). The check
+/// runs on the blocking pool: for PostgreSQL it is a query.
 async fn health(manager: web::Data<CommonsManager>) -> Result<HttpResponse, ApiError> {
-    manager.check_available()?;
+    run(&manager, CommonsManager::check_available).await?;
     Ok(ok(&Health { status: "ok", info: manager.info() }))
 }
 

@@ -7,6 +7,9 @@
 //! - persistent engine, no data dir: a temporary store, with a WARN that state
 //!   will not survive a restart;
 //! - in-memory build + data dir: refused ([`ServeError::NoPersistentEngine`], exit 2);
+//! - postgres build: the store is the database at `database_url`; a data dir,
+//!   or no URL, is refused ([`ServeError::WrongLocation`], exit 2); a folder
+//!   engine given a database URL is refused the same way;
 //! - store locked by another process, another engine's store in the data dir,
 //!   a corrupt or unreadable store: refused with the engine's reason; files
 //!   are never deleted, truncated or "repaired".
@@ -30,6 +33,9 @@ use crate::manager::{CommonsError, CommonsResult};
 pub struct ServeOptions {
     /// Where the store lives; `None`: a temporary store.
     pub data_dir: Option<PathBuf>,
+    /// The PostgreSQL database of a postgres build
+    /// (`postgres://user[:password]@host[:port]/database`).
+    pub database_url: Option<String>,
     /// `host:port` to listen on.
     pub bind: String,
     /// Write durability.
@@ -47,6 +53,7 @@ impl Default for ServeOptions {
     fn default() -> Self {
         Self {
             data_dir: None,
+            database_url: None,
             bind: "127.0.0.1:8080".into(),
             durability: Durability::Sync,
             admin_token: None,
@@ -66,6 +73,14 @@ pub enum ServeError {
     NoPersistentEngine {
         /// The refused directory.
         data_dir: PathBuf,
+    },
+    /// The store's location does not suit this build's engine: a data
+    /// directory or no URL for the postgres engine, a database URL for a
+    /// folder engine. The message says what to pass.
+    #[error("{message}")]
+    WrongLocation {
+        /// What was wrong and what to pass instead.
+        message: String,
     },
     /// `--bind` is not a `host:port` address. Nothing was opened or created.
     #[error("--bind {bind:?} is not a host:port address: {reason}")]
@@ -93,7 +108,7 @@ impl ServeError {
     /// Process exit code: 2 for a configuration the build cannot serve, 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            ServeError::NoPersistentEngine { .. } | ServeError::BadBind { .. } => 2,
+            ServeError::NoPersistentEngine { .. } | ServeError::WrongLocation { .. } | ServeError::BadBind { .. } => 2,
             _ => 1,
         }
     }
@@ -106,6 +121,38 @@ impl ServeError {
 pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
     let config = StoreConfig { durability: opts.durability, ..StoreConfig::default() };
     let persistent = <CommonsBackend as OpenBackend>::PERSISTENT;
+    if <CommonsBackend as OpenBackend>::NETWORKED {
+        let wrong = |message: String| Err(ServeError::WrongLocation { message });
+        if let Some(dir) = &opts.data_dir {
+            return wrong(format!(
+                "this build keeps the commons in a PostgreSQL database (engine {BACKEND_NAME}), so --data-dir {} \
+                 cannot be used: pass --database-url postgres://user@host/database (or set COMMONS_DATABASE_URL)",
+                dir.display()
+            ));
+        }
+        let Some(url) = &opts.database_url else {
+            return wrong(format!(
+                "this build keeps the commons in a PostgreSQL database (engine {BACKEND_NAME}): pass \
+                 --database-url postgres://user@host/database (or set COMMONS_DATABASE_URL)"
+            ));
+        };
+        let m = CommonsManager::connect(url, &config)?;
+        tracing::info!(
+            engine = BACKEND_NAME,
+            database = m.info().database.as_deref().unwrap_or_default(),
+            durability = opts.durability.as_str(),
+            "store connected"
+        );
+        return Ok(m);
+    }
+    if opts.database_url.is_some() {
+        return Err(ServeError::WrongLocation {
+            message: format!(
+                "this build's {BACKEND_NAME} engine keeps its store in a folder: pass --data-dir, not a database \
+                 URL (a build with --features postgres-store keeps it in PostgreSQL)"
+            ),
+        });
+    }
     match (&opts.data_dir, persistent) {
         (Some(dir), false) => Err(ServeError::NoPersistentEngine { data_dir: dir.clone() }),
         (Some(dir), true) => {

@@ -85,6 +85,9 @@ pub struct StoreInfo {
     pub persistent: bool,
     /// The data directory, when one was given.
     pub data_dir: Option<PathBuf>,
+    /// The database (URL without its password), for the networked engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
     /// Schema version of the store.
     pub schema_version: u32,
     /// `sync`, `buffered`, or `none` for a store that keeps nothing.
@@ -115,6 +118,20 @@ impl<S: OpenBackend> CommonsManager<S> {
         Ok(manager)
     }
 
+    /// Connects to the store of the networked engine `S` (PostgreSQL) at
+    /// `url`, with the system clock. Any number of managers, in any number of
+    /// processes, may share one database.
+    ///
+    /// # Errors
+    /// `Store(Backend(WrongLocation))` for an engine that lives in a folder;
+    /// `Store(Backend(Unavailable))` when the server cannot be reached;
+    /// `SchemaTooNew`; engine errors. The URL's password is never shown.
+    pub fn connect(url: &str, config: &StoreConfig) -> CommonsResult<Self> {
+        let mut manager = Self::over(CommonsStore::connect(url, config)?, config, Clock::System);
+        manager.info.database = Some(crate::backend::redact_url(url));
+        Ok(manager)
+    }
+
     /// A store in a temporary directory (removed on drop), or in memory, with
     /// the system clock.
     ///
@@ -142,6 +159,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             backend: store.backend().name(),
             persistent,
             data_dir: None,
+            database: None,
             schema_version: store.schema_version(),
             durability: if persistent { config.durability.as_str() } else { "none" },
         };

@@ -297,6 +297,17 @@ impl<S: OpenBackend> CommonsStore<S> {
         Self::new(S::open(&folder, config)?, config)
     }
 
+    /// Connects to the store of the networked engine `S` at `url` (see
+    /// [`OpenBackend::connect`]).
+    ///
+    /// # Errors
+    /// `Backend(WrongLocation)` for an engine that lives in a folder;
+    /// `Backend(Unavailable)` when the server cannot be reached;
+    /// `SchemaTooNew`; engine errors.
+    pub fn connect(url: &str, config: &StoreConfig) -> StoreResult<Self> {
+        Self::new(S::connect(url, config)?, config)
+    }
+
     /// A store in a temporary directory (removed on drop), or in memory.
     ///
     /// # Errors
