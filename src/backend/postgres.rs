@@ -16,7 +16,9 @@
 //! **Invariants:**
 //! - A [`WriteBatch`] is one transaction: its precondition keys are locked
 //!   (`SELECT ... FOR UPDATE`, in key order) and compared, then its deletes,
-//!   inserts and upserts run as three array statements, then `COMMIT`. A
+//!   inserts and upserts run as three array statements, then `COMMIT`.
+//!   Statements are sent with their parameter types (`query_typed`), so each
+//!   is one round trip, without a separate prepare. A
 //!   precondition that fails, a serialization failure or a deadlock rolls
 //!   the transaction back and answers [`BackendError::Conflict`]. A key that
 //!   the batch expects absent and writes is inserted with a plain `INSERT`
@@ -45,6 +47,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use postgres::error::SqlState;
+use postgres::types::Type;
 use postgres::{Client, IsolationLevel, NoTls};
 use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
@@ -246,7 +249,10 @@ impl PostgresCommonsStore {
             keys.sort_unstable();
             keys.dedup();
             let rows = tx
-                .query(&format!("SELECT k, v FROM {TABLE} WHERE k = ANY($1) ORDER BY k FOR UPDATE"), &[&keys])
+                .query_typed(
+                    &format!("SELECT k, v FROM {TABLE} WHERE k = ANY($1) ORDER BY k FOR UPDATE"),
+                    &[(&keys, Type::BYTEA_ARRAY)],
+                )
                 .map_err(|e| self.error(e))?;
             let current: BTreeMap<Vec<u8>, Vec<u8>> = rows.into_iter().map(|r| (r.get(0), r.get(1))).collect();
             super::check_preconditions(&preconditions, |k| Ok(current.get(k).cloned()))?;
@@ -268,22 +274,23 @@ impl PostgresCommonsStore {
             }
         }
         if !deletes.is_empty() {
-            tx.execute(&format!("DELETE FROM {TABLE} WHERE k = ANY($1)"), &[&deletes]).map_err(|e| self.error(e))?;
+            tx.execute_typed(&format!("DELETE FROM {TABLE} WHERE k = ANY($1)"), &[(&deletes, Type::BYTEA_ARRAY)])
+                .map_err(|e| self.error(e))?;
         }
         if !insert_keys.is_empty() {
-            tx.execute(
+            tx.execute_typed(
                 &format!("INSERT INTO {TABLE} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[])"),
-                &[&insert_keys, &insert_values],
+                &[(&insert_keys, Type::BYTEA_ARRAY), (&insert_values, Type::BYTEA_ARRAY)],
             )
             .map_err(|e| self.error(e))?;
         }
         if !upsert_keys.is_empty() {
-            tx.execute(
+            tx.execute_typed(
                 &format!(
                     "INSERT INTO {TABLE} (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
                      ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"
                 ),
-                &[&upsert_keys, &upsert_values],
+                &[(&upsert_keys, Type::BYTEA_ARRAY), (&upsert_values, Type::BYTEA_ARRAY)],
             )
             .map_err(|e| self.error(e))?;
         }
@@ -393,8 +400,9 @@ impl CommonsStoreBackend for PostgresCommonsStore {
 impl PostgresCommonsStore {
     fn get_now(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         let mut client = self.client()?;
-        let row =
-            client.query_opt(&format!("SELECT v FROM {TABLE} WHERE k = $1"), &[&key]).map_err(|e| self.error(e))?;
+        let row = client
+            .query_typed_opt(&format!("SELECT v FROM {TABLE} WHERE k = $1"), &[(&key, Type::BYTEA)])
+            .map_err(|e| self.error(e))?;
         Ok(row.map(|r| r.get(0)))
     }
 
@@ -410,7 +418,9 @@ impl PostgresCommonsStore {
              AND ($3::bytea IS NULL OR k > $3) ORDER BY k LIMIT $4"
         );
         let mut client = self.client()?;
-        let rows = client.query(&sql, &[&prefix, &end, &after, &limit]).map_err(|e| self.error(e))?;
+        let params: [(&(dyn postgres::types::ToSql + Sync), Type); 4] =
+            [(&prefix, Type::BYTEA), (&end, Type::BYTEA), (&after, Type::BYTEA), (&limit, Type::INT8)];
+        let rows = client.query_typed(&sql, &params).map_err(|e| self.error(e))?;
         Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }
