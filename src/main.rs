@@ -191,8 +191,16 @@ fn main() -> ExitCode {
                 DurabilityArg::Buffered => Durability::Buffered,
             };
             let database_url = with_env_url(database_url);
-            let opts =
-                ServeOptions { data_dir, database_url, bind, durability, admin_token, sweep_interval_secs, workers };
+            let opts = ServeOptions {
+                data_dir,
+                database_url,
+                must_exist: false,
+                bind,
+                durability,
+                admin_token,
+                sweep_interval_secs,
+                workers,
+            };
             match serve(opts) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -260,10 +268,11 @@ impl Location {
     }
 }
 
-fn open_store(at: &Location) -> anyhow::Result<CommonsManager> {
+fn open_store(at: &Location, must_exist: bool) -> anyhow::Result<CommonsManager> {
     let opts = ServeOptions {
         data_dir: at.data_dir.clone(),
         database_url: at.database_url.clone(),
+        must_exist,
         ..ServeOptions::default()
     };
     Ok(open_manager(&opts)?)
@@ -282,7 +291,7 @@ fn open_existing_store(at: &Location) -> anyhow::Result<CommonsManager> {
             folder.display()
         );
     }
-    open_store(at)
+    open_store(at, true)
 }
 
 fn export(at: &Location, out: &std::path::Path) -> anyhow::Result<()> {
@@ -313,7 +322,7 @@ fn import(at: &Location, input: &std::path::Path) -> anyhow::Result<()> {
         let file = std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
         ExportFile::read(std::io::BufReader::new(file))?
     };
-    let manager = open_store(at)?;
+    let manager = open_store(at, false)?;
     let rows = manager.store().import(file)?;
     eprintln!("imported {rows} rows into {} ({BACKEND_NAME}), plus its own schema row", at.shown());
     Ok(())

@@ -571,6 +571,17 @@ pub trait OpenBackend: CommonsStoreBackend + Sized {
             ),
         })
     }
+
+    /// As [`OpenBackend::connect`], for tools that read a store which must
+    /// already be there (`verify`, `export`): a database without the store's
+    /// table is an error, and nothing is created in it.
+    ///
+    /// # Errors
+    /// As [`OpenBackend::connect`]; `WrongLocation` naming the database when
+    /// it holds no store.
+    fn connect_existing(url: &str, config: &StoreConfig) -> BackendResult<Self> {
+        Self::connect(url, config)
+    }
 }
 
 /// Forwards every method of [`CommonsStoreBackend`] through a pointer type.

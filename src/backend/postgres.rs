@@ -480,6 +480,28 @@ impl OpenBackend for PostgresCommonsStore {
     fn connect(url: &str, config: &StoreConfig) -> BackendResult<Self> {
         Self::connect_with(parse_url(url)?, redact_url(url), config, None)
     }
+
+    /// Connects only when the database already holds the store's table.
+    fn connect_existing(url: &str, config: &StoreConfig) -> BackendResult<Self> {
+        let shown = redact_url(url);
+        let found = off_runtime(|| -> BackendResult<bool> {
+            let mut client = parse_url(url)?.connect(NoTls).map_err(|e| sql_error(&shown, e))?;
+            let row = client
+                .query_one(&format!("SELECT to_regclass('{TABLE}') IS NOT NULL"), &[])
+                .map_err(|e| sql_error(&shown, e))?;
+            Ok(row.get(0))
+        })?;
+        if !found {
+            return Err(BackendError::WrongLocation {
+                engine: ENGINE,
+                message: format!(
+                    "no commons store in the database {shown} (no table {TABLE} in its search_path; nothing was \
+                     created); check --database-url"
+                ),
+            });
+        }
+        Self::connect(url, config)
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub struct ServeOptions {
     /// The PostgreSQL database of a postgres build
     /// (`postgres://user[:password]@host[:port]/database`).
     pub database_url: Option<String>,
+    /// Refuse a database that holds no store instead of creating one (the
+    /// read-only tools set it).
+    pub must_exist: bool,
     /// `host:port` to listen on.
     pub bind: String,
     /// Write durability.
@@ -54,6 +57,7 @@ impl Default for ServeOptions {
         Self {
             data_dir: None,
             database_url: None,
+            must_exist: false,
             bind: "127.0.0.1:8080".into(),
             durability: Durability::Sync,
             admin_token: None,
@@ -136,7 +140,11 @@ pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
                  --database-url postgres://user@host/database (or set COMMONS_DATABASE_URL)"
             ));
         };
-        let m = CommonsManager::connect(url, &config)?;
+        let m = if opts.must_exist {
+            CommonsManager::connect_existing(url, &config)?
+        } else {
+            CommonsManager::connect(url, &config)?
+        };
         tracing::info!(
             engine = BACKEND_NAME,
             database = m.info().database.as_deref().unwrap_or_default(),

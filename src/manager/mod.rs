@@ -127,7 +127,22 @@ impl<S: OpenBackend> CommonsManager<S> {
     /// `Store(Backend(Unavailable))` when the server cannot be reached;
     /// `SchemaTooNew`; engine errors. The URL's password is never shown.
     pub fn connect(url: &str, config: &StoreConfig) -> CommonsResult<Self> {
-        let mut manager = Self::over(CommonsStore::connect(url, config)?, config, Clock::System);
+        Self::connected(CommonsStore::connect(url, config)?, url, config)
+    }
+
+    /// As [`CommonsManager::connect`], for a store that must already exist
+    /// (the `verify` and `export` tools): a database without the store's
+    /// table is refused and nothing is created in it.
+    ///
+    /// # Errors
+    /// As [`CommonsManager::connect`]; `Store(Backend(WrongLocation))` when
+    /// the database holds no store.
+    pub fn connect_existing(url: &str, config: &StoreConfig) -> CommonsResult<Self> {
+        Self::connected(CommonsStore::connect_existing(url, config)?, url, config)
+    }
+
+    fn connected(store: CommonsStore<S>, url: &str, config: &StoreConfig) -> CommonsResult<Self> {
+        let mut manager = Self::over(store, config, Clock::System);
         manager.info.database = Some(crate::backend::redact_url(url));
         Ok(manager)
     }

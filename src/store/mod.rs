@@ -308,6 +308,16 @@ impl<S: OpenBackend> CommonsStore<S> {
         Self::new(S::connect(url, config)?, config)
     }
 
+    /// As [`CommonsStore::connect`], for a store that must already exist
+    /// (see [`OpenBackend::connect_existing`]).
+    ///
+    /// # Errors
+    /// As [`CommonsStore::connect`]; `Backend(WrongLocation)` when the
+    /// database holds no store.
+    pub fn connect_existing(url: &str, config: &StoreConfig) -> StoreResult<Self> {
+        Self::new(S::connect_existing(url, config)?, config)
+    }
+
     /// A store in a temporary directory (removed on drop), or in memory.
     ///
     /// # Errors
