@@ -281,7 +281,10 @@ fn open_store(at: &Location, must_exist: bool) -> anyhow::Result<CommonsManager>
 /// Opens the store that must already be at `at` (for `export` and
 /// `verify`): a mistyped directory is an error, never a new empty store.
 fn open_existing_store(at: &Location) -> anyhow::Result<CommonsManager> {
-    if let (Some(data_dir), false) = (&at.data_dir, <CommonsBackend as OpenBackend>::NETWORKED) {
+    // Only a folder engine looks for its folder: the in-memory build and a
+    // postgres build refuse any data dir in `open_manager` (exit 2).
+    let folder_engine = <CommonsBackend as OpenBackend>::PERSISTENT && !<CommonsBackend as OpenBackend>::NETWORKED;
+    if let (Some(data_dir), true) = (&at.data_dir, folder_engine) {
         let folder = store_folder::<CommonsBackend>(data_dir)?;
         // An empty folder is no store either: opening it would create one.
         let has_files = std::fs::read_dir(&folder).is_ok_and(|mut entries| entries.next().is_some());

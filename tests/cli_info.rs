@@ -1,7 +1,7 @@
 #![cfg(feature = "gateway")]
 //! `commons-gateway info` reports the engine the Cargo features chose, by the
-//! fixed precedence fjall-store > sled-store > in-memory, and whether it
-//! persists.
+//! fixed precedence postgres-store > fjall-store > sled-store > in-memory,
+//! and whether it persists.
 
 mod common;
 
@@ -10,7 +10,9 @@ use common::process::run;
 
 /// The engine this test build must report, from its own features.
 fn expected_engine() -> &'static str {
-    if cfg!(feature = "fjall-store") {
+    if cfg!(feature = "postgres-store") {
+        "postgres"
+    } else if cfg!(feature = "fjall-store") {
         "fjall"
     } else if cfg!(feature = "sled-store") {
         "sled"

@@ -1,8 +1,18 @@
 //! The `commons-gateway` binary as a process: [`ChildGuard`] (spawned,
 //! killed and reaped when it drops, its output kept in files), [`run`] (a
-//! subcommand to completion), [`Dirs`] and [`Server`] (`serve` on a data
-//! directory with an operator token, answering [`Call`]s over real HTTP with
-//! the same [`Reply`]s as the in-process gateway).
+//! subcommand to completion), [`Dirs`] and [`Server`] (`serve` on this
+//! build's store location with an operator token, answering [`Call`]s over
+//! real HTTP with the same [`Reply`]s as the in-process gateway).
+//!
+//! The store location is the build's: a data directory for the folder
+//! engines (and the in-memory build, which refuses it), a fresh schema on the
+//! server named by `COMMONS_TEST_DATABASE_URL` for a postgres build
+//! ([`Dirs::store_args`]). A postgres build without that variable fails with
+//! a message saying how to get a server; it never skips.
+//!
+//! Spawned processes never see `COMMONS_ADMIN_TOKEN` or `COMMONS_DATABASE_URL`
+//! from the caller's environment: a test says where the store is, and who
+//! the operator is, with flags.
 //!
 //! Servers are waited for by polling `/v1/health` (100 ms steps, at most
 //! [`BOUND`]), never by fixed sleeps.
@@ -15,7 +25,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context, Result};
-use commons_gateway::{CommonsBackend, OpenBackend};
+use commons_gateway::{CommonsBackend, CommonsManager, OpenBackend, StoreConfig};
 use serde_json::Value;
 
 use super::http::{Call, Reply, TOKEN};
@@ -80,6 +90,7 @@ impl ChildGuard {
         let child = command
             .args(args)
             .env_remove("COMMONS_ADMIN_TOKEN")
+            .env_remove("COMMONS_DATABASE_URL")
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(File::create(&stdout_path)?)
@@ -189,11 +200,22 @@ where
     Ok(Ran { status, stdout: guard.stdout(), stderr: guard.stderr() })
 }
 
-/// A server's directories: the data dir, the token file (holding
+/// The password [`Dirs`] puts into a database URL that has none: the test
+/// server trusts local connections and never asks for it, so it only shows
+/// whether a password leaks into a message, a log line or `/v1/health`.
+pub const TEST_PASSWORD: &str = "never-shown-s3cret";
+
+/// A server's places: the store location of this build (the data dir, and
+/// for a postgres build a fresh database schema), the token file (holding
 /// [`TOKEN`]), the process logs.
 pub struct Dirs {
     _root: tempfile::TempDir,
     pub data: PathBuf,
+    /// A postgres build's database: a fresh schema `commons_p_<uuid>` on the
+    /// server of `COMMONS_TEST_DATABASE_URL`, with [`TEST_PASSWORD`] added
+    /// when that URL has no password. `None` for the other engines. The
+    /// schema is left on the server (a throwaway one) when the test ends.
+    pub database_url: Option<String>,
     pub token_file: PathBuf,
     pub logs: PathBuf,
 }
@@ -206,27 +228,106 @@ impl Dirs {
         std::fs::write(&token_file, format!("{TOKEN}\n"))?;
         let logs = root.path().join("logs");
         std::fs::create_dir_all(&logs)?;
-        Ok(Self { data, token_file, logs, _root: root })
+        let database_url = if networked() { Some(fresh_database()?) } else { None };
+        Ok(Self { data, database_url, token_file, logs, _root: root })
     }
 
-    /// `<data>/commons.<engine>`, where this build keeps its store.
+    /// `<data>/commons.<engine>`, where a folder engine keeps its store.
     pub fn store_path(&self) -> PathBuf {
         self.data.join(<CommonsBackend as OpenBackend>::FOLDER)
     }
 
-    /// `serve` on the data dir with the token file, bound to `port`.
+    /// The database URL of a postgres build.
+    ///
+    /// # Panics
+    /// On a build whose engine lives in a folder.
+    pub fn url(&self) -> &str {
+        self.database_url.as_deref().expect("only a postgres build has a database URL")
+    }
+
+    /// Where this build's store is, as the subcommands take it:
+    /// `--database-url URL` for a postgres build, else `--data-dir DIR`.
+    pub fn store_args(&self) -> Vec<OsString> {
+        match &self.database_url {
+            Some(url) => vec!["--database-url".into(), url.into()],
+            None => vec!["--data-dir".into(), self.data.clone().into()],
+        }
+    }
+
+    /// The store of this build, opened (or created) in process: the folder
+    /// engines open `<data>/commons.<engine>`, a postgres build connects to
+    /// its schema. Drop it before a process opens a folder store.
+    pub fn manager(&self) -> Result<CommonsManager> {
+        let config = StoreConfig::default();
+        Ok(match &self.database_url {
+            Some(url) => CommonsManager::connect(url, &config)?,
+            None => CommonsManager::open(&self.data, &config)?,
+        })
+    }
+
+    /// The engine under [`Dirs::manager`], without the store layer (to write
+    /// rows by hand).
+    pub fn backend(&self) -> Result<CommonsBackend> {
+        let config = StoreConfig::default();
+        Ok(match &self.database_url {
+            Some(url) => CommonsBackend::connect(url, &config)?,
+            None => CommonsBackend::open(&self.store_path(), &config)?,
+        })
+    }
+
+    /// `serve` on this build's store with the token file, bound to `port`.
     pub fn serve_args(&self, port: u16) -> Vec<OsString> {
-        vec![
-            "serve".into(),
-            "--data-dir".into(),
-            self.data.clone().into(),
+        let mut args: Vec<OsString> = vec!["serve".into()];
+        args.extend(self.store_args());
+        args.extend([
             "--bind".into(),
             format!("127.0.0.1:{port}").into(),
             "--admin-token-file".into(),
             self.token_file.clone().into(),
             "--workers".into(),
             "2".into(),
-        ]
+        ]);
+        args
+    }
+}
+
+/// Whether this build keeps its store on a database server (postgres).
+pub fn networked() -> bool {
+    <CommonsBackend as OpenBackend>::NETWORKED
+}
+
+/// A fresh schema on the test server, as a URL (see [`Dirs::database_url`]).
+#[cfg(feature = "postgres-store")]
+fn fresh_database() -> Result<String> {
+    use commons_gateway::backend::{schema_url, TEST_URL_VAR};
+    let server = std::env::var(TEST_URL_VAR).map_err(|_| {
+        anyhow::anyhow!(
+            "this postgres build's process tests need a PostgreSQL server: set {TEST_URL_VAR} \
+             (`cargo xtask ci` starts one and sets it; `cargo xtask postgres` starts one and prints the export line)"
+        )
+    })?;
+    let schema = format!("commons_p_{}", uuid::Uuid::new_v4().simple());
+    let url = schema_url(&server, &schema).with_context(|| format!("making the schema {schema} on {TEST_URL_VAR}"))?;
+    Ok(with_test_password(&url))
+}
+
+#[cfg(not(feature = "postgres-store"))]
+fn fresh_database() -> Result<String> {
+    bail!("a networked engine without the postgres-store feature")
+}
+
+/// `url` with [`TEST_PASSWORD`] in its user info when it names a user and
+/// no password (`postgres://user@host/db` -> `postgres://user:PW@host/db`);
+/// otherwise unchanged.
+pub fn with_test_password(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_string() };
+    let rest = scheme_end + 3;
+    let authority_end = url[rest..].find(['/', '?']).map_or(url.len(), |i| rest + i);
+    match url[rest..authority_end].rfind('@') {
+        Some(at) if !url[rest..rest + at].contains(':') => {
+            format!("{}:{TEST_PASSWORD}{}", &url[..rest + at], &url[rest + at..])
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -267,6 +368,11 @@ impl Server {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("server did not start")))
     }
 
+    /// `http://127.0.0.1:PORT`, for clients on other threads ([`send_to`]).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
@@ -286,8 +392,10 @@ impl Server {
     }
 }
 
-/// Sends `call` to the server at `base` (`http://host:port`).
-fn send_to(base: &str, call: &Call) -> Result<Reply> {
+/// Sends `call` to the server at `base` (`http://host:port`), waiting at
+/// most 10 s for the answer; `Err` only for transport errors (connection
+/// refused or reset, no answer in time, ...).
+pub fn send_to(base: &str, call: &Call) -> Result<Reply> {
     let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
     let mut req = agent.request(call.method.as_str(), &format!("{base}{}", call.uri));
     for (k, v) in &call.headers {

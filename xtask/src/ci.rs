@@ -12,8 +12,9 @@
 //! against a real PostgreSQL server: before the first of them, the run
 //! starts one throwaway [`TestServer`] (see [`crate::postgres`]; it prints
 //! `postgres: test server on 127.0.0.1:PORT (data in DIR, ...)`), and
-//! those sets' `cargo test` gets its URL in `COMMONS_TEST_DATABASE_URL`
-//! (clippy does not). The server is stopped and its directory removed at
+//! those sets' `cargo test` gets its URL in `COMMONS_TEST_DATABASE_URL` and
+//! the shell command line that restarts it in `COMMONS_TEST_PG_RESTART`
+//! (clippy gets neither); the multi-gateway tests restart it mid-load. The server is stopped and its directory removed at
 //! the end of the run, whether it passed or failed, before the summary.
 //! Nothing started by hand is used: a machine with the PostgreSQL binaries
 //! installed (not running) is enough, and with `CI=true` xtask installs
@@ -38,6 +39,25 @@ use crate::postgres::TestServer;
 
 /// The variable that gives the `postgres-store` tests their server's URL.
 pub const TEST_DATABASE_URL_VAR: &str = "COMMONS_TEST_DATABASE_URL";
+
+/// The variable that gives the `postgres-store` tests the `sh -c` command
+/// line restarting their server ([`TestServer::restart_command_line`]).
+pub const TEST_RESTART_VAR: &str = "COMMONS_TEST_PG_RESTART";
+
+/// What the `postgres-store` tests get of the run's server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestDatabase {
+    /// Its URL ([`TEST_DATABASE_URL_VAR`]).
+    pub url: String,
+    /// The command line that restarts it ([`TEST_RESTART_VAR`]).
+    pub restart: String,
+}
+
+impl TestDatabase {
+    fn of(server: &TestServer) -> Self {
+        Self { url: server.url(), restart: server.restart_command_line() }
+    }
+}
 
 /// The feature that needs a PostgreSQL server for its tests.
 pub const POSTGRES_FEATURE: &str = "postgres-store";
@@ -201,10 +221,10 @@ pub fn run(args: &[String]) -> Result {
 fn run_steps(report: &mut Report, postgres: &mut Option<TestServer>) -> Result {
     step(report, cmd::cargo(["fmt", "--all", "--check"]))?;
     for set in FEATURE_SETS {
-        let database_url = if needs_postgres(set) { Some(ensure_postgres(report, postgres)?) } else { None };
+        let database = if needs_postgres(set) { Some(ensure_postgres(report, postgres)?) } else { None };
 
         step(report, clippy_command(set))?;
-        let outcome = test_step(report, test_command(set, database_url.as_deref()));
+        let outcome = test_step(report, test_command(set, database.as_ref()));
         let counts = outcome.as_ref().map_or_else(|(c, _)| *c, |c| *c);
         report.sets.push((*set, counts));
         println!("{}", feature_set_line(set, counts));
@@ -230,21 +250,23 @@ fn clippy_command(set: &FeatureSet) -> Command {
 }
 
 /// `cargo test --workspace --no-fail-fast <flags>`, with
-/// `COMMONS_TEST_DATABASE_URL=<database_url>` when there is one.
-fn test_command(set: &FeatureSet, database_url: Option<&str>) -> Command {
+/// `COMMONS_TEST_DATABASE_URL=<url>` and `COMMONS_TEST_PG_RESTART=<restart>`
+/// when there is a database.
+fn test_command(set: &FeatureSet, database: Option<&TestDatabase>) -> Command {
     let mut test = cmd::cargo(["test", "--workspace", "--no-fail-fast"]);
     test.args(set.flags);
-    if let Some(url) = database_url {
-        test.env(TEST_DATABASE_URL_VAR, url);
+    if let Some(database) = database {
+        test.env(TEST_DATABASE_URL_VAR, &database.url);
+        test.env(TEST_RESTART_VAR, &database.restart);
     }
     test
 }
 
-/// The URL of the run's test server, starting it (a step of the report)
-/// the first time.
-fn ensure_postgres(report: &mut Report, postgres: &mut Option<TestServer>) -> Result<String> {
+/// The URL and restart command of the run's test server, starting it (a
+/// step of the report) the first time.
+fn ensure_postgres(report: &mut Report, postgres: &mut Option<TestServer>) -> Result<TestDatabase> {
     if let Some(server) = postgres {
-        return Ok(server.url());
+        return Ok(TestDatabase::of(server));
     }
     let shown = "postgres: start a throwaway test server".to_string();
     println!("[ci] step {}: {shown}", report.steps.len() + 1);
@@ -253,9 +275,9 @@ fn ensure_postgres(report: &mut Report, postgres: &mut Option<TestServer>) -> Re
     finish_step(report, shown, started, result.is_ok());
     let server = result?;
     println!("{}", server.describe());
-    let url = server.url();
+    let database = TestDatabase::of(&server);
     *postgres = Some(server);
-    Ok(url)
+    Ok(database)
 }
 
 /// Stops the run's test server, if one was started. A failure to stop is
@@ -404,12 +426,28 @@ mod tests {
     }
 
     #[test]
-    fn only_the_test_command_gets_the_database_url() {
-        let url = "postgres://postgres@127.0.0.1:5433/commons";
+    fn only_the_test_command_gets_the_database_url_and_restart_command() {
+        let database = TestDatabase {
+            url: "postgres://postgres@127.0.0.1:5433/commons".into(),
+            restart: "/usr/lib/postgresql/15/bin/pg_ctl -D /tmp/d/data restart".into(),
+        };
         let postgres = FEATURE_SETS.iter().find(|set| set.name == "--features postgres-store").unwrap();
+        let test = test_command(postgres, Some(&database));
+        let envs: Vec<(String, String)> = test
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_string_lossy().into_owned(), v?.to_string_lossy().into_owned())))
+            .collect();
         assert_eq!(
-            cmd::display(&test_command(postgres, Some(url))),
+            envs,
+            [
+                (TEST_DATABASE_URL_VAR.to_string(), database.url.clone()),
+                (TEST_RESTART_VAR.to_string(), database.restart.clone())
+            ]
+        );
+        assert_eq!(
+            cmd::display(&test),
             "COMMONS_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5433/commons \
+             COMMONS_TEST_PG_RESTART=\"/usr/lib/postgresql/15/bin/pg_ctl -D /tmp/d/data restart\" \
              cargo test --workspace --no-fail-fast --features postgres-store"
         );
         assert_eq!(

@@ -40,7 +40,8 @@ commands:
                                   (default, sled-store, fjall-store, postgres-store,
                                   all, none); docs. The postgres-store and all sets
                                   get a throwaway PostgreSQL server of their own
-                                  (COMMONS_TEST_DATABASE_URL); the binaries must be
+                                  (COMMONS_TEST_DATABASE_URL, and the command that
+                                  restarts it, COMMONS_TEST_PG_RESTART); the binaries must be
                                   installed (with CI=true, xtask runs
                                   `apt-get install -y postgresql` when they are not)
   demo [--engine fjall|sled|both] build the release server and run examples/demo
@@ -48,8 +49,9 @@ commands:
   bench [ARGS...]                 cargo bench --features sled-store,fjall-store [ARGS...]
   postgres                        start a throwaway PostgreSQL server (fresh directory
                                   under $TMPDIR, free port on 127.0.0.1, database
-                                  `commons`), print its URL and `export
-                                  COMMONS_DATABASE_URL=...`; type `restart` to restart
+                                  `commons`), print its URL and the `export` lines
+                                  (COMMONS_DATABASE_URL, COMMONS_TEST_DATABASE_URL,
+                                  COMMONS_TEST_PG_RESTART); type `restart` to restart
                                   it; Ctrl-D or Ctrl-C stops it and removes its data
   help                            this text
 ";

@@ -321,8 +321,11 @@ pub fn url_for(port: u16) -> String {
 }
 
 /// `cargo xtask postgres`: starts a [`TestServer`], prints its URL and the
-/// `export` lines for a shell, and keeps it until stdin closes (Ctrl-D) or
-/// xtask is interrupted (Ctrl-C; the guardian stops it then). A line
+/// `export` lines for a shell (`COMMONS_DATABASE_URL`,
+/// `COMMONS_TEST_DATABASE_URL`, and `COMMONS_TEST_PG_RESTART`, the command
+/// line the multi-gateway tests restart it with), and keeps it until stdin
+/// closes (Ctrl-D) or xtask is interrupted (Ctrl-C; the guardian stops it
+/// then). A line
 /// `restart` on stdin restarts it. Takes no arguments.
 pub fn run(args: &[String]) -> Result {
     if let Some(arg) = args.first() {
@@ -334,6 +337,7 @@ pub fn run(args: &[String]) -> Result {
     println!("{url}");
     println!("export COMMONS_DATABASE_URL={url}");
     println!("export COMMONS_TEST_DATABASE_URL={url}");
+    println!("export COMMONS_TEST_PG_RESTART={}", shell_quote(&server.restart_command_line()));
     println!("restart by hand: {}", server.restart_command_line());
     println!("bin dir: {}", server.bin_dir().display());
     eprintln!(
