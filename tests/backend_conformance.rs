@@ -1,13 +1,24 @@
 //! Conformance suite of the storage contract (`CommonsStoreBackend` +
 //! `OpenBackend`), run on every engine compiled into this build: the
 //! in-memory store always, sled with `--features sled-store`, fjall with
-//! `--features fjall-store`.
+//! `--features fjall-store`, PostgreSQL with `--features postgres-store` (on
+//! a fresh schema of the server named by `COMMONS_TEST_DATABASE_URL`, which
+//! `cargo xtask ci` starts; a networked engine has no folder, so
+//! `persistence!` does not apply to it).
 //!
 //! Each capability is one generic `check_*` function; the `conformance!` and
 //! `persistence!` macros turn them into one test per (engine, capability),
 //! named `<engine>::<capability>` (`cargo test --test backend_conformance
 //! fjall::` runs one engine). `persistence!` holds what only a persistent
 //! engine can promise (reopen, locking, durability modes).
+//!
+//! Preconditions (`WriteBatch::expect` / `expect_absent`) are part of the
+//! contract every engine keeps, because several gateways sharing one
+//! database rely on them to never lose an update: a batch whose
+//! precondition fails is answered `Conflict` naming the key and writes
+//! nothing, the store keeps serving, a precondition sees the store as it was
+//! before the batch, and N threads doing read-increment-write cycles with
+//! `expect` end with exactly N x cycles.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,7 +42,12 @@ fn store_dir<S: OpenBackend>(root: &Path) -> PathBuf {
     root.join(S::FOLDER)
 }
 
+/// A store of engine `S` in the data directory `root`; for a networked
+/// engine, a fresh temporary one on its test server (`root` unused).
 fn open_at<S: OpenBackend>(root: &Path, durability: Durability) -> Result<S> {
+    if S::NETWORKED {
+        return S::temporary(&config(durability)).with_context(|| format!("a temporary {} store", S::NAME));
+    }
     let dir = store_dir::<S>(root);
     S::open(&dir, &config(durability)).with_context(|| format!("opening {} store at {}", S::NAME, dir.display()))
 }
@@ -407,7 +423,277 @@ fn check_temporary_store_works<S: OpenBackend>() -> Result<()> {
 
 fn check_engine_names_its_folder<S: OpenBackend>() -> Result<()> {
     assert_eq!(S::FOLDER, format!("commons.{}", S::NAME));
-    assert_eq!(KNOWN_STORE_FOLDERS.contains(&(S::NAME, S::FOLDER)), S::PERSISTENT);
+    assert_eq!(KNOWN_STORE_FOLDERS.contains(&(S::NAME, S::FOLDER)), S::PERSISTENT && !S::NETWORKED);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Preconditions: every engine checks them atomically with the write.
+// ---------------------------------------------------------------------------
+
+/// What a test batch requires of its precondition key.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// The key holds exactly these bytes.
+    Equals(&'static str),
+    /// The key holds no value.
+    Absent,
+}
+
+impl Expect {
+    fn add_to(self, batch: &mut WriteBatch, key: impl Into<Vec<u8>>) {
+        match self {
+            Expect::Equals(value) => batch.expect(key, value),
+            Expect::Absent => batch.expect_absent(key),
+        }
+    }
+}
+
+/// The key whose `Conflict` `result` is, or a description of what it was
+/// instead.
+fn conflict_key(result: Result<(), BackendError>) -> Result<String> {
+    match result {
+        Err(BackendError::Conflict { key }) => Ok(key),
+        other => bail!("expected Conflict, got {other:?}"),
+    }
+}
+
+/// One batch with a precondition on `guard` (which the batch does not write)
+/// and three operations on other keys: put `rec/a`, put `rec/b`, delete
+/// `rec/old` (present before). `current` is what `guard` holds first.
+/// Applied: every operation is visible. Refused: `Conflict` naming `guard`,
+/// every key of the batch as before, and the store keeps serving.
+fn check_precondition_decides_the_batch<S: OpenBackend>(
+    current: Option<&str>,
+    expect: Expect,
+    applied: bool,
+) -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let store = open_at::<S>(root.path(), Durability::Sync)?;
+    store.put(b"rec/a", b"a0")?;
+    store.put(b"rec/old", b"o")?;
+    if let Some(value) = current {
+        store.put(b"guard", value.as_bytes())?;
+    }
+    let before = store.scan(b"")?;
+
+    let mut batch = WriteBatch::new();
+    expect.add_to(&mut batch, "guard");
+    batch.put("rec/a", "a1");
+    batch.put("rec/b", "b1");
+    batch.delete("rec/old");
+    let result = store.apply(batch);
+
+    if applied {
+        result.with_context(|| format!("{expect:?} with guard = {current:?} should hold"))?;
+        assert_eq!(store.get(b"rec/a")?, Some(b"a1".to_vec()));
+        assert_eq!(store.get(b"rec/b")?, Some(b"b1".to_vec()));
+        assert_eq!(store.get(b"rec/old")?, None);
+        assert_eq!(store.get(b"guard")?, current.map(|v| v.as_bytes().to_vec()), "a precondition writes nothing");
+        return Ok(());
+    }
+
+    let err = result.expect_err("a failed precondition must refuse the batch");
+    ensure!(err.is_conflict(), "expected Conflict, got {err:?}");
+    ensure!(err.is_unavailable(), "a conflict nobody retried is a 503 (is_unavailable)");
+    assert_eq!(conflict_key(Err(err))?, "guard");
+    // Nothing of the batch was written: every op's key is as before.
+    assert_eq!(store.get(b"rec/a")?, Some(b"a0".to_vec()), "rec/a");
+    assert_eq!(store.get(b"rec/b")?, None, "rec/b");
+    assert_eq!(store.get(b"rec/old")?, Some(b"o".to_vec()), "rec/old");
+    assert_eq!(store.get(b"guard")?, current.map(|v| v.as_bytes().to_vec()), "guard");
+    assert_eq!(store.scan(b"")?, before, "the whole store is as before");
+
+    // The store keeps serving: it is available, a plain write and a batch
+    // whose precondition holds both go through.
+    store.check_available()?;
+    store.put(b"rec/c", b"c1")?;
+    let mut again = WriteBatch::new();
+    match current {
+        Some(value) => again.expect("guard", value),
+        None => again.expect_absent("guard"),
+    }
+    again.put("rec/a", "a2");
+    store.apply(again)?;
+    assert_eq!(store.get(b"rec/a")?, Some(b"a2".to_vec()));
+    assert_eq!(store.get(b"rec/c")?, Some(b"c1".to_vec()));
+    store.flush()?;
+    store.check_available()?;
+    Ok(())
+}
+
+/// A batch of preconditions only: applied (changing nothing) when they all
+/// hold, `Conflict` naming the first one that fails (in the order added)
+/// otherwise; either way the store is unchanged.
+fn check_batch_of_preconditions_only<S: OpenBackend>() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let store = open_at::<S>(root.path(), Durability::Sync)?;
+    store.put(b"p/1", b"one")?;
+    store.put(b"p/2", b"two")?;
+    let before = store.scan(b"")?;
+
+    let mut holds = WriteBatch::new();
+    holds.expect("p/1", "one");
+    holds.expect("p/2", "two");
+    holds.expect_absent("p/3");
+    ensure!(!holds.is_empty(), "a batch of preconditions only is not empty");
+    assert_eq!(holds.len(), 0, "it has no operation");
+    store.apply(holds)?;
+    assert_eq!(store.scan(b"")?, before);
+
+    let mut fails = WriteBatch::new();
+    fails.expect("p/1", "one");
+    fails.expect("p/2", "TWO");
+    fails.expect_absent("p/1");
+    assert_eq!(conflict_key(store.apply(fails))?, "p/2", "the first failing precondition is named");
+    assert_eq!(store.scan(b"")?, before);
+
+    let mut fails_later = WriteBatch::new();
+    fails_later.expect_absent("p/3");
+    fails_later.expect_absent("p/1");
+    assert_eq!(conflict_key(store.apply(fails_later))?, "p/1");
+    assert_eq!(store.scan(b"")?, before);
+    store.check_available()?;
+    Ok(())
+}
+
+/// A precondition on a key the same batch writes is checked against the
+/// value before the batch, never the value the batch would leave.
+fn check_precondition_sees_the_value_before_the_batch<S: OpenBackend>() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let store = open_at::<S>(root.path(), Durability::Sync)?;
+    store.put(b"rec/k", b"v1")?;
+
+    // Expecting the value the batch itself writes: refused.
+    let mut ahead = WriteBatch::new();
+    ahead.expect("rec/k", "v2");
+    ahead.put("rec/k", "v2");
+    assert_eq!(conflict_key(store.apply(ahead))?, "rec/k");
+    assert_eq!(store.get(b"rec/k")?, Some(b"v1".to_vec()));
+
+    // Expecting the value before, overwriting it: applied.
+    let mut update = WriteBatch::new();
+    update.expect("rec/k", "v1");
+    update.put("rec/k", "v2");
+    store.apply(update)?;
+    assert_eq!(store.get(b"rec/k")?, Some(b"v2".to_vec()));
+
+    // Expecting absence of a key the batch deletes: the key is there before.
+    let mut delete_then_absent = WriteBatch::new();
+    delete_then_absent.delete("rec/k");
+    delete_then_absent.expect_absent("rec/k");
+    assert_eq!(conflict_key(store.apply(delete_then_absent))?, "rec/k");
+    assert_eq!(store.get(b"rec/k")?, Some(b"v2".to_vec()));
+
+    // Expecting the value before, deleting it: applied.
+    let mut delete = WriteBatch::new();
+    delete.expect("rec/k", "v2");
+    delete.delete("rec/k");
+    store.apply(delete)?;
+    assert_eq!(store.get(b"rec/k")?, None);
+
+    // Creating a missing key that must be absent: applied; again: refused.
+    for (attempt, result_is_ok) in [(1, true), (2, false)] {
+        let mut create = WriteBatch::new();
+        create.expect_absent("rec/new");
+        create.put("rec/new", format!("created {attempt}"));
+        let result = store.apply(create);
+        if result_is_ok {
+            result?;
+        } else {
+            assert_eq!(conflict_key(result)?, "rec/new");
+        }
+    }
+    assert_eq!(store.get(b"rec/new")?, Some(b"created 1".to_vec()));
+    Ok(())
+}
+
+/// A precondition on a key no engine accepts is `InvalidKey` (checked
+/// before anything else), and nothing of the batch is written.
+fn check_precondition_with_invalid_key_is_refused<S: OpenBackend>(expect: Expect, key: Vec<u8>) -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let store = open_at::<S>(root.path(), Durability::Sync)?;
+    store.put(b"rec/a", b"a0")?;
+    let before = store.scan(b"")?;
+    let mut batch = WriteBatch::new();
+    batch.put("rec/a", "a1");
+    batch.put("rec/b", "b1");
+    expect.add_to(&mut batch, key);
+    let result = store.apply(batch);
+    ensure!(is_invalid_key(result), "a precondition with a bad key must fail with InvalidKey");
+    assert_eq!(store.scan(b"")?, before);
+    store.check_available()?;
+    store.put(b"rec/b", b"b2")?;
+    assert_eq!(store.get(b"rec/b")?, Some(b"b2".to_vec()));
+    Ok(())
+}
+
+const COUNTER_THREADS: usize = 8;
+const COUNTER_CYCLES: usize = 50;
+
+/// `COUNTER_THREADS` threads each run `COUNTER_CYCLES` read-increment-write
+/// cycles on one counter key (absent at first: the first cycle expects it
+/// absent), each cycle's batch expecting the bytes it read and also writing
+/// a row of its own; a `Conflict` means "read again". A lost update would
+/// leave the counter under `COUNTER_THREADS * COUNTER_CYCLES`.
+fn check_concurrent_increments_lose_nothing<S: OpenBackend>() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let store = open_at::<S>(root.path(), Durability::Sync)?;
+    let store = &store;
+    let conflicts = std::thread::scope(|scope| -> Result<usize> {
+        let workers: Vec<_> = (0..COUNTER_THREADS)
+            .map(|t| {
+                scope.spawn(move || -> Result<usize> {
+                    let mut conflicts = 0;
+                    for cycle in 0..COUNTER_CYCLES {
+                        loop {
+                            let old = store.get(b"counter")?;
+                            let value: u64 = match &old {
+                                Some(bytes) => std::str::from_utf8(bytes)?.parse()?,
+                                None => 0,
+                            };
+                            let mut batch = WriteBatch::new();
+                            match old {
+                                Some(bytes) => batch.expect("counter", bytes),
+                                None => batch.expect_absent("counter"),
+                            }
+                            batch.put("counter", (value + 1).to_string());
+                            batch.put(format!("inc/{t}/{cycle:02}"), (value + 1).to_string());
+                            match store.apply(batch) {
+                                Ok(()) => break,
+                                // Which key a conflict names is checked by the
+                                // single-threaded checks above; here only that
+                                // nothing is lost.
+                                Err(BackendError::Conflict { .. }) => conflicts += 1,
+                                Err(e) => return Err(e.into()),
+                            }
+                        }
+                    }
+                    Ok(conflicts)
+                })
+            })
+            .collect();
+        let mut conflicts = 0;
+        for worker in workers {
+            conflicts += worker.join().map_err(|_| anyhow::anyhow!("worker panicked"))??;
+        }
+        Ok(conflicts)
+    })?;
+    let total = COUNTER_THREADS * COUNTER_CYCLES;
+    let counter = store.get(b"counter")?.context("counter missing")?;
+    assert_eq!(
+        std::str::from_utf8(&counter)?,
+        total.to_string(),
+        "{total} increments with {conflicts} conflicts retried"
+    );
+    // Every increment that was acknowledged wrote its own row, and each
+    // value 1..=total was written by exactly one of them.
+    let rows = store.scan(b"inc/")?;
+    assert_eq!(rows.len(), total);
+    let mut values: Vec<u64> = rows.iter().map(|(_, v)| Ok(std::str::from_utf8(v)?.parse()?)).collect::<Result<_>>()?;
+    values.sort_unstable();
+    assert_eq!(values, (1..=total as u64).collect::<Vec<_>>(), "each count was reached once");
+    store.check_available()?;
     Ok(())
 }
 
@@ -627,6 +913,46 @@ macro_rules! conformance {
         fn engine_names_its_folder() -> Result<()> {
             check_engine_names_its_folder::<$store>()
         }
+
+        #[rstest]
+        #[case::equals_same_bytes(Some("v1"), Expect::Equals("v1"), true)]
+        #[case::equals_other_bytes(Some("v1"), Expect::Equals("v0"), false)]
+        #[case::equals_on_missing_key(None, Expect::Equals("v1"), false)]
+        #[case::equals_empty_on_missing_key(None, Expect::Equals(""), false)]
+        #[case::equals_empty_on_empty_value(Some(""), Expect::Equals(""), true)]
+        #[case::absent_on_present_key(Some("v1"), Expect::Absent, false)]
+        #[case::absent_on_empty_value(Some(""), Expect::Absent, false)]
+        #[case::absent_on_missing_key(None, Expect::Absent, true)]
+        fn precondition_decides_the_batch(
+            #[case] current: Option<&str>,
+            #[case] expect: Expect,
+            #[case] applied: bool,
+        ) -> Result<()> {
+            check_precondition_decides_the_batch::<$store>(current, expect, applied)
+        }
+
+        #[test]
+        fn batch_of_preconditions_only() -> Result<()> {
+            check_batch_of_preconditions_only::<$store>()
+        }
+
+        #[test]
+        fn precondition_sees_the_value_before_the_batch() -> Result<()> {
+            check_precondition_sees_the_value_before_the_batch::<$store>()
+        }
+
+        #[rstest]
+        #[case::equals_empty_key(Expect::Equals("v"), Vec::new())]
+        #[case::absent_empty_key(Expect::Absent, Vec::new())]
+        #[case::equals_key_over_max_len(Expect::Equals("v"), vec![b'k'; MAX_KEY_LEN + 1])]
+        fn precondition_with_invalid_key_is_refused(#[case] expect: Expect, #[case] key: Vec<u8>) -> Result<()> {
+            check_precondition_with_invalid_key_is_refused::<$store>(expect, key)
+        }
+
+        #[test]
+        fn concurrent_increments_lose_nothing() -> Result<()> {
+            check_concurrent_increments_lose_nothing::<$store>()
+        }
     };
 }
 
@@ -694,4 +1020,12 @@ mod fjall {
 
     conformance!(FjallCommonsStore);
     persistence!(FjallCommonsStore);
+}
+
+#[cfg(feature = "postgres-store")]
+mod postgres {
+    use super::*;
+    use commons_gateway::backend::PostgresCommonsStore;
+
+    conformance!(PostgresCommonsStore);
 }
