@@ -165,8 +165,8 @@ type CacheUpdate = Box<dyn FnOnce(&Caches) + Send>;
 /// version read (`old`); a creation expects the record's key to be absent,
 /// which with deterministic ids (anchor and steward from the DID, charter
 /// from the domain) makes uniqueness hold across processes. Record rows hold
-/// the canonical encoding ([`encode`]), so the bytes of the version read are
-/// its encoding; `verify` reports a row that is not.
+/// the record's canonical JSON encoding, so the bytes of the version read
+/// are its encoding; `verify` reports a row that is not.
 #[derive(Default)]
 pub struct Changes {
     batch: WriteBatch,
