@@ -84,7 +84,7 @@ mod store;
 pub use backend::{CommonsBackend, CommonsStoreBackend, Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 pub use manager::{
     parse_affiliation_status, AmendmentFilter, AppealFilter, CharterFilter, Clock, ClosedAmendment, CommonsError,
-    CommonsManager, CommonsResult, EnrollmentStarted, StewardFilter, StoreInfo,
+    CommonsManager, CommonsResult, EnrollmentStarted, StewardFilter, StoreInfo, MAX_ATTEMPTS,
 };
 pub use model::did::{Did, InvalidDid};
 pub use model::error::{ConflictCode, Refusal};

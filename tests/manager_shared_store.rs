@@ -15,7 +15,9 @@
 //! the others; 30 members voting at once on one amendment, spread over the
 //! managers, give a tally of 30; evidence added at once to one appeal
 //! through the managers is all kept (and the appeal's 200-item cap holds);
-//! a record written through one manager is read back through another at
+//! one appellant filing a StewardAction appeal of one steward through every
+//! manager at once gets one open appeal and `appeal_open` for the others; a
+//! record written through one manager is read back through another at
 //! once. Two wrapper backends make a conflict certain instead of likely:
 //! one lets another gateway write the same record just before the manager's
 //! commit (the manager re-runs and both changes are kept), one conflicts on
@@ -25,8 +27,9 @@
 //! Under sustained contention on one record (several gateways each with
 //! several requests queued on it) a request may meet a conflict on every one
 //! of its `MAX_ATTEMPTS` runs and be answered 503 `unavailable` ("retry
-//! later", nothing written): with 3 gateways x 2 threads, 0 to 2 of a run's
-//! ~590 requests in memory and 5 to 10 on PostgreSQL (debug build, 2 cores).
+//! later", nothing written): with 3 gateways x 2 threads adding the ~530
+//! evidence items of the three evidence checks, none in memory and 0 to 2
+//! on PostgreSQL per run (debug build, 2 cores, `MAX_ATTEMPTS` = 32).
 //! The concurrent tests therefore send every request
 //! as a client does ([`as_a_client`]: again after a 503), and check that the
 //! store ends holding each acknowledged change exactly once, so a 503 that
@@ -45,18 +48,14 @@ use common::world::{apply, make_member, new_members, snapshot, World, HASH, T0};
 use commons_gateway::actions::*;
 use commons_gateway::backend::{BackendError, BackendResult, InMemoryCommonsStore, WriteBatch};
 use commons_gateway::records::{AffiliationStatus, AmendmentStatus, Appeal, AppealState, Capability};
-use commons_gateway::{Clock, CommonsError, CommonsManager, CommonsStoreBackend, StoreConfig};
+use commons_gateway::{
+    AppealFilter, Clock, CommonsError, CommonsManager, CommonsStoreBackend, Paging, StoreConfig, MAX_ATTEMPTS,
+};
 use rstest::rstest;
 use serde_json::json;
 
 /// Managers sharing the store in the concurrent tests.
 const GATEWAYS: usize = 3;
-
-/// `commons_gateway`'s `MAX_ATTEMPTS` (runs of a read-modify-write before a
-/// conflict that keeps coming back is answered 503). The constant is `pub`
-/// in the private `manager` module and not re-exported, so it is repeated
-/// here; the give-up test fails if the two drift apart.
-const MAX_ATTEMPTS: usize = 12;
 
 /// The one database the gateways share.
 type Shared = Arc<InMemoryCommonsStore>;
@@ -339,6 +338,50 @@ fn a_record_written_through_one_gateway_is_read_back_through_another_at_once<S: 
     Ok(())
 }
 
+const FILING_ROUNDS: usize = 10;
+
+/// One appellant files a StewardAction appeal of one steward through every
+/// gateway at once, [`FILING_ROUNDS`] times (withdrawing the open one between
+/// rounds): each round leaves exactly one open appeal and answers the other
+/// filings 409 `appeal_open`. No record is written by two filings, so only
+/// the unique `appeal_open/` index row (created where absent) keeps a second
+/// one out across gateways.
+fn one_open_steward_appeal_when_filed_through_every_gateway_at_once<S: CommonsStoreBackend>(
+    gws: &[CommonsManager<S>],
+) -> Result<()> {
+    let w = World::build(&gws[0], "shared-filing", false)?;
+    let steward_id = commons_gateway::records::StewardRecord::id_for(&w.stewards[0].did);
+    let appellant = &w.genesis[3];
+    let contenders = GATEWAYS * CONTENDERS_PER_GATEWAY;
+    for round in 0..FILING_ROUNDS {
+        let filings: Vec<_> = (0..contenders)
+            .map(|i| {
+                appellant.sign::<AppealFile>(
+                    "-",
+                    json!({"kind": {"kind": "StewardAction", "steward_id": steward_id},
+                           "grounds": format!("Round {round}, filing {i}."), "statement": "Vouched for a stranger.",
+                           "requested_remedy": {"kind": "Reinstate"}}),
+                )
+            })
+            .collect();
+        let results = at_once(contenders, |i| as_a_client(|| gws[i % GATEWAYS].file_appeal(&filings[i])))?;
+        let mut filed = Vec::new();
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(appeal) => filed.push(appeal),
+                Err(e) => assert_eq!((e.status(), e.code()), (409, "appeal_open"), "round {round}, filing {i}: {e}"),
+            }
+        }
+        assert_eq!(filed.len(), 1, "round {round}: appeals filed at once: {filed:?}");
+        let filed_only = AppealFilter { status: Some("Filed".into()) };
+        let open = gws[1].list_appeals(appellant.did.as_str(), &filed_only, Paging::new(None, 100))?.items;
+        assert_eq!(open.len(), 1, "round {round}: open appeals read through another gateway");
+        assert_eq!(open[0].appeal_id, filed[0].appeal_id);
+        gws[2].withdraw_appeal(&appellant.sign::<AppealWithdraw>(&filed[0].appeal_id, json!({})))?;
+    }
+    Ok(())
+}
+
 /// One of the checks above, on gateways of engine `S` sharing one database.
 type Check<S> = fn(&[CommonsManager<S>]) -> Result<()>;
 
@@ -351,6 +394,7 @@ type Check<S> = fn(&[CommonsManager<S>]) -> Result<()>;
 #[case::evidence_under_the_cap_is_all_kept(evidence_under_the_cap_is_all_kept)]
 #[case::evidence_up_to_the_cap_is_all_kept(evidence_up_to_the_cap_is_all_kept)]
 #[case::evidence_past_the_cap_is_refused_past_it(evidence_past_the_cap_is_refused_past_it)]
+#[case::one_open_steward_appeal_when_filed_at_once(one_open_steward_appeal_when_filed_through_every_gateway_at_once)]
 #[case::written_through_one_read_through_another(
     a_record_written_through_one_gateway_is_read_back_through_another_at_once
 )]
@@ -371,6 +415,7 @@ fn memory(#[case] check: Check<Shared>) -> Result<()> {
 #[case::evidence_under_the_cap_is_all_kept(evidence_under_the_cap_is_all_kept)]
 #[case::evidence_up_to_the_cap_is_all_kept(evidence_up_to_the_cap_is_all_kept)]
 #[case::evidence_past_the_cap_is_refused_past_it(evidence_past_the_cap_is_refused_past_it)]
+#[case::one_open_steward_appeal_when_filed_at_once(one_open_steward_appeal_when_filed_through_every_gateway_at_once)]
 #[case::written_through_one_read_through_another(
     a_record_written_through_one_gateway_is_read_back_through_another_at_once
 )]
@@ -664,7 +709,7 @@ fn a_change_that_always_conflicts_gives_up_after_max_attempts_with_503(#[case] o
     assert!(err.refusal().is_none(), "a store condition, not a refusal: {err:?}");
     let message = err.public_message();
     assert!(message.contains(&format!("{MAX_ATTEMPTS} times")), "the message says how often: {message}");
-    assert_eq!(contended.store().backend().refused.load(Ordering::SeqCst), MAX_ATTEMPTS, "commits tried");
+    assert_eq!(contended.store().backend().refused.load(Ordering::SeqCst), MAX_ATTEMPTS as usize, "commits tried");
     assert!(snapshot(&gws[0]) == before, "nothing was written");
     contended.check_available()?;
     Ok(())

@@ -149,7 +149,10 @@ pub enum BackendError {
     /// number of times.
     #[error("conflict at key {key:?}: it changed since it was read; nothing was written, read again and retry")]
     Conflict {
-        /// The first key whose precondition failed, lossily decoded.
+        /// The first key whose precondition failed, lossily decoded; or,
+        /// when a database server aborted the transaction instead
+        /// (serialization failure, deadlock, one key created twice), the
+        /// server's reason in parentheses.
         key: String,
     },
     /// The store was given a location its engine cannot use: a data

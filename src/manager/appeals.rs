@@ -243,9 +243,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                     }
                     let appeal = new_appeal(Some(steward.jurisdiction.clone()))?;
                     // In-process, the appellant's lock makes the open-appeal check
-                    // and this write one step. Two gateways filing for the same
-                    // appellant and steward in the same instant write no common
-                    // row, so both may pass (docs/DOMAIN.md, "Several gateways").
+                    // and this write one step. Across gateways the open appeal's
+                    // unique index row does: it is created only where absent, so
+                    // a second filing at the same instant conflicts, runs again
+                    // and meets the first here (`appeal_open`).
                     let mut changes = Changes::new();
                     changes.put(&appeal, None)?;
                     self.store.commit(changes)?;

@@ -59,10 +59,19 @@ use crate::store::{Changes, CommonsStore, Entity};
 use locks::LockTable;
 
 /// How many times a read-modify-write runs before a conflict that keeps
-/// coming back is answered `Unavailable`. Each run after the first waits a
-/// random 1..=2^n ms (n = the run, at most 5), so the whole budget stays
-/// under a quarter of a second of waiting.
-pub const MAX_ATTEMPTS: u32 = 12;
+/// coming back is answered `Unavailable` (503, retry later). Each run after
+/// the first waits a random 1..=2^n ms (n = the run before, at most
+/// [`MAX_PAUSE_EXPONENT`]), so the whole budget is at most 1.73 s of waiting
+/// (0.9 s on average). Sized so that a write to the busiest record of a
+/// commons (the evidence list of one appeal, the tally of one vote) from 16
+/// clients on 3 gateways still lands: a conflict means another writer's
+/// change to the same record did land, so with k writers on one record a
+/// run fails only while one of the other k - 1 is committing.
+pub const MAX_ATTEMPTS: u32 = 32;
+
+/// The largest pause between two runs of a read-modify-write is
+/// 2^`MAX_PAUSE_EXPONENT` ms (64 ms).
+const MAX_PAUSE_EXPONENT: u32 = 6;
 
 /// The error of a read-modify-write that met a conflict [`MAX_ATTEMPTS`]
 /// times: the store is too contended right now (503, retry later).
@@ -257,7 +266,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                     if attempt == MAX_ATTEMPTS {
                         return Err(contended(&e).into());
                     }
-                    let pause = rand::random::<u64>() % (1 << attempt.min(5)) + 1;
+                    let pause = rand::random::<u64>() % (1 << attempt.min(MAX_PAUSE_EXPONENT)) + 1;
                     std::thread::sleep(std::time::Duration::from_millis(pause));
                     attempt += 1;
                 }

@@ -20,6 +20,7 @@
 //! | `amendment_closes/<16 hex of closes_at>/<amendment_id>` | amendment_id (only while Voting) |
 //! | `appeal/<appeal_id>` | Appeal JSON |
 //! | `appeal_appellant/<did>/<appeal_id>` | appeal_id |
+//! | `appeal_open/<did>/<steward_id>` | appeal_id (only while a StewardAction appeal is open; unique) |
 //! | `revocation/<revocation_id>` | RevocationRecord JSON |
 //! | `revocation_target/<target key>/<revocation_id>` | revocation_id |
 //! | `revocation_deadline/<16 hex of appeal_deadline>/<revocation_id>` | revocation_id (only while it may still be finalized: not finalized, appeal not upheld) |
@@ -29,6 +30,13 @@
 //! scan of one namespace never returns another's rows. Every id, DID and
 //! domain in a key was validated (canonical DID, 64 hex, UUID, domain slug)
 //! before it got here, and none contains `/`.
+//!
+//! **Unique indexes** ([`UNIQUE_INDEXES`]): a row of one of these namespaces
+//! stands for a rule "at most one at a time", so a batch that adds one
+//! requires it to be absent (a precondition checked with the write, see
+//! `Changes::put`). Two writers that checked the rule at the same instant
+//! (two gateways on one database) then cannot both commit: the second
+//! conflicts and its re-run finds the first.
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -37,7 +45,7 @@ use super::cache::RecordCache;
 use super::Caches;
 use crate::model::amendment::{Amendment, AmendmentStatus};
 use crate::model::anchor::PersonhoodAnchor;
-use crate::model::appeal::Appeal;
+use crate::model::appeal::{Appeal, AppealKind};
 use crate::model::charter::Charter;
 use crate::model::did::Did;
 use crate::model::enrollment::EnrollmentSession;
@@ -84,6 +92,10 @@ pub const AMENDMENT_CLOSES: &str = "amendment_closes/";
 pub const APPEAL: &str = "appeal/";
 /// Index: appellant DID -> appeals.
 pub const APPEAL_APPELLANT: &str = "appeal_appellant/";
+/// Unique index: (appellant DID, steward id) -> the open StewardAction
+/// appeal (the rule "one open StewardAction appeal per appellant and
+/// steward", `docs/DOMAIN.md`).
+pub const APPEAL_OPEN: &str = "appeal_open/";
 /// Record namespace.
 pub const REVOCATION: &str = "revocation/";
 /// Index: target -> revocations.
@@ -110,10 +122,17 @@ pub const ALL_NAMESPACES: &[&str] = &[
     AMENDMENT_CLOSES,
     APPEAL,
     APPEAL_APPELLANT,
+    APPEAL_OPEN,
     REVOCATION,
     REVOCATION_TARGET,
     REVOCATION_DEADLINE,
 ];
+
+/// The index namespaces whose rows are created only where absent (see the
+/// module docs). The record keys of anchors, stewards and charters need no
+/// entry here: their ids derive from the DID or the domain, so the record's
+/// own creation precondition already makes them unique.
+pub const UNIQUE_INDEXES: &[&str] = &[APPEAL_OPEN];
 
 /// A record type the store keeps: anchors, holders, charters, stewards,
 /// enrollment sessions, amendments, appeals and revocations. Sealed: which
@@ -247,10 +266,13 @@ entity!(Amendment, "amendment", AMENDMENT, amendment_id, amendments, |a| {
     rows
 });
 
-entity!(Appeal, "appeal", APPEAL, appeal_id, appeals, |a| vec![(
-    format!("{}{}", appeal_appellant_prefix(&a.appellant_did), a.appeal_id),
-    a.appeal_id.clone()
-)]);
+entity!(Appeal, "appeal", APPEAL, appeal_id, appeals, |a| {
+    let mut rows = vec![(format!("{}{}", appeal_appellant_prefix(&a.appellant_did), a.appeal_id), a.appeal_id.clone())];
+    if let (AppealKind::StewardAction { steward_id }, true) = (&a.kind, a.is_open()) {
+        rows.push((format!("{APPEAL_OPEN}{}/{steward_id}", a.appellant_did), a.appeal_id.clone()));
+    }
+    rows
+});
 
 entity!(RevocationRecord, "revocation", REVOCATION, revocation_id, revocations, |r| {
     let mut rows =

@@ -199,7 +199,8 @@ impl Changes {
     /// Writes `new` (replacing `old`, the version read before, if any): the
     /// record row, its current index rows, and deletes of `old`'s index rows
     /// that `new` no longer has. The commit requires the row to still hold
-    /// `old` (or, with `old` = `None`, no record at all).
+    /// `old` (or, with `old` = `None`, no record at all), and each row of a
+    /// unique index that `new` adds to be absent (`keys::UNIQUE_INDEXES`).
     ///
     /// # Errors
     /// `Corrupt` if the record cannot be encoded.
@@ -212,16 +213,19 @@ impl Changes {
             }
         }
         let rows = new.index_rows();
-        if let Some(old) = old {
-            let keep: BTreeSet<&String> = rows.iter().map(|(k, _)| k).collect();
-            for (k, _) in old.index_rows() {
-                if !keep.contains(&k) {
-                    self.batch.delete(k);
-                }
+        let old_rows = old.map(|o| o.index_rows()).unwrap_or_default();
+        let keep: BTreeSet<&String> = rows.iter().map(|(k, _)| k).collect();
+        for (k, _) in &old_rows {
+            if !keep.contains(k) {
+                self.batch.delete(k.clone());
             }
         }
         self.batch.put(key, encode(new)?);
         for (k, v) in rows {
+            let added = !old_rows.iter().any(|(o, _)| *o == k);
+            if added && keys::UNIQUE_INDEXES.iter().any(|ns| k.starts_with(ns)) && self.expected.insert(k.clone()) {
+                self.batch.expect_absent(k.clone());
+            }
             self.batch.put(k, v);
         }
         let (id, record) = (new.id().to_string(), new.clone());

@@ -240,6 +240,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             (keys::AMENDMENT_CHARTER, keys::AMENDMENT),
             (keys::AMENDMENT_CLOSES, keys::AMENDMENT),
             (keys::APPEAL_APPELLANT, keys::APPEAL),
+            (keys::APPEAL_OPEN, keys::APPEAL),
             (keys::REVOCATION_TARGET, keys::REVOCATION),
             (keys::REVOCATION_DEADLINE, keys::REVOCATION),
         ]
