@@ -11,12 +11,20 @@
 //!   fsync latency of the disk the engines' temporary stores live on; appending
 //!   instead, which also journals the new file size, is measured alongside).
 //! - **backend**: each engine compiled in (`InMemoryCommonsStore`,
-//!   `SledCommonsStore`, `FjallCommonsStore`) through the
-//!   [`CommonsStoreBackend`] trait: `get`, `put`, `apply`.
+//!   `SledCommonsStore`, `FjallCommonsStore`, `PostgresCommonsStore`) through
+//!   the [`CommonsStoreBackend`] trait: `get`, `put`, `apply`.
 //! - **store** and **manager**: the same work through [`CommonsStore`]
 //!   (`Changes::put` + `commit`; `get` with the record cache hit, and missed with
 //!   `cache_records: 0`) and through [`CommonsManager`] (`bootstrap_anchor`,
 //!   `anchor`).
+//!
+//! PostgreSQL is measured when the run has a server: `COMMONS_TEST_DATABASE_URL`
+//! names it (`cargo xtask bench` starts one and sets it), and every postgres
+//! benchmark works in a fresh schema of its own, dropped afterwards. Without
+//! one, the postgres benchmarks are skipped, and the run says so and why
+//! (before criterion's output and again above the ratio tables). The server
+//! is on the same machine: a round trip costs a tenth of a millisecond or so
+//! here, more across a network.
 //!
 //! The unit of work is a *member*: a real anchor and its holder (from
 //! deterministic ed25519 keys), that is the two JSON records and their two
@@ -25,16 +33,22 @@
 //!
 //! Groups (criterion shows the layers of a group side by side):
 //!
-//! - `read`: one anchor by id, among 1,000 members;
+//! - `read`: one anchor by id, among 1,000 members. The store's record cache
+//!   is measured hit and missed on every engine, PostgreSQL included,
+//!   although the store keeps no cache over a shared engine (another gateway
+//!   may change a record): there a wrapper ([`CacheAllowed`]) lets the
+//!   cache be measured, to price that rule (the `miss/hit` column). The
+//!   manager's reads on PostgreSQL are misses, as in a gateway;
 //! - `write_buffered`: inserting a new member's anchor row (`put_row`), or a
 //!   new member (the rest), with [`Durability::Buffered`], into a store of up
 //!   to 8,192 members (then a new store is opened, untimed);
 //! - `write_sync`: the same with [`Durability::Sync`] (persistent engines only:
 //!   the in-memory store has no durability to pay for);
 //! - `static_vs_dyn`: the same `get`/commit loop (over the 1,000 members of
-//!   `read`) through `CommonsStore<CommonsBackend>` (fjall under
-//!   `cargo xtask bench`) and `CommonsStore<Arc<dyn CommonsStoreBackend>>` over
-//!   the same engine, record cache off; then the two sides once more,
+//!   `read`) through `CommonsStore<E>` and
+//!   `CommonsStore<Arc<dyn CommonsStoreBackend>>` over the same engine `E`
+//!   (fjall whenever it is compiled in, as under `cargo xtask bench`; else
+//!   the build's `CommonsBackend`), record cache off; then the two sides once more,
 //!   interleaved in alternating rounds (the difference is smaller than the
 //!   drift between two benchmarks run seconds apart).
 //!
@@ -46,28 +60,28 @@
 //! their table is not meaningful). Under `cargo test --benches` (criterion's
 //! test mode) every benchmark runs once and no table is printed.
 //!
-//! Run with `cargo xtask bench` (both persistent engines), or
-//! `cargo bench --bench store [--features ...] [-- FILTER]`.
+//! Run with `cargo xtask bench` (every persistent engine, PostgreSQL on a
+//! throwaway server), or `cargo bench --bench store [--features ...] [-- FILTER]`.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::hint::black_box;
 use std::io::{Seek, SeekFrom, Write};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 #[cfg(feature = "fjall-store")]
 use commons_gateway::backend::FjallCommonsStore;
+#[cfg(feature = "postgres-store")]
+use commons_gateway::backend::PostgresCommonsStore;
 #[cfg(feature = "sled-store")]
 use commons_gateway::backend::SledCommonsStore;
-use commons_gateway::backend::{InMemoryCommonsStore, WriteBatch};
+use commons_gateway::backend::{BackendResult, InMemoryCommonsStore, Rows, WriteBatch};
 use commons_gateway::records::CommonsHolderRecord;
 use commons_gateway::records::{Pathway, PersonhoodAnchor};
 use commons_gateway::Clock;
 use commons_gateway::{Changes, CommonsStore, Entity};
-use commons_gateway::{
-    CommonsBackend, CommonsManager, CommonsStoreBackend, Did, Durability, OpenBackend, StoreConfig, BACKEND_NAME,
-};
+use commons_gateway::{CommonsManager, CommonsStoreBackend, Did, Durability, OpenBackend, StoreConfig};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, SamplingMode};
 use ed25519_dalek::SigningKey;
@@ -84,6 +98,76 @@ const FRESH: usize = if cfg!(debug_assertions) { 16 } else { 8_192 };
 const SAMPLE_SIZE: usize = 10;
 /// Timestamp of the records, Unix seconds (2026-11-01T00:00:00Z).
 const NOW: u64 = 1_793_491_200;
+
+/// The engine of `static_vs_dyn`: fjall when it is compiled in (as under
+/// `cargo xtask bench`, whose build's `CommonsBackend` is PostgreSQL, whose
+/// round trips would drown the difference of dispatch), else the build's
+/// `CommonsBackend`.
+#[cfg(feature = "fjall-store")]
+type DispatchEngine = FjallCommonsStore;
+/// The engine of `static_vs_dyn`: the build's `CommonsBackend` (fjall is not
+/// compiled in).
+#[cfg(not(feature = "fjall-store"))]
+type DispatchEngine = commons_gateway::CommonsBackend;
+
+/// Why the networked engine (PostgreSQL) is not measured in this run, once
+/// [`available`] found out.
+static SKIPPED: OnceLock<Option<String>> = OnceLock::new();
+
+/// Whether engine `E` can be measured in this run: always, but for a
+/// networked engine (PostgreSQL), which needs the server named by
+/// `COMMONS_TEST_DATABASE_URL`. The first call for it opens a temporary
+/// store there; when that fails, it prints why and every postgres
+/// benchmark is skipped.
+fn available<E: OpenBackend>() -> bool {
+    if !E::NETWORKED {
+        return true;
+    }
+    let skipped = SKIPPED.get_or_init(|| {
+        let reason = E::temporary(&StoreConfig::default()).err().map(|e| e.to_string());
+        if let Some(reason) = &reason {
+            eprintln!("{}: skipped in this run: {reason}", E::NAME);
+        }
+        reason
+    });
+    skipped.is_none()
+}
+
+/// A backend that says it is not shared, whatever it is, so that a
+/// [`CommonsStore`] over it keeps a record cache. The store never keeps one
+/// over a shared engine (PostgreSQL: another gateway may change a record);
+/// `read` uses this only to measure what that rule costs. Everything else
+/// is the wrapped backend's, `check_available` included: the store asks it
+/// before every read, cached or not, and on PostgreSQL that is a query, so
+/// a hit there still costs one round trip.
+struct CacheAllowed<S>(S);
+
+impl<S: CommonsStoreBackend> CommonsStoreBackend for CacheAllowed<S> {
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    fn persistent(&self) -> bool {
+        self.0.persistent()
+    }
+    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
+        self.0.get(key)
+    }
+    fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
+        self.0.scan_from(prefix, start_after, limit)
+    }
+    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
+        self.0.apply(batch)
+    }
+    fn flush(&self) -> BackendResult<()> {
+        self.0.flush()
+    }
+    fn check_available(&self) -> BackendResult<()> {
+        self.0.check_available()
+    }
+    fn size_on_disk(&self) -> BackendResult<u64> {
+        self.0.size_on_disk()
+    }
+}
 
 /// One member: its anchor and holder records, and the rows a commit of both
 /// writes, in the order `Changes::put` adds them.
@@ -289,12 +373,19 @@ fn read(c: &mut Criterion, fx: &Fixture) {
     read_engine::<SledCommonsStore>(&mut g, fx);
     #[cfg(feature = "fjall-store")]
     read_engine::<FjallCommonsStore>(&mut g, fx);
+    #[cfg(feature = "postgres-store")]
+    read_engine::<PostgresCommonsStore>(&mut g, fx);
     g.finish();
 }
 
 /// `read` on engine `E`: one backend holding every member, read raw, through
-/// a store without and with a record cache, and through a manager.
+/// a store without and with a record cache (allowed by [`CacheAllowed`] on
+/// a shared engine), and through a manager (which has no cache over a
+/// shared engine).
 fn read_engine<E: OpenBackend>(g: &mut Group<'_>, fx: &Fixture) {
+    if !available::<E>() {
+        return;
+    }
     let e = E::NAME;
     let config = StoreConfig { durability: Durability::Buffered, ..StoreConfig::default() };
     let backend = E::temporary(&config).expect("a temporary backend opens");
@@ -310,7 +401,7 @@ fn read_engine<E: OpenBackend>(g: &mut Group<'_>, fx: &Fixture) {
     let uncached = store_on(&backend, &StoreConfig { cache_records: 0, ..config.clone() });
     g.bench(&format!("{e}/store_miss"), |iters| get_loop(&uncached, fx, iters));
 
-    let cached = store_on(&backend, &config);
+    let cached = store_on(CacheAllowed(&backend), &config);
     get_loop(&cached, fx, fx.members.len() as u64); // fills the cache
     g.bench(&format!("{e}/store_hit"), |iters| get_loop(&cached, fx, iters));
 
@@ -345,6 +436,8 @@ fn write(c: &mut Criterion, fx: &Fixture, durability: Durability) {
             write_engine::<SledCommonsStore>(&mut g, fx, &config);
             #[cfg(feature = "fjall-store")]
             write_engine::<FjallCommonsStore>(&mut g, fx, &config);
+            #[cfg(feature = "postgres-store")]
+            write_engine::<PostgresCommonsStore>(&mut g, fx, &config);
             g.finish();
         }
         Durability::Sync => {
@@ -358,6 +451,8 @@ fn write(c: &mut Criterion, fx: &Fixture, durability: Durability) {
             write_engine::<SledCommonsStore>(&mut g, fx, &config);
             #[cfg(feature = "fjall-store")]
             write_engine::<FjallCommonsStore>(&mut g, fx, &config);
+            #[cfg(feature = "postgres-store")]
+            write_engine::<PostgresCommonsStore>(&mut g, fx, &config);
             g.finish();
         }
     }
@@ -393,6 +488,9 @@ fn fsync_loop(bytes: &[u8], in_place: bool, iters: u64) -> Duration {
 /// through a store (`commit`) and through a manager (`bootstrap_anchor`, which
 /// writes the same rows, with its clock's timestamps).
 fn write_engine<E: OpenBackend>(g: &mut Group<'_>, fx: &Fixture, config: &StoreConfig) {
+    if !available::<E>() {
+        return;
+    }
     let e = E::NAME;
     let backend = || E::temporary(config).expect("a temporary backend opens");
     g.bench_fresh(&format!("{e}/put_row"), fx, backend, |backend, member| {
@@ -410,7 +508,7 @@ fn write_engine<E: OpenBackend>(g: &mut Group<'_>, fx: &Fixture, config: &StoreC
     });
 }
 
-/// `static_vs_dyn`: the same loops through `CommonsStore<CommonsBackend>` and
+/// `static_vs_dyn`: the same loops through `CommonsStore<DispatchEngine>` and
 /// `CommonsStore<Arc<dyn CommonsStoreBackend + '_>>`, record cache off so
 /// that every read reaches the backend. The dyn side wraps a reference to the
 /// static side's engine: one engine, one state, the two differ by dispatch
@@ -421,10 +519,13 @@ fn write_engine<E: OpenBackend>(g: &mut Group<'_>, fx: &Fixture, config: &StoreC
 /// criterion's (separate) measurements of each pair, the pair is also timed
 /// interleaved (see [`interleaved`]), and the table reports both.
 fn static_vs_dyn(c: &mut Criterion, fx: &Fixture) {
+    if !available::<DispatchEngine>() {
+        return;
+    }
     let mut g = Group::new(c, "static_vs_dyn");
-    let e = BACKEND_NAME;
+    let e = DispatchEngine::NAME;
     let config = StoreConfig { durability: Durability::Buffered, cache_records: 0, ..StoreConfig::default() };
-    let static_store = store_on(CommonsBackend::temporary(&config).expect("a temporary backend opens"), &config);
+    let static_store = store_on(DispatchEngine::temporary(&config).expect("a temporary backend opens"), &config);
     let dyn_backend: Arc<dyn CommonsStoreBackend + '_> = Arc::new(static_store.backend());
     let dyn_store = store_on(dyn_backend, &config);
     for member in &fx.members {
@@ -594,7 +695,13 @@ fn print_ratios() {
     if cfg!(feature = "fjall-store") {
         engines.push("fjall");
     }
+    if cfg!(feature = "postgres-store") {
+        engines.push("postgres");
+    }
     println!("\n=== Ratios: median time per operation over criterion's measurement samples (lower is better) ===");
+    if let Some(Some(reason)) = SKIPPED.get() {
+        println!("postgres: skipped in this run: {reason}");
+    }
     table(
         &m,
         "read: one anchor by id",
@@ -606,8 +713,16 @@ fn print_ratios() {
             col("store hit/floor", "read/{e}/store_hit", "read/floor/btreemap"),
             col("manager/store hit", "read/{e}/manager_anchor", "read/{e}/store_hit"),
             col("manager/floor", "read/{e}/manager_anchor", "read/floor/btreemap"),
+            col("miss/hit", "read/{e}/store_miss", "read/{e}/store_hit"),
         ],
     );
+    if m.contains_key("read/postgres/store_hit") {
+        println!(
+            "  postgres: the store keeps no record cache over a shared engine, so the manager's reads are misses \
+             (manager/store hit compares with a cache allowed only for this measurement, whose hits still pay the \
+             store's availability query, one round trip); miss/hit is what that rule costs a read"
+        );
+    }
     let buffered_floors = [("BTreeMap insert of the 4 rows", "write_buffered/floor/btreemap_member")];
     let sync_floors = [
         ("overwrite the 4 rows in a preallocated file + sync_data", "write_sync/floor/fsync"),
@@ -637,13 +752,12 @@ fn print_ratios() {
             &columns,
         );
     }
+    let dispatch = DispatchEngine::NAME;
     table(
         &m,
-        &format!(
-            "static vs dyn: CommonsStore<{BACKEND_NAME}> vs CommonsStore<Arc<dyn CommonsStoreBackend>>, cache off"
-        ),
+        &format!("static vs dyn: CommonsStore<{dispatch}> vs CommonsStore<Arc<dyn CommonsStoreBackend>>, cache off"),
         &[],
-        &[BACKEND_NAME],
+        &[dispatch],
         &[
             col("get dyn/static", "static_vs_dyn/{e}/dyn_get", "static_vs_dyn/{e}/static_get"),
             col("commit dyn/static", "static_vs_dyn/{e}/dyn_commit", "static_vs_dyn/{e}/static_commit"),
