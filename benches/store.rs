@@ -44,6 +44,14 @@
 //!   to 8,192 members (then a new store is opened, untimed);
 //! - `write_sync`: the same with [`Durability::Sync`] (persistent engines only:
 //!   the in-memory store has no durability to pay for);
+//! - `concurrent_write`: new members (`bootstrap_anchor`) with
+//!   [`Durability::Sync`] from 1 and from 16 threads at once, through one
+//!   manager (as a gateway's workers share one), on each persistent engine,
+//!   and on the in-memory store as the ceiling of the manager's own work;
+//!   the table gives operations per second and how throughput grows with
+//!   the clients (concurrent writers share a sync: group commit on the
+//!   embedded engines, WAL flushes shared by concurrent commits on
+//!   PostgreSQL), each engine beside fjall;
 //! - `static_vs_dyn`: the same `get`/commit loop (over the 1,000 members of
 //!   `read`) through `CommonsStore<E>` and
 //!   `CommonsStore<Arc<dyn CommonsStoreBackend>>` over the same engine `E`
@@ -67,6 +75,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::hint::black_box;
 use std::io::{Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -98,6 +107,12 @@ const FRESH: usize = if cfg!(debug_assertions) { 16 } else { 8_192 };
 const SAMPLE_SIZE: usize = 10;
 /// Timestamp of the records, Unix seconds (2026-11-01T00:00:00Z).
 const NOW: u64 = 1_793_491_200;
+/// Threads writing at once in `concurrent_write`: one client, and as many
+/// as the PostgreSQL engine's pool has connections.
+const CLIENTS: [usize; 2] = [1, 16];
+/// Measurement time of each `concurrent_write` benchmark: long enough that
+/// each of its samples gives each of 16 threads dozens of durable writes.
+const CONCURRENT_TIME: Duration = Duration::from_secs(3);
 
 /// The engine of `static_vs_dyn`: fjall when it is compiled in (as under
 /// `cargo xtask bench`, whose build's `CommonsBackend` is PostgreSQL, whose
@@ -288,12 +303,25 @@ impl<'a> Group<'a> {
     /// each of the fresh members in turn, on a target `open()` made (a map, a
     /// backend, a store, a manager), and on a new one, opened untimed, each
     /// time they run out.
-    fn bench_fresh<T>(
+    fn bench_fresh<T>(&mut self, id: &str, fx: &Fixture, open: impl FnMut() -> T, mut op: impl FnMut(&mut T, &Member)) {
+        self.bench_fresh_runs(id, fx, open, |target, members| {
+            for member in members {
+                op(target, member);
+            }
+        });
+    }
+
+    /// As [`Group::bench_fresh`], but `run(target, members)` inserts a run
+    /// of fresh members at once (from several threads, say); only `run` is
+    /// timed. A run never spans two targets: when the fresh members run out
+    /// within a call, the rest of its operations are a second run, on a new
+    /// target.
+    fn bench_fresh_runs<T>(
         &mut self,
         id: &str,
         fx: &Fixture,
         mut open: impl FnMut() -> T,
-        mut op: impl FnMut(&mut T, &Member),
+        mut run: impl FnMut(&mut T, &[Member]),
     ) {
         let mut current: Option<(T, usize)> = None;
         self.bench(id, |iters| {
@@ -306,9 +334,7 @@ impl<'a> Group<'a> {
                 let (target, used) = current.get_or_insert_with(|| (open(), 0));
                 let n = left.min(fx.fresh.len() - *used);
                 let start = Instant::now();
-                for member in &fx.fresh[*used..*used + n] {
-                    op(target, member);
-                }
+                run(target, &fx.fresh[*used..*used + n]);
                 took += start.elapsed();
                 *used += n;
                 left -= n;
@@ -508,6 +534,62 @@ fn write_engine<E: OpenBackend>(g: &mut Group<'_>, fx: &Fixture, config: &StoreC
     });
 }
 
+/// `concurrent_write`: new members through one manager with
+/// [`Durability::Sync`], from each number of threads of [`CLIENTS`] at once,
+/// on each persistent engine compiled in (and available); and on the
+/// in-memory store, which has no durability to pay for: its row is the
+/// ceiling the manager's own work (and this machine's cores) sets.
+fn concurrent_write(c: &mut Criterion, fx: &Fixture) {
+    let mut g = Group::new(c, "concurrent_write");
+    // As `write_sync`: the same number of iterations in every sample.
+    g.inner.sampling_mode(SamplingMode::Flat);
+    g.inner.measurement_time(CONCURRENT_TIME);
+    concurrent_engine::<InMemoryCommonsStore>(&mut g, fx);
+    #[cfg(feature = "sled-store")]
+    concurrent_engine::<SledCommonsStore>(&mut g, fx);
+    #[cfg(feature = "fjall-store")]
+    concurrent_engine::<FjallCommonsStore>(&mut g, fx);
+    #[cfg(feature = "postgres-store")]
+    concurrent_engine::<PostgresCommonsStore>(&mut g, fx);
+    g.finish();
+}
+
+/// `concurrent_write` on engine `E`: benchmark `E/clients_N` inserts each
+/// sample's fresh members (`bootstrap_anchor`) from N threads at once, on a
+/// temporary manager (a new one, opened untimed, when the fresh members run
+/// out). Criterion's time per operation is the wall time of the run over
+/// the operations, so its inverse is the throughput.
+fn concurrent_engine<E: OpenBackend>(g: &mut Group<'_>, fx: &Fixture) {
+    if !available::<E>() {
+        return;
+    }
+    let config = StoreConfig { durability: Durability::Sync, ..StoreConfig::default() };
+    for clients in CLIENTS {
+        let manager = || CommonsManager::<E>::temporary(&config).expect("a temporary manager opens");
+        g.bench_fresh_runs(&format!("{}/clients_{clients}", E::NAME), fx, manager, |manager, members| {
+            bootstrap_from(manager, members, clients);
+        });
+    }
+}
+
+/// Bootstraps every member of `members` through `manager` from `clients`
+/// threads at once, each taking the next member no thread has taken until
+/// none is left; returns when all are durable.
+fn bootstrap_from<S: CommonsStoreBackend>(manager: &CommonsManager<S>, members: &[Member], clients: usize) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| {
+                while let Some(member) = members.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    black_box(
+                        manager.bootstrap_anchor(member.anchor.did.as_str(), None).expect("bootstrap of a new DID"),
+                    );
+                }
+            });
+        }
+    });
+}
+
 /// `static_vs_dyn`: the same loops through `CommonsStore<DispatchEngine>` and
 /// `CommonsStore<Arc<dyn CommonsStoreBackend + '_>>`, record cache off so
 /// that every read reaches the backend. The dyn side wraps a reference to the
@@ -681,6 +763,44 @@ fn table(m: &BTreeMap<String, f64>, title: &str, floors: &[Floor<'_>], engines: 
     }
 }
 
+/// Prints the `concurrent_write` table: per engine, throughput with 16
+/// clients over throughput with 1 (how much concurrent writers gain), and
+/// each engine's throughput over fjall's with as many clients; then the
+/// operations per second behind those ratios. Nothing when the group did
+/// not run.
+fn concurrent_table(m: &BTreeMap<String, f64>, engines: &[&str]) {
+    let id = |e: &str, clients: usize| format!("concurrent_write/{e}/clients_{clients}");
+    let [one, many] = CLIENTS;
+    if !engines.iter().any(|e| m.contains_key(&id(e, one))) {
+        return;
+    }
+    // A ratio of times per operation, reference over subject, is a ratio of
+    // throughputs, subject over reference.
+    table(
+        m,
+        &format!(
+            "concurrent durable writes: new members (bootstrap_anchor, Durability::Sync) from {one} and {many} \
+             threads through one manager (memory: no durability, the ceiling of the manager's own work); \
+             THROUGHPUT ratios (higher is better)"
+        ),
+        &[],
+        engines,
+        &[
+            col("16 clients/1 client", id("{e}", one), id("{e}", many)),
+            col("vs fjall, 1 client", id("fjall", one), id("{e}", one)),
+            col("vs fjall, 16 clients", id("fjall", many), id("{e}", many)),
+        ],
+    );
+    let headers = [format!("ops/s, {one} client"), format!("ops/s, {many} clients")];
+    println!("  {:<8}{:>w$}  {:>w$}", "engine", headers[0], headers[1], w = headers[1].len());
+    for e in engines {
+        let ops = |clients| m.get(&id(e, clients)).map_or_else(|| "-".to_string(), |ns| format!("{:.0}", 1e9 / ns));
+        if m.contains_key(&id(e, one)) || m.contains_key(&id(e, many)) {
+            println!("  {e:<8}{:>w$}  {:>w$}", ops(one), ops(many), w = headers[1].len());
+        }
+    }
+}
+
 /// Prints the ratio tables (nothing when no benchmark was measured, as in
 /// criterion's test and list modes).
 fn print_ratios() {
@@ -752,6 +872,7 @@ fn print_ratios() {
             &columns,
         );
     }
+    concurrent_table(&m, &engines);
     let dispatch = DispatchEngine::NAME;
     table(
         &m,
@@ -783,6 +904,7 @@ fn main() {
     read(&mut c, &fx);
     write(&mut c, &fx, Durability::Buffered);
     write(&mut c, &fx, Durability::Sync);
+    concurrent_write(&mut c, &fx);
     static_vs_dyn(&mut c, &fx);
     c.final_summary();
     print_ratios();
