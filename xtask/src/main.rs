@@ -9,7 +9,7 @@
 //! - [`demo`]: `cargo xtask demo [--engine fjall|sled|both]`, builds the
 //!   release server and the `demo` example and runs the example against it.
 //! - [`bench`]: `cargo xtask bench [ARGS...]`, the criterion benchmarks with
-//!   both persistent engines compiled in.
+//!   every persistent engine compiled in, PostgreSQL on a throwaway server.
 //! - [`postgres`]: `cargo xtask postgres`, a throwaway PostgreSQL server
 //!   for trying the `postgres-store` tests by hand; the same
 //!   `TestServer` that `ci` starts for the feature sets that need one.
@@ -46,7 +46,10 @@ commands:
                                   `apt-get install -y postgresql` when they are not)
   demo [--engine fjall|sled|both] build the release server and run examples/demo
                                   against it (default engine: fjall)
-  bench [ARGS...]                 cargo bench --features sled-store,fjall-store [ARGS...]
+  bench [ARGS...]                 cargo bench --features sled-store,fjall-store,postgres-store
+                                  [ARGS...], with a throwaway PostgreSQL server
+                                  (COMMONS_TEST_DATABASE_URL); without one, postgres is
+                                  skipped and the other engines are measured
   postgres                        start a throwaway PostgreSQL server (fresh directory
                                   under $TMPDIR, free port on 127.0.0.1, database
                                   `commons`), print its URL and the `export` lines
