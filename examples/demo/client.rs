@@ -1,7 +1,9 @@
 //! Talking to the server: the HTTP agent and its bounds, the [`Client`] for
-//! one running server (plain, operator and signed-envelope requests), and the
-//! two helpers that read a field of an answer or fail saying which.
+//! the running gateways (plain, operator and signed-envelope requests, sent
+//! to the gateways in turn when there are several), and the two helpers that
+//! read a field of an answer or fail saying which.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -21,19 +23,81 @@ pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new().timeout_connect(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT).build()
 }
 
-/// HTTP client for one running server.
-pub struct Client<'a> {
-    pub agent: &'a ureq::Agent,
-    pub base: String,
-    pub token: &'a str,
-    pub deadline: Instant,
+/// One running gateway as a client sees it.
+struct Gateway {
+    /// How the story names it (`server`, `gateway A`, `gateway B`).
+    name: &'static str,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    /// Requests this client sent it.
+    sent: Cell<usize>,
 }
 
-impl Client<'_> {
+/// HTTP client for one or more running gateways that serve the same store.
+/// With several, each request goes to the next gateway in turn, as an HTTP
+/// load balancer in front of them would spread requests: a session started
+/// through one gateway is continued through the other.
+pub struct Client<'a> {
+    agent: &'a ureq::Agent,
+    gateways: Vec<Gateway>,
+    next: Cell<usize>,
+    token: &'a str,
+    deadline: Instant,
+}
+
+impl<'a> Client<'a> {
+    /// A client for `gateways` (`(name, base URL)`, at least one), with the
+    /// operator `token`; no request is started after `deadline`.
+    pub fn new(
+        agent: &'a ureq::Agent,
+        gateways: Vec<(&'static str, String)>,
+        token: &'a str,
+        deadline: Instant,
+    ) -> Self {
+        let gateways = gateways.into_iter().map(|(name, base)| Gateway { name, base, sent: Cell::new(0) }).collect();
+        Self { agent, gateways, next: Cell::new(0), token, deadline }
+    }
+
+    /// With several gateways, how the requests were spread, e.g.
+    /// ` (requests: 402 via gateway A, 400 via gateway B)`; empty with one.
+    pub fn spread(&self) -> String {
+        if self.gateways.len() < 2 {
+            return String::new();
+        }
+        let parts: Vec<String> = self.gateways.iter().map(|g| format!("{} via {}", g.sent.get(), g.name)).collect();
+        format!(" (requests: {})", parts.join(", "))
+    }
+
+    /// The gateway the next request goes to, counted as sent to.
+    fn pick(&self) -> Result<&Gateway> {
+        let i = self.next.get();
+        self.next.set(i.wrapping_add(1));
+        let gateway =
+            self.gateways.get(i % self.gateways.len().max(1)).ok_or_else(|| anyhow!("a client without gateways"))?;
+        gateway.sent.set(gateway.sent.get() + 1);
+        Ok(gateway)
+    }
+
+    /// `METHOD PATH`, and the gateway when there are several, for messages.
+    fn route(&self, method: &str, path: &str, gateway: &Gateway) -> String {
+        if self.gateways.len() < 2 {
+            format!("{method} {path}")
+        } else {
+            format!("{method} {path} via {}", gateway.name)
+        }
+    }
+
     /// Sends a request and returns status and JSON body (non-2xx included).
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>, admin: bool) -> Result<(u16, Value)> {
+        self.send_routed(method, path, body, admin).map(|(status, value, _)| (status, value))
+    }
+
+    /// [`Client::send`], also returning the route as messages show it.
+    fn send_routed(&self, method: &str, path: &str, body: Option<&Value>, admin: bool) -> Result<(u16, Value, String)> {
         ensure!(Instant::now() < self.deadline, "the demo ran past its {}s deadline", DEMO_DEADLINE.as_secs());
-        let mut request = self.agent.request(method, &format!("{}{path}", self.base));
+        let gateway = self.pick()?;
+        let route = self.route(method, path, gateway);
+        let mut request = self.agent.request(method, &format!("{}{path}", gateway.base));
         if admin {
             request = request.set("Authorization", &format!("Bearer {}", self.token));
         }
@@ -44,19 +108,19 @@ impl Client<'_> {
         let response = match result {
             Ok(response) => response,
             Err(ureq::Error::Status(_, response)) => response,
-            Err(ureq::Error::Transport(error)) => bail!("{method} {path}: {error}"),
+            Err(ureq::Error::Transport(error)) => bail!("{route}: {error}"),
         };
         let status = response.status();
-        let text = response.into_string().with_context(|| format!("{method} {path}: reading the body"))?;
+        let text = response.into_string().with_context(|| format!("{route}: reading the body"))?;
         let value =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Ok((status, value))
+        Ok((status, value, route))
     }
 
     /// Sends a request and fails (printing the body) unless the status is `want`.
     pub fn expect(&self, method: &str, path: &str, body: Option<&Value>, admin: bool, want: u16) -> Result<Value> {
-        let (status, value) = self.send(method, path, body, admin)?;
-        ensure!(status == want, "{method} {path}: expected {want}, got {status}: {value}");
+        let (status, value, route) = self.send_routed(method, path, body, admin)?;
+        ensure!(status == want, "{route}: expected {want}, got {status}: {value}");
         Ok(value)
     }
 

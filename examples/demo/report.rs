@@ -1,7 +1,8 @@
 //! The outcome (step 9): the [`Report`] gathers one [`Checkpoint`] per
-//! restart and every problem met on the way, then prints the table (written /
-//! after each SIGKILL restart / after each SIGTERM restart), lists the
-//! problems and fails if there is any.
+//! restart and every problem met on the way (also those of the checks a
+//! second gateway answers while the first is down, which are not columns of
+//! the table), then prints the table (written / after each SIGKILL restart /
+//! after each SIGTERM restart), lists the problems and fails if there is any.
 
 use std::fmt::Write as _;
 
@@ -68,6 +69,51 @@ impl Report {
         };
         self.checkpoints.push(Checkpoint { stop, label, base, gov });
         Ok(())
+    }
+
+    /// Checks everything acknowledged so far through `client`, a gateway
+    /// that kept running while the first one was down (PostgreSQL: a second
+    /// gateway on the same database). The same reads as [`Report::check`],
+    /// but not a column of the table: no restart came before it. Every
+    /// difference from what was acknowledged is a problem, named with
+    /// `context`. Returns what was found, as one line
+    /// (`205 anchors, 205 holders, ...; all as acknowledged`).
+    pub fn check_stand_in(
+        &mut self,
+        client: &Client<'_>,
+        world: &World,
+        gov: Option<&Governance>,
+        context: &str,
+    ) -> Result<String> {
+        let (base, more) = world.check(client)?;
+        self.problems.extend(more.into_iter().map(|problem| format!("{problem} ({context})")));
+        let mut found: Vec<String> = Vec::new();
+        let mut differences = 0;
+        let rows = Counts::ROWS.iter().zip(world.written().values()).zip(base.values());
+        for ((row, want), got) in rows {
+            if want != got {
+                differences += 1;
+                self.problems.push(format!("{row}: acknowledged {want}, found {got} {context}"));
+            }
+            found.push(format!("{got} {row}"));
+        }
+        if let Some(gov) = gov {
+            let (counts, more) = gov.check(client, world)?;
+            self.problems.extend(more.into_iter().map(|problem| format!("{problem} ({context})")));
+            let rows = GovCounts::ROWS.iter().zip(gov.expected(world).values()).zip(counts.values());
+            for ((row, want), got) in rows {
+                if want != got {
+                    differences += 1;
+                    self.problems.push(format!("{row}: acknowledged {want}, found {got} {context}"));
+                }
+                found.push(format!("{row} {got}"));
+            }
+        }
+        let verdict = match differences {
+            0 => "all as acknowledged".to_string(),
+            n => format!("{n} count(s) differ from what was acknowledged (listed at the end)"),
+        };
+        Ok(format!("{}; {verdict}", found.join(", ")))
     }
 
     /// Prints the table, then every difference from what was acknowledged

@@ -1,9 +1,12 @@
-//! The server process: the [`Stage`] (binary, data dir, admin token and log,
-//! the same for every start), starting a [`Server`] and waiting for
-//! `/v1/health`, stopping it with SIGKILL or SIGTERM, running
-//! `commons-gateway verify` on the data dir, and printing the server log's
-//! tail after a failure. Every wait here is bounded.
+//! The server processes: the [`Stage`] (binary, where the commons is kept,
+//! admin token and logs, the same for every start), starting a [`Server`]
+//! (the first gateway, or with PostgreSQL a second one on the same database)
+//! and waiting for `/v1/health`, stopping it with SIGKILL or SIGTERM, running
+//! `commons-gateway verify` on the store, and printing the server logs'
+//! tails after a failure. Every wait here is bounded.
 
+use std::ffi::OsString;
+use std::fmt;
 use std::fs::{self, File};
 use std::io::Read as _;
 use std::net::TcpListener;
@@ -27,65 +30,127 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Pause between polls for a child process's exit.
 const EXIT_POLL: Duration = Duration::from_millis(50);
+/// The log of the first gateway (the only one on a folder engine), in the
+/// demo's directory.
+pub const LOG: &str = "server.log";
+/// The log of the second gateway (PostgreSQL only), in the demo's directory.
+pub const SECOND_LOG: &str = "server-b.log";
+
+/// Where the commons is kept: what `serve` and `verify` are told.
+pub enum StoreAt {
+    /// The data directory of a folder engine (fjall, sled): `--data-dir`.
+    /// One gateway process at a time.
+    DataDir(PathBuf),
+    /// A PostgreSQL database (`--database-url`): several gateway processes
+    /// may serve it at once.
+    Database(String),
+}
+
+impl StoreAt {
+    /// Whether several gateways may serve the store at once.
+    pub fn shared(&self) -> bool {
+        matches!(self, StoreAt::Database(_))
+    }
+
+    /// `data dir DIR` or `database URL`, for the story's first line.
+    pub fn describe(&self) -> String {
+        match self {
+            StoreAt::DataDir(dir) => format!("data dir {}", dir.display()),
+            StoreAt::Database(url) => format!("database {url}"),
+        }
+    }
+
+    /// The flag and its value, as `serve` and `verify` take them.
+    fn args(&self) -> [OsString; 2] {
+        match self {
+            StoreAt::DataDir(dir) => ["--data-dir".into(), dir.into()],
+            StoreAt::Database(url) => ["--database-url".into(), url.into()],
+        }
+    }
+}
+
+impl fmt::Display for StoreAt {
+    /// `--data-dir DIR` or `--database-url URL` (the demo's URLs carry no
+    /// password: the xtask's test server trusts local connections).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreAt::DataDir(dir) => write!(f, "--data-dir {}", dir.display()),
+            StoreAt::Database(url) => write!(f, "--database-url {url}"),
+        }
+    }
+}
 
 /// Everything needed to start the server the same way each time, and to talk
 /// to it once started.
 pub struct Stage<'a> {
     binary: &'a Path,
     engine: &'a str,
-    data_dir: PathBuf,
+    store: StoreAt,
     token_file: PathBuf,
     token: String,
-    log: &'a Path,
+    log: PathBuf,
+    second_log: PathBuf,
     verify_log: PathBuf,
     agent: ureq::Agent,
     deadline: Instant,
 }
 
 impl<'a> Stage<'a> {
-    /// Writes a fresh admin token file into `dir`; the data dir will be
-    /// `dir/data`. No request is started after `deadline`.
-    pub fn prepare(binary: &'a Path, engine: &'a str, dir: &Path, log: &'a Path, deadline: Instant) -> Result<Self> {
+    /// Writes a fresh admin token file into `dir`, where the logs will be
+    /// too ([`LOG`], [`SECOND_LOG`]). No request is started after `deadline`.
+    pub fn prepare(binary: &'a Path, engine: &'a str, store: StoreAt, dir: &Path, deadline: Instant) -> Result<Self> {
         let token = hex::encode(rand::random::<[u8; 32]>());
         let token_file = dir.join("admin.token");
         fs::write(&token_file, &token).context("writing the admin token file")?;
         Ok(Self {
             binary,
             engine,
-            data_dir: dir.join("data"),
+            store,
             token_file,
             token,
-            log,
+            log: dir.join(LOG),
+            second_log: dir.join(SECOND_LOG),
             verify_log: dir.join("verify.log"),
             agent: client::agent(),
             deadline,
         })
     }
 
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
+    /// Where the commons is kept.
+    pub fn store(&self) -> &StoreAt {
+        &self.store
     }
 
-    /// Starts the server (see [`Server::start`]).
+    /// Starts the first gateway (see [`Server::start`]): `server` on a
+    /// folder engine, `gateway A` when a second one may join.
     pub fn start(&self) -> Result<Server> {
-        Server::start(self)
+        let name = if self.store.shared() { "gateway A" } else { "server" };
+        Server::start(self, name, &self.log)
     }
 
-    /// A client for the running `server`.
-    pub fn client(&self, server: &Server) -> Client<'_> {
-        Client { agent: &self.agent, base: server.base.clone(), token: &self.token, deadline: self.deadline }
+    /// Starts `gateway B`, a second gateway on the same database (only when
+    /// the store is [shared](StoreAt::shared); refused otherwise, since a
+    /// folder store is locked by the first).
+    pub fn start_second(&self) -> Result<Server> {
+        ensure!(self.store.shared(), "a second gateway needs a store several gateways may serve ({})", self.store);
+        Server::start(self, "gateway B", &self.second_log)
     }
 
-    /// Runs `<binary> verify --data-dir <data dir>` (the server must be
-    /// stopped), bounded by [`VERIFY_TIMEOUT`]; returns its exit status and
-    /// output.
+    /// A client for these running gateways (requests go to them in turn).
+    pub fn client(&self, servers: &[&Server]) -> Client<'_> {
+        let gateways = servers.iter().map(|server| (server.name, server.base.clone())).collect();
+        Client::new(&self.agent, gateways, &self.token, self.deadline)
+    }
+
+    /// Runs `<binary> verify --data-dir DIR` (or `--database-url URL`; every
+    /// gateway must be stopped), bounded by [`VERIFY_TIMEOUT`]; returns its
+    /// exit status and output.
     pub fn verify(&self) -> Result<(ExitStatus, String)> {
         let out_path = &self.verify_log;
         let out = File::create(out_path).with_context(|| format!("creating {}", out_path.display()))?;
         let mut child = Command::new(self.binary)
             .arg("verify")
-            .arg("--data-dir")
-            .arg(&self.data_dir)
+            .args(self.store.args())
             // Only the report (and warnings), not the engine's recovery log.
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -108,23 +173,25 @@ impl<'a> Stage<'a> {
 pub struct Server {
     child: Child,
     base: String,
+    name: &'static str,
 }
 
 impl Server {
-    /// Starts the server on a fresh free port and waits until `/v1/health`
-    /// answers 200 with the expected, persistent engine.
-    fn start(stage: &Stage<'_>) -> Result<Self> {
+    /// Starts the server called `name` on a fresh free port, its output
+    /// appended to `log`, and waits until `/v1/health` answers 200 with the
+    /// expected, persistent engine.
+    fn start(stage: &Stage<'_>, name: &'static str, log: &Path) -> Result<Self> {
         let port = free_port()?;
         let bind = format!("127.0.0.1:{port}");
+        let log_path = log;
         let log = File::options()
             .create(true)
             .append(true)
-            .open(stage.log)
-            .with_context(|| format!("opening {}", stage.log.display()))?;
+            .open(log_path)
+            .with_context(|| format!("opening {}", log_path.display()))?;
         let child = Command::new(stage.binary)
             .arg("serve")
-            .arg("--data-dir")
-            .arg(&stage.data_dir)
+            .args(stage.store.args())
             .args(["--bind", &bind])
             .arg("--admin-token-file")
             .arg(&stage.token_file)
@@ -133,7 +200,7 @@ impl Server {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {}", stage.binary.display()))?;
-        let mut server = Self { child, base: format!("http://{bind}") };
+        let mut server = Self { child, base: format!("http://{bind}"), name };
         let started = Instant::now();
         let health = server.wait_healthy(&stage.agent, stage.deadline)?;
         ensure!(
@@ -144,7 +211,8 @@ impl Server {
         );
         ensure!(health["persistent"] == true, "/v1/health reports a non-persistent store: {health}");
         println!(
-            "[demo] server pid {} up on {} in {:.1}s (backend {}, durability {})",
+            "[demo] {} pid {} up on {} in {:.1}s (backend {}, durability {})",
+            server.name,
             server.child.id(),
             server.base,
             started.elapsed().as_secs_f64(),
@@ -154,13 +222,18 @@ impl Server {
         Ok(server)
     }
 
+    /// How the story names it: `server`, `gateway A` or `gateway B`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
     fn wait_healthy(&mut self, agent: &ureq::Agent, deadline: Instant) -> Result<Value> {
         let give_up = Instant::now() + HEALTH_TIMEOUT;
         let url = format!("{}/v1/health", self.base);
         let mut last = String::from("no answer yet");
         loop {
             if let Some(status) = self.child.try_wait().context("polling the server")? {
-                bail!("the server exited before it became healthy ({status}); last health answer: {last}");
+                bail!("the {} exited before it became healthy ({status}); last health answer: {last}", self.name);
             }
             match agent.get(&url).call() {
                 Ok(response) => {
@@ -182,23 +255,27 @@ impl Server {
 
     /// SIGKILL (what `Child::kill` sends on unix), then reap.
     pub fn kill(mut self) -> Result<()> {
-        self.child.kill().context("sending SIGKILL to the server")?;
-        self.child.wait().context("reaping the killed server")?;
+        self.child.kill().with_context(|| format!("sending SIGKILL to the {}", self.name))?;
+        self.child.wait().with_context(|| format!("reaping the killed {}", self.name))?;
         Ok(())
     }
 
     /// SIGTERM, then wait (bounded) for the exit status.
     pub fn terminate(mut self) -> Result<ExitStatus> {
-        let pid = libc::pid_t::try_from(self.child.id()).context("server pid out of range")?;
+        let pid = libc::pid_t::try_from(self.child.id()).with_context(|| format!("{} pid out of range", self.name))?;
         // SAFETY: kill(2) has no memory-safety preconditions; `pid` is our own
         // child, not yet reaped (so the pid cannot have been reused).
         if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
-            bail!("sending SIGTERM to the server: {}", std::io::Error::last_os_error());
+            bail!("sending SIGTERM to the {}: {}", self.name, std::io::Error::last_os_error());
         }
-        match wait_for_exit(&mut self.child, STOP_TIMEOUT, "the server")? {
+        match wait_for_exit(&mut self.child, STOP_TIMEOUT, self.name)? {
             Some(status) => Ok(status),
             None => {
-                bail!("the server did not exit within {}s of SIGTERM (it will be killed)", STOP_TIMEOUT.as_secs())
+                bail!(
+                    "the {} did not exit within {}s of SIGTERM (it will be killed)",
+                    self.name,
+                    STOP_TIMEOUT.as_secs()
+                )
             }
         }
     }

@@ -1,6 +1,7 @@
 //! Act 1, the world: the operator bootstraps the genesis members and
 //! registers two stewards, the founders sign and activate a cooperative
-//! charter, and 200 people enroll through the stewards (steps 2 to 5). The
+//! charter, and 200 people enroll through the stewards (steps 2 to 5; with
+//! PostgreSQL the enrollments' requests alternate between two gateways). The
 //! [`World`] remembers what the server acknowledged, and [`World::check`]
 //! reads it all back after a restart (steps 6 and 7, and every later check),
 //! with the affiliations as the governance act left them.
@@ -86,17 +87,19 @@ impl Counts {
 }
 
 impl World {
-    /// Steps 2 to 5: genesis, stewards, charter, enrollments.
-    pub fn write(client: &Client<'_>, clock: &Clock) -> Result<World> {
+    /// Steps 2 to 5: genesis, stewards and charter through `founding`, then
+    /// the enrollments through `enrolling` (the same gateway, or with
+    /// PostgreSQL two gateways in turn).
+    pub fn write(founding: &Client<'_>, enrolling: &Client<'_>, clock: &Clock) -> Result<World> {
         let slug = format!("demo-{}", hex::encode(rand::random::<[u8; 4]>()));
         let domain_id = format!("coop:{slug}");
-        let genesis = bootstrap_genesis(client)?;
+        let genesis = bootstrap_genesis(founding)?;
         say!(clock, "{GENESIS} genesis members bootstrapped");
-        let stewards = register_stewards(client, &genesis[..2])?;
+        let stewards = register_stewards(founding, &genesis[..2])?;
         say!(clock, "2 stewards registered");
-        let charter_id = found_charter(client, &genesis, &slug, &domain_id)?;
+        let charter_id = found_charter(founding, &genesis, &slug, &domain_id)?;
         say!(clock, "charter {domain_id} founded by {FOUNDERS} and active");
-        let people = enroll_people(client, &genesis, &stewards, &domain_id, clock)?;
+        let people = enroll_people(enrolling, &genesis, &stewards, &domain_id, clock)?;
         Ok(World { genesis, stewards, people, domain_id, charter_id, changed: HashMap::new() })
     }
 
