@@ -6,8 +6,10 @@
 //! - [`ci`]: `cargo xtask ci`, the whole check the CI runs (format, then
 //!   clippy and tests for every feature set, then docs), with a test count
 //!   per feature set and in total.
-//! - [`demo`]: `cargo xtask demo [--engine fjall|sled|both]`, builds the
-//!   release server and the `demo` example and runs the example against it.
+//! - [`demo`]: `cargo xtask demo [--engine fjall|sled|postgres|both|all]`,
+//!   builds the release server and the `demo` example and runs the example
+//!   against it (for postgres, on a throwaway PostgreSQL server, with a
+//!   second gateway on the same database).
 //! - [`bench`]: `cargo xtask bench [ARGS...]`, the criterion benchmarks with
 //!   every persistent engine compiled in, PostgreSQL on a throwaway server.
 //! - [`postgres`]: `cargo xtask postgres`, a throwaway PostgreSQL server
@@ -44,8 +46,11 @@ commands:
                                   restarts it, COMMONS_TEST_PG_RESTART); the binaries must be
                                   installed (with CI=true, xtask runs
                                   `apt-get install -y postgresql` when they are not)
-  demo [--engine fjall|sled|both] build the release server and run examples/demo
-                                  against it (default engine: fjall)
+  demo [--engine E]               build the release server and run examples/demo
+                                  against it; E: fjall (default), sled, postgres,
+                                  both (fjall, sled) or all (fjall, sled, postgres).
+                                  postgres starts a throwaway PostgreSQL server (as
+                                  ci does) and runs two gateways on it
   bench [ARGS...]                 cargo bench --features sled-store,fjall-store,postgres-store
                                   [ARGS...], with a throwaway PostgreSQL server
                                   (COMMONS_TEST_DATABASE_URL); without one, postgres is
