@@ -380,16 +380,20 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     }
 
     /// The record with `id`, from the cache or the store. `id` must already
-    /// be validated. A stopped backend answers even for a cached record, so a
-    /// stopped store serves nothing.
+    /// be validated. A stopped backend answers even for a cached record (a
+    /// hit asks the backend whether it still serves; a miss asks through its
+    /// read), so a stopped store serves nothing; over a shared engine there
+    /// is no cache, so a read is one query.
     ///
     /// # Errors
     /// `Corrupt` naming the key when it does not decode; backend errors.
     pub fn get<E: Entity>(&self, id: &str) -> StoreResult<Option<E>> {
-        self.backend.check_available()?;
         let cache = E::cache(&self.caches);
         let ticket = match cache.get(id) {
-            Ok(hit) => return Ok(Some(hit)),
+            Ok(hit) => {
+                self.backend.check_available()?;
+                return Ok(Some(hit));
+            }
             Err(ticket) => ticket,
         };
         let key = E::key_of(id);
