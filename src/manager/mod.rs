@@ -61,7 +61,7 @@ use locks::LockTable;
 /// How many times a read-modify-write runs before a conflict that keeps
 /// coming back is answered `Unavailable` (503, retry later). Each run after
 /// the first waits a random 1..=2^n ms (n = the run before, at most
-/// [`MAX_PAUSE_EXPONENT`]), so the whole budget is at most 1.73 s of waiting
+/// `MAX_PAUSE_EXPONENT` = 6), so the whole budget is at most 1.73 s of waiting
 /// (0.9 s on average). Sized so that a write to the busiest record of a
 /// commons (the evidence list of one appeal, the tally of one vote) from 16
 /// clients on 3 gateways still lands: a conflict means another writer's

@@ -2,10 +2,11 @@
 //! find.
 //!
 //! 1. `cargo fmt --all --check`
-//! 2. for each feature set of [`FEATURE_SETS`], in order:
+//! 2. `RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p commons-gateway`
+//!    (a minute from scratch, so a broken doc link fails the run early)
+//! 3. for each feature set of [`FEATURE_SETS`], in order:
 //!    `cargo clippy --workspace --all-targets <flags> -- -D warnings`, then
 //!    `cargo test --workspace --no-fail-fast <flags>`
-//! 3. `RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features -p commons-gateway`
 //!
 //! The feature sets that turn on `postgres-store` ([`needs_postgres`]:
 //! `--features postgres-store` and `--all-features`) run their tests
@@ -220,6 +221,9 @@ pub fn run(args: &[String]) -> Result {
 /// needed it, for the caller to stop whatever happened.
 fn run_steps(report: &mut Report, postgres: &mut Option<TestServer>) -> Result {
     step(report, cmd::cargo(["fmt", "--all", "--check"]))?;
+    let mut doc = cmd::cargo(["doc", "--no-deps", "--all-features", "-p", "commons-gateway"]);
+    doc.env("RUSTDOCFLAGS", "-D warnings");
+    step(report, doc)?;
     for set in FEATURE_SETS {
         let database = if needs_postgres(set) { Some(ensure_postgres(report, postgres)?) } else { None };
 
@@ -236,9 +240,7 @@ fn run_steps(report: &mut Report, postgres: &mut Option<TestServer>) -> Result {
             )));
         }
     }
-    let mut doc = cmd::cargo(["doc", "--no-deps", "--all-features", "-p", "commons-gateway"]);
-    doc.env("RUSTDOCFLAGS", "-D warnings");
-    step(report, doc)
+    Ok(())
 }
 
 /// `cargo clippy --workspace --all-targets <flags> -- -D warnings` (no
