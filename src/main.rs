@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use commons_gateway::backend::{redact_url, store_folder, Durability, OpenBackend, BACKEND_NAME};
+use commons_gateway::backend::{store_folder, Durability, OpenBackend, BACKEND_NAME};
 use commons_gateway::gateway::{open_manager, serve, ServeError, ServeOptions};
 use commons_gateway::ExportFile;
 use commons_gateway::{CommonsBackend, CommonsManager};
@@ -255,6 +255,11 @@ impl Location {
             };
             return Err(ServeError::WrongLocation { message: format!("say where the store is: pass {what}") }.into());
         }
+        if let (Some(url), true) = (&database_url, <CommonsBackend as OpenBackend>::NETWORKED) {
+            // A URL that cannot be a database is a usage error (exit 2).
+            <CommonsBackend as OpenBackend>::describe_url(url)
+                .map_err(|e| ServeError::WrongLocation { message: e.to_string() })?;
+        }
         Ok(Self { data_dir, database_url })
     }
 
@@ -262,7 +267,9 @@ impl Location {
     fn shown(&self) -> String {
         match (&self.data_dir, &self.database_url) {
             (Some(dir), _) => dir.display().to_string(),
-            (None, Some(url)) => redact_url(url),
+            (None, Some(url)) => {
+                <CommonsBackend as OpenBackend>::describe_url(url).unwrap_or_else(|_| "the database URL given".into())
+            }
             (None, None) => String::new(),
         }
     }

@@ -138,7 +138,7 @@ fn verify_and_export_of_a_missing_store_fail_and_create_nothing() -> Result<()> 
         // 1 naming it without its password, and twice, so the first run
         // created nothing.
         let dirs = Dirs::new()?;
-        let shown = commons_gateway::backend::redact_url(dirs.url());
+        let shown = <commons_gateway::CommonsBackend as commons_gateway::OpenBackend>::describe_url(dirs.url())?;
         for _ in 0..2 {
             let (code, text) = verify(&dirs)?;
             assert_eq!(code, 1, "{text}");

@@ -62,7 +62,7 @@ fn check_health(server: &Server, dirs: &Dirs) -> Result<()> {
     let h = get_ok(server, "/v1/health")?;
     ensure!(h["status"] == "ok" && h["backend"] == BACKEND_NAME && h["persistent"] == true, "health: {h}");
     if networked() {
-        let shown = commons_gateway::backend::redact_url(dirs.url());
+        let shown = <commons_gateway::CommonsBackend as commons_gateway::OpenBackend>::describe_url(dirs.url())?;
         ensure!(h["database"] == shown.as_str(), "health database {} is not {shown}", h["database"]);
         ensure!(!h.to_string().contains(TEST_PASSWORD), "health shows the database password: {h}");
         ensure!(h["data_dir"].is_null(), "a postgres build reports a data dir: {h}");

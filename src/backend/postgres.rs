@@ -39,13 +39,19 @@
 //! - Nothing here needs advisory locks or LISTEN/NOTIFY (neither exists
 //!   everywhere PostgreSQL's protocol is spoken, e.g. CockroachDB).
 //! - The database URL's password never appears in an error or a log line:
-//!   messages name the store by [`super::redact_url`].
+//!   messages name the store by [`describe_url`]: the URL rebuilt from its
+//!   user, hosts, ports and database name only.
+//! - No call waits for the database longer than [`CALL_TIMEOUT`]: a server
+//!   that stops answering is `Unavailable`, never a hang.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
+use postgres::config::Host;
 use postgres::error::SqlState;
 use postgres::types::Type;
 use postgres::{Client, IsolationLevel, NoTls};
@@ -53,8 +59,8 @@ use r2d2::{Pool, PooledConnection};
 use r2d2_postgres::PostgresConnectionManager;
 
 use super::{
-    prefix_end, redact_url, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability,
-    OpenBackend, Precondition, Rows, StoreConfig, WriteBatch, MAX_KEY_LEN,
+    prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend, Durability, OpenBackend,
+    Precondition, Rows, StoreConfig, WriteBatch, MAX_KEY_LEN,
 };
 
 const ENGINE: &str = "postgres";
@@ -70,24 +76,43 @@ pub const TEST_URL_VAR: &str = "COMMONS_TEST_DATABASE_URL";
 /// Connections a store keeps at most (each gateway process has one store).
 const POOL_SIZE: u32 = 16;
 
-/// How long a request waits for a connection (the pool's, or a new one while
-/// the server is unreachable) before it is answered `Unavailable`.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a call waits for a connection (a free one of the pool, or a new
+/// one while the server is unreachable) before it is answered `Unavailable`;
+/// also the TCP connect timeout of a new connection when the URL sets none.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The longest any call waits for the database, connection included: a
+/// server that stops answering without closing its connections (a frozen
+/// host, a network cut) is answered `Unavailable` after this, never a hang.
+/// A write cut off this way may still commit later (as one whose connection
+/// broke during `COMMIT`: read it back).
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Manager = PostgresConnectionManager<NoTls>;
 
 /// A store in a PostgreSQL database, reached through a pool of connections.
-/// Calls block: the gateway makes them on its blocking pool. See the module
-/// docs for the table, transactions and outages.
+/// Calls block (the gateway makes them on its blocking pool) for at most
+/// 5 s (`CALL_TIMEOUT`). See the module docs for the table, transactions and
+/// outages.
 pub struct PostgresCommonsStore {
     /// Always `Some` until the store drops; taken then, so that the
-    /// connections close off any async runtime (see [`off_runtime`]).
-    pool: Option<Pool<Manager>>,
-    durability: Durability,
-    /// The URL without its password, for messages.
-    shown: String,
+    /// connections close on a thread of their own (see [`with_deadline`]).
+    db: Option<Db>,
+    /// The database as messages show it ([`describe`]: no password).
+    shown: Arc<str>,
     /// The throw-away schema of a temporary store, dropped with the store.
     scratch: Option<Scratch>,
+}
+
+/// What a call needs, cheap to clone into the thread that makes it.
+#[derive(Clone)]
+struct Db {
+    pool: Pool<Manager>,
+    durability: Durability,
+    shown: Arc<str>,
+    /// Why the pool's last attempt to open a connection failed, with the
+    /// server's message (r2d2 keeps only a summary), and when.
+    last_connect_error: Arc<Mutex<Option<(Instant, String)>>>,
 }
 
 struct Scratch {
@@ -97,27 +122,58 @@ struct Scratch {
 
 impl Drop for PostgresCommonsStore {
     fn drop(&mut self) {
-        let pool = self.pool.take();
-        off_runtime(move || drop(pool));
-        if let Some(scratch) = &self.scratch {
-            // Best effort: a schema left behind only costs space on a server
-            // that tests throw away.
-            off_runtime(|| {
+        let db = self.db.take();
+        let scratch = self.scratch.take();
+        // The sync client closes its connections with a runtime of its own,
+        // which cannot run on a thread that drives one (the gateway's).
+        let _ = std::thread::spawn(move || {
+            drop(db);
+            if let Some(scratch) = scratch {
+                // Best effort: a schema left behind only costs space on a
+                // server that tests throw away.
                 if let Ok(mut client) = scratch.config.connect(NoTls) {
                     let _ = client.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", scratch.schema));
                 }
-            });
-        }
+            }
+        })
+        .join();
     }
 }
 
 impl std::fmt::Debug for PostgresCommonsStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresCommonsStore")
-            .field("database", &self.shown)
-            .field("durability", &self.durability)
-            .finish_non_exhaustive()
+        f.debug_struct("PostgresCommonsStore").field("database", &self.shown).finish_non_exhaustive()
     }
+}
+
+/// Keeps the pool's connection errors, with their cause, for the messages
+/// of calls that found no connection; logs them at debug level only (the
+/// pool retries in the background while the server is down, and the calls
+/// that fail report the cause).
+#[derive(Debug)]
+struct ConnectErrors(Arc<Mutex<Option<(Instant, String)>>>);
+
+impl r2d2::HandleError<postgres::Error> for ConnectErrors {
+    fn handle_error(&self, error: postgres::Error) {
+        let text = error_text(&error);
+        tracing::debug!(error = %text, "postgres: could not open a connection");
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), text));
+    }
+}
+
+/// An error's text with its cause: the server's message and SQLSTATE for a
+/// database error; otherwise the client's message and its source chain.
+fn error_text(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{} ({})", db.message(), db.code().code());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// A URL that selects `schema` (via the connection's `search_path`) on the
@@ -131,11 +187,11 @@ impl std::fmt::Debug for PostgresCommonsStore {
 pub fn schema_url(url: &str, schema: &str) -> BackendResult<String> {
     check_schema_name(schema)?;
     let config = parse_url(url)?;
-    off_runtime(|| {
-        let mut client = config.connect(NoTls).map_err(|e| sql_error(&redact_url(url), e))?;
-        client
-            .batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-            .map_err(|e| sql_error(&redact_url(url), e))
+    let shown: Arc<str> = describe(&config).into();
+    let create = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+    with_deadline(&shown.clone(), move || {
+        let mut client = config.connect(NoTls).map_err(|e| sql_error(&shown, e))?;
+        client.batch_execute(&create).map_err(|e| sql_error(&shown, e))
     })?;
     let sep = if url.contains('?') { '&' } else { '?' };
     Ok(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
@@ -151,14 +207,61 @@ fn check_schema_name(schema: &str) -> BackendResult<()> {
     Ok(())
 }
 
+/// Parses a database URL (`postgres://...` or the key-value form) that
+/// names at least one host. The URL itself never appears in the error.
 fn parse_url(url: &str) -> BackendResult<postgres::Config> {
-    postgres::Config::from_str(url).map_err(|e| BackendError::WrongLocation {
+    let wrong = |why: String| BackendError::WrongLocation {
         engine: ENGINE,
         message: format!(
-            "database URL {} does not parse ({e}); expected postgres://user[:password]@host[:port]/database",
-            redact_url(url)
+            "the database URL {why}; expected postgres://user[:password]@host[:port]/database (percent-encode \
+             special characters of the password)"
         ),
-    })
+    };
+    if url.trim().is_empty() {
+        return Err(wrong("is empty".into()));
+    }
+    let mut config = postgres::Config::from_str(url).map_err(|e| wrong(format!("does not parse ({e})")))?;
+    if config.get_hosts().is_empty() {
+        return Err(wrong("names no host".into()));
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    Ok(config)
+}
+
+/// The database as messages, logs and `/v1/health` show it, rebuilt from
+/// the parsed URL's user, hosts, ports and database name only, so neither
+/// the password (however it was written) nor any other option can show:
+/// `postgres://app@db.example:5432/commons`.
+fn describe(config: &postgres::Config) -> String {
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            };
+            match ports.get(i).or_else(|| (ports.len() == 1).then(|| &ports[0])) {
+                Some(port) => format!("{name}:{port}"),
+                None => name,
+            }
+        })
+        .collect();
+    let user = config.get_user().map(|u| format!("{u}@")).unwrap_or_default();
+    let dbname = config.get_dbname().or(config.get_user()).unwrap_or("");
+    format!("postgres://{user}{}/{dbname}", hosts.join(","))
+}
+
+/// The database at `url` as messages show it (see [`describe`]).
+///
+/// # Errors
+/// `WrongLocation` when the URL does not parse or names no host.
+fn describe_url(url: &str) -> BackendResult<String> {
+    Ok(describe(&parse_url(url)?))
 }
 
 impl PostgresCommonsStore {
@@ -169,27 +272,47 @@ impl PostgresCommonsStore {
 
     fn connect_with(
         config: postgres::Config,
-        shown: String,
         store_config: &StoreConfig,
         scratch: Option<Scratch>,
     ) -> BackendResult<Self> {
+        let shown: Arc<str> = describe(&config).into();
+        let last_connect_error = Arc::new(Mutex::new(None));
         let manager = PostgresConnectionManager::new(config, NoTls);
         let pool = Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
+            .error_handler(Box::new(ConnectErrors(Arc::clone(&last_connect_error))))
             // Open connections lazily: a server that is down at start is
-            // reported by the schema step below, with its reason.
+            // reported by the table step below, with its reason.
             .build_unchecked(manager);
-        let store = Self { pool: Some(pool), durability: store_config.durability, shown, scratch };
-        off_runtime(|| store.create_table())?;
+        let db = Db { pool, durability: store_config.durability, shown: Arc::clone(&shown), last_connect_error };
+        let store = Self { db: Some(db), shown, scratch };
+        store.call(|db| db.create_table())?;
         Ok(store)
     }
 
-    /// Creates the table if it does not exist. Several gateways starting at
-    /// once may race on it: a loser of that race finds the table made.
+    /// Runs `call` with the database on a thread of its own, for at most
+    /// [`CALL_TIMEOUT`] (see [`with_deadline`]).
+    fn call<T: Send + 'static>(&self, call: impl FnOnce(&Db) -> BackendResult<T> + Send + 'static) -> BackendResult<T> {
+        let Some(db) = self.db.clone() else {
+            return Err(BackendError::Unavailable { reason: format!("the store of {} is closing", self.shown) });
+        };
+        with_deadline(&self.shown, move || call(&db))
+    }
+}
+
+impl Db {
+    /// Creates the table when it is not there yet (a user with no right to
+    /// create tables can run a gateway on a table made for it). Several
+    /// gateways starting at once may race on it: a loser of that race finds
+    /// the table made.
     fn create_table(&self) -> BackendResult<()> {
         let mut client = self.client()?;
+        let exists = format!("SELECT to_regclass('{TABLE}') IS NOT NULL");
+        if client.query_one(&exists, &[]).map_err(|e| self.error(e))?.get::<_, bool>(0) {
+            return Ok(());
+        }
         let create = format!("CREATE TABLE IF NOT EXISTS {TABLE} (k bytea PRIMARY KEY, v bytea NOT NULL)");
         match client.batch_execute(&create) {
             Ok(()) => Ok(()),
@@ -201,11 +324,23 @@ impl PostgresCommonsStore {
     }
 
     fn client(&self) -> BackendResult<PooledConnection<Manager>> {
-        let Some(pool) = &self.pool else {
-            return Err(BackendError::Unavailable { reason: format!("the store of {} is closing", self.shown) });
-        };
-        pool.get().map_err(|e| BackendError::Unavailable {
-            reason: format!("cannot reach the PostgreSQL database {}: {e}", self.shown),
+        self.pool.get().map_err(|e| {
+            // Only a failure of this wait's time says why it found nothing.
+            let cause = self
+                .last_connect_error
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+                .filter(|(at, _)| at.elapsed() <= CONNECT_TIMEOUT * 2)
+                .map(|(_, text)| text);
+            BackendError::Unavailable {
+                reason: format!(
+                    "cannot reach the PostgreSQL database {} within {} s: {}",
+                    self.shown,
+                    CONNECT_TIMEOUT.as_secs(),
+                    cause.unwrap_or_else(|| e.to_string())
+                ),
+            }
         })
     }
 
@@ -303,41 +438,59 @@ impl PostgresCommonsStore {
 /// primary-key clash (two writers creating one key) are `Conflict`; the rest
 /// is `Engine` with the server's message.
 fn sql_error(shown: &str, e: postgres::Error) -> BackendError {
+    let text = error_text(&e);
     let Some(code) = e.code() else {
         // No SQLSTATE: the connection itself failed (closed, reset, refused).
-        return BackendError::Unavailable { reason: format!("the PostgreSQL database {shown} is unreachable: {e}") };
+        return BackendError::Unavailable { reason: format!("the PostgreSQL database {shown} is unreachable: {text}") };
     };
     let class = &code.code()[..2];
     if *code == SqlState::T_R_SERIALIZATION_FAILURE
         || *code == SqlState::T_R_DEADLOCK_DETECTED
         || *code == SqlState::UNIQUE_VIOLATION
     {
-        let what = e.as_db_error().map_or("", |db| db.message());
-        return BackendError::Conflict { key: format!("(the server aborted the transaction: {what})") };
+        return BackendError::Conflict { key: format!("(the server aborted the transaction: {text})") };
     }
     // 08: connection exception; 57P: operator intervention (shutdown,
     // restart); 53: insufficient resources (too many connections).
     if class == "08" || class == "53" || code.code().starts_with("57P") {
-        return BackendError::Unavailable { reason: format!("the PostgreSQL database {shown} cannot serve now: {e}") };
+        return BackendError::Unavailable {
+            reason: format!("the PostgreSQL database {shown} cannot serve now: {text}"),
+        };
     }
-    let detail = e.as_db_error().map_or_else(|| e.to_string(), |db| format!("{} ({})", db.message(), code.code()));
-    BackendError::Engine { engine: ENGINE, message: format!("{shown}: {detail}") }
+    BackendError::Engine { engine: ENGINE, message: format!("{shown}: {text}") }
 }
 
-/// Runs `call` off any async runtime. The sync client drives its connection
-/// with a runtime of its own and cannot run on a thread that is already
-/// driving one (it would panic): the gateway makes its store calls on the
-/// blocking pool, where this costs one thread-local check; a call made from
-/// async code anyway (an embedding application, a test) runs on a scoped
-/// thread instead of panicking.
-fn off_runtime<T: Send>(call: impl FnOnce() -> T + Send) -> T {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return call();
+/// Runs `call` on a thread of its own and waits for it at most
+/// [`CALL_TIMEOUT`]; past that the answer is `Unavailable` and the thread is
+/// left to finish (or fail) when the database answers or its connection
+/// breaks. The own thread also keeps the sync client, which drives its
+/// connection with a runtime of its own, off any async runtime (it would
+/// panic on a thread that drives one).
+fn with_deadline<T: Send + 'static>(
+    shown: &str,
+    call: impl FnOnce() -> BackendResult<T> + Send + 'static,
+) -> BackendResult<T> {
+    let (answer, wait) = sync_channel(1);
+    std::thread::Builder::new()
+        .name("commons-postgres".into())
+        .spawn(move || {
+            let _ = answer.send(call());
+        })
+        .map_err(|e| BackendError::Unavailable { reason: format!("cannot start a database call: {e}") })?;
+    match wait.recv_timeout(CALL_TIMEOUT) {
+        Ok(result) => result,
+        Err(RecvTimeoutError::Timeout) => Err(BackendError::Unavailable {
+            reason: format!(
+                "the PostgreSQL database {shown} did not answer within {} s (a write sent just then may still \
+                 take effect: read it back)",
+                CALL_TIMEOUT.as_secs()
+            ),
+        }),
+        Err(RecvTimeoutError::Disconnected) => Err(BackendError::Engine {
+            engine: ENGINE,
+            message: format!("a call to {shown} ended without an answer (it panicked; see the log)"),
+        }),
     }
-    std::thread::scope(|s| match s.spawn(call).join() {
-        Ok(value) => value,
-        Err(panic) => std::panic::resume_unwind(panic),
-    })
 }
 
 impl CommonsStoreBackend for PostgresCommonsStore {
@@ -345,11 +498,13 @@ impl CommonsStoreBackend for PostgresCommonsStore {
 
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
-        off_runtime(|| self.get_now(key))
+        let key = key.to_vec();
+        self.call(move |db| db.get_now(&key))
     }
 
     fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
-        off_runtime(|| self.scan_now(prefix, start_after, limit))
+        let (prefix, start_after) = (prefix.to_vec(), start_after.map(<[u8]>::to_vec));
+        self.call(move |db| db.scan_now(&prefix, start_after.as_deref(), limit))
     }
 
     fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
@@ -359,7 +514,7 @@ impl CommonsStoreBackend for PostgresCommonsStore {
         }
         // A connection that broke is discarded by the pool when it comes
         // back (r2d2 asks `is_closed`), so the next call connects afresh.
-        off_runtime(|| self.write(&mut *self.client()?, batch))
+        self.call(move |db| db.write(&mut *db.client()?, batch))
     }
 
     /// Every commit so far is durable once this returns: a transaction that
@@ -367,11 +522,11 @@ impl CommonsStoreBackend for PostgresCommonsStore {
     /// server's log to be flushed up to it, and so past every earlier commit
     /// (also the `Buffered` ones, committed with it off).
     fn flush(&self) -> BackendResult<()> {
-        off_runtime(|| {
-            let mut client = self.client()?;
-            let mut tx = client.transaction().map_err(|e| self.error(e))?;
-            tx.batch_execute("SET LOCAL synchronous_commit = on; SELECT txid_current()").map_err(|e| self.error(e))?;
-            tx.commit().map_err(|e| self.error(e))
+        self.call(|db| {
+            let mut client = db.client()?;
+            let mut tx = client.transaction().map_err(|e| db.error(e))?;
+            tx.batch_execute("SET LOCAL synchronous_commit = on; SELECT txid_current()").map_err(|e| db.error(e))?;
+            tx.commit().map_err(|e| db.error(e))
         })
     }
 
@@ -381,23 +536,23 @@ impl CommonsStoreBackend for PostgresCommonsStore {
 
     /// `Ok` while the database answers a query.
     fn check_available(&self) -> BackendResult<()> {
-        off_runtime(|| self.client()?.batch_execute("SELECT 1").map_err(|e| self.error(e)))
+        self.call(|db| db.client()?.batch_execute("SELECT 1").map_err(|e| db.error(e)))
     }
 
     /// The table's size with its index and TOAST data, in bytes.
     fn size_on_disk(&self) -> BackendResult<u64> {
-        off_runtime(|| {
-            let row = self
+        self.call(|db| {
+            let row = db
                 .client()?
                 .query_one(&format!("SELECT pg_total_relation_size('{TABLE}')"), &[])
-                .map_err(|e| self.error(e))?;
+                .map_err(|e| db.error(e))?;
             let size: i64 = row.get(0);
             Ok(u64::try_from(size).unwrap_or(0))
         })
     }
 }
 
-impl PostgresCommonsStore {
+impl Db {
     fn get_now(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         let mut client = self.client()?;
         let row = client
@@ -467,25 +622,30 @@ impl OpenBackend for PostgresCommonsStore {
         let schema = format!("commons_tmp_{}", uuid::Uuid::new_v4().simple());
         let scoped = schema_url(&url, &schema)?;
         let scratch = Scratch { config: parse_url(&url)?, schema };
-        Self::connect_with(parse_url(&scoped)?, redact_url(&scoped), config, Some(scratch))
+        Self::connect_with(parse_url(&scoped)?, config, Some(scratch))
     }
 
     /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/database`,
-    /// or the key-value form) and creates the table on first connect.
+    /// or the key-value form) and creates the table when it is not there.
     ///
     /// # Errors
-    /// `WrongLocation` for a URL that does not parse; `Unavailable` when the
-    /// server cannot be reached within 5 s; `Engine` when the table cannot be
-    /// created (e.g. no permission). The URL's password is never shown.
+    /// `WrongLocation` for a URL that does not parse or names no host;
+    /// `Unavailable` when the server cannot be reached within 3 s or does not
+    /// answer within 5 s; `Engine` when the table cannot be
+    /// created (e.g. no permission), with the server's message. The URL's
+    /// password is never shown.
     fn connect(url: &str, config: &StoreConfig) -> BackendResult<Self> {
-        Self::connect_with(parse_url(url)?, redact_url(url), config, None)
+        Self::connect_with(parse_url(url)?, config, None)
     }
 
-    /// Connects only when the database already holds the store's table.
+    /// Connects only when the database already holds the store's table;
+    /// creates nothing and needs no right to create (a read-only connection
+    /// will do).
     fn connect_existing(url: &str, config: &StoreConfig) -> BackendResult<Self> {
-        let shown = redact_url(url);
-        let found = off_runtime(|| -> BackendResult<bool> {
-            let mut client = parse_url(url)?.connect(NoTls).map_err(|e| sql_error(&shown, e))?;
+        let parsed = parse_url(url)?;
+        let shown: Arc<str> = describe(&parsed).into();
+        let found = with_deadline(&shown.clone(), move || -> BackendResult<bool> {
+            let mut client = parsed.connect(NoTls).map_err(|e| sql_error(&shown, e))?;
             let row = client
                 .query_one(&format!("SELECT to_regclass('{TABLE}') IS NOT NULL"), &[])
                 .map_err(|e| sql_error(&shown, e))?;
@@ -495,12 +655,17 @@ impl OpenBackend for PostgresCommonsStore {
             return Err(BackendError::WrongLocation {
                 engine: ENGINE,
                 message: format!(
-                    "no commons store in the database {shown} (no table {TABLE} in its search_path; nothing was \
-                     created); check --database-url"
+                    "no commons store in the database {} (no table {TABLE} in its search_path; nothing was \
+                     created); check --database-url",
+                    describe_url(url)?
                 ),
             });
         }
         Self::connect(url, config)
+    }
+
+    fn describe_url(url: &str) -> BackendResult<String> {
+        describe_url(url)
     }
 }
 
@@ -522,5 +687,102 @@ mod tests {
         let text = err.to_string();
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("does not parse"), "{text}");
+    }
+
+    #[test]
+    fn a_url_is_shown_rebuilt_from_user_host_port_and_database_only() {
+        let cases = [
+            ("postgres://app:s3cret@db.example:5432/commons", "s3cret", "postgres://app@db.example:5432/commons"),
+            ("postgres://app:pa/ss?w0rd@127.0.0.1:35825/appdb", "pa/ss?w0rd", "postgres://app@127.0.0.1:35825/appdb"),
+            ("postgresql://app:p%40ss@h/db?sslmode=disable", "p%40ss", "postgres://app@h:5432/db"),
+            ("postgres://h/db?user=app&password=s3cret&x=1", "s3cret", ""),
+            ("postgres://h/db?user=app&password=wrong&password=a%20b", "a%20b", "postgres://app@h:5432/db"),
+            ("postgres://h/db?user=app&passw%6Frd=a%20b", "a%20b", "postgres://app@h:5432/db"),
+            ("host=h user=app password=s3cret dbname=commons", "s3cret", "postgres://app@h/commons"),
+            ("host=h user=app password = 'a b' dbname=commons", "a b", "postgres://app@h/commons"),
+            ("host=h,g port=1,2 user=app password='x y' dbname=d", "x y", "postgres://app@h:1,g:2/d"),
+        ];
+        for (url, password, want) in cases {
+            match describe_url(url) {
+                Ok(shown) => {
+                    assert!(!shown.contains(password) && !shown.contains("password"), "{url} -> {shown}");
+                    if !want.is_empty() {
+                        assert_eq!(shown, want, "{url}");
+                    }
+                }
+                Err(e) => assert!(!e.to_string().contains(password), "{url} -> {e}"),
+            }
+        }
+    }
+
+    /// A server that accepts connections and never answers (a frozen host)
+    /// is `Unavailable` after [`CALL_TIMEOUT`], not a hang.
+    #[test]
+    fn a_server_that_never_answers_is_unavailable_not_a_hang() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        // Accepts and holds every connection, answering nothing.
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for stream in listener.incoming().flatten() {
+                held.push(stream);
+            }
+        });
+        let url = format!("postgres://app:s3cret@127.0.0.1:{port}/commons");
+        let started = std::time::Instant::now();
+        for attempt in [
+            PostgresCommonsStore::connect(&url, &StoreConfig::default()).map(drop),
+            PostgresCommonsStore::connect_existing(&url, &StoreConfig::default()).map(drop),
+        ] {
+            let err = attempt.unwrap_err();
+            let text = err.to_string();
+            assert!(matches!(err, BackendError::Unavailable { .. }), "{text}");
+            // The pool gives up waiting for its connection after 3 s; a
+            // direct connection (connect_existing) after CALL_TIMEOUT.
+            assert!(text.contains(" within 3 s") || text.contains("did not answer within 5 s"), "{text}");
+            assert!(!text.contains("s3cret"), "{text}");
+        }
+        // Two calls of at most CALL_TIMEOUT each, with room for a busy machine.
+        assert!(started.elapsed() < CALL_TIMEOUT * 6, "took {:?}", started.elapsed());
+    }
+
+    /// The test server of [`TEST_URL_VAR`] (never skipped: the postgres
+    /// feature sets of `cargo xtask ci` set it).
+    fn test_url() -> String {
+        std::env::var(TEST_URL_VAR)
+            .unwrap_or_else(|_| panic!("set {TEST_URL_VAR} (cargo xtask postgres starts a server)"))
+    }
+
+    /// A database that does not exist, named with its cause and SQLSTATE.
+    #[test]
+    fn a_missing_database_is_named_with_the_servers_reason() {
+        let mut config = parse_url(&test_url()).unwrap();
+        config.dbname("no_such_database_here").password("s3cret");
+        let url = format!("{}?password=s3cret", describe(&config));
+        let err = PostgresCommonsStore::connect(&url, &StoreConfig::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("\"no_such_database_here\" does not exist (3D000)"), "{text}");
+        assert!(!text.contains("s3cret"), "{text}");
+    }
+
+    /// `verify` and `export` open with `connect_existing`: a table without
+    /// the store's schema-version row holds no store, and nothing is written.
+    #[test]
+    fn a_table_without_a_version_row_is_no_store_and_stays_empty() {
+        let url = schema_url(&test_url(), &format!("commons_empty_{}", uuid::Uuid::new_v4().simple())).unwrap();
+        let made = PostgresCommonsStore::connect(&url, &StoreConfig::default()).unwrap();
+        let err = crate::store::CommonsStore::<PostgresCommonsStore>::connect_existing(&url, &StoreConfig::default())
+            .map(drop)
+            .unwrap_err();
+        assert!(err.to_string().contains("no commons store"), "{err}");
+        assert!(made.scan_from(b"", None, 10).unwrap().is_empty(), "nothing was written");
+    }
+
+    #[test]
+    fn an_empty_url_or_one_without_a_host_is_refused() {
+        for url in ["", "  ", "dbname=commons user=app"] {
+            let err = describe_url(url).unwrap_err();
+            assert!(matches!(err, BackendError::WrongLocation { .. }), "{url:?}: {err}");
+        }
     }
 }

@@ -140,6 +140,9 @@ pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
                  --database-url postgres://user@host/database (or set COMMONS_DATABASE_URL)"
             ));
         };
+        // A URL that cannot name a database is a usage error (exit 2).
+        <CommonsBackend as OpenBackend>::describe_url(url)
+            .map_err(|e| ServeError::WrongLocation { message: e.to_string() })?;
         let m = if opts.must_exist {
             CommonsManager::connect_existing(url, &config)?
         } else {

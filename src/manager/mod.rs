@@ -152,7 +152,7 @@ impl<S: OpenBackend> CommonsManager<S> {
 
     fn connected(store: CommonsStore<S>, url: &str, config: &StoreConfig) -> CommonsResult<Self> {
         let mut manager = Self::over(store, config, Clock::System);
-        manager.info.database = Some(crate::backend::redact_url(url));
+        manager.info.database = Some(S::describe_url(url).map_err(crate::store::StoreError::from)?);
         Ok(manager)
     }
 

@@ -319,7 +319,22 @@ impl<S: OpenBackend> CommonsStore<S> {
     /// As [`CommonsStore::connect`]; `Backend(WrongLocation)` when the
     /// database holds no store.
     pub fn connect_existing(url: &str, config: &StoreConfig) -> StoreResult<Self> {
-        Self::new(S::connect_existing(url, config)?, config)
+        let backend = S::connect_existing(url, config)?;
+        // A store always holds its schema-version row (written when it was
+        // made); without one there is no store here, and nothing is written.
+        if backend.get(keys::SCHEMA_VERSION_KEY.as_bytes())?.is_none() {
+            return Err(BackendError::WrongLocation {
+                engine: S::NAME,
+                message: format!(
+                    "no commons store in the database {} (its table holds no {} row; nothing was written); check \
+                     --database-url",
+                    S::describe_url(url)?,
+                    keys::SCHEMA_VERSION_KEY
+                ),
+            }
+            .into());
+        }
+        Self::new(backend, config)
     }
 
     /// A store in a temporary directory (removed on drop), or in memory.

@@ -68,8 +68,13 @@ pub enum TransferError {
         /// The problems, by key.
         problems: Vec<String>,
     },
-    /// The target store already holds records. Import into a fresh data dir.
-    #[error("the target store is not empty (found key {first_key:?}); import only into a fresh data directory")]
+    /// The target store already holds records. Import into a fresh data
+    /// directory, or a database without the store's table (after an
+    /// interrupted import: `DROP TABLE commons_rows`).
+    #[error(
+        "the target store is not empty (found key {first_key:?}); import only into a fresh data directory or a \
+         database that holds no commons (after an interrupted import into PostgreSQL: DROP TABLE commons_rows)"
+    )]
     NotEmpty {
         /// A key found.
         first_key: String,
