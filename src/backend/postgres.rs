@@ -313,7 +313,12 @@ impl Db {
         if client.query_one(&exists, &[]).map_err(|e| self.error(e))?.get::<_, bool>(0) {
             return Ok(());
         }
-        let create = format!("CREATE TABLE IF NOT EXISTS {TABLE} (k bytea PRIMARY KEY, v bytea NOT NULL)");
+        // Several gateways starting at once may all get here; the losers'
+        // "already exists" notice is no news.
+        let create = format!(
+            "SET client_min_messages = warning; \
+             CREATE TABLE IF NOT EXISTS {TABLE} (k bytea PRIMARY KEY, v bytea NOT NULL)"
+        );
         match client.batch_execute(&create) {
             Ok(()) => Ok(()),
             Err(e) if matches!(e.code(), Some(c) if *c == SqlState::UNIQUE_VIOLATION || *c == SqlState::DUPLICATE_TABLE) => {
@@ -335,7 +340,7 @@ impl Db {
                 .map(|(_, text)| text);
             BackendError::Unavailable {
                 reason: format!(
-                    "cannot reach the PostgreSQL database {} within {} s: {}",
+                    "found no connection to the PostgreSQL database {} within {} s: {}",
                     self.shown,
                     CONNECT_TIMEOUT.as_secs(),
                     cause.unwrap_or_else(|| e.to_string())
@@ -481,8 +486,8 @@ fn with_deadline<T: Send + 'static>(
         Ok(result) => result,
         Err(RecvTimeoutError::Timeout) => Err(BackendError::Unavailable {
             reason: format!(
-                "the PostgreSQL database {shown} did not answer within {} s (a write sent just then may still \
-                 take effect: read it back)",
+                "the PostgreSQL database {shown} did not answer within {} s (a write cut off this way may \
+                 still take effect: read it back)",
                 CALL_TIMEOUT.as_secs()
             ),
         }),
