@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use commons_gateway::backend::{store_folder, Durability, OpenBackend, BACKEND_NAME};
-use commons_gateway::gateway::{open_manager, serve, ServeError, ServeOptions};
+use commons_gateway::gateway::{check_location, open_manager, serve, ServeError, ServeOptions};
 use commons_gateway::ExportFile;
 use commons_gateway::{CommonsBackend, CommonsManager};
 
@@ -255,11 +255,9 @@ impl Location {
             };
             return Err(ServeError::WrongLocation { message: format!("say where the store is: pass {what}") }.into());
         }
-        if let (Some(url), true) = (&database_url, <CommonsBackend as OpenBackend>::NETWORKED) {
-            // A URL that cannot be a database is a usage error (exit 2).
-            <CommonsBackend as OpenBackend>::describe_url(url)
-                .map_err(|e| ServeError::WrongLocation { message: e.to_string() })?;
-        }
+        // A place this build cannot use is a usage error (exit 2), found
+        // before any file is read.
+        check_location(data_dir.as_deref(), database_url.as_deref())?;
         Ok(Self { data_dir, database_url })
     }
 

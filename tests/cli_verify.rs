@@ -175,3 +175,41 @@ fn export_never_overwrites_an_existing_file() -> Result<()> {
     assert_eq!(std::fs::read(&out)?, first, "the existing file is unchanged");
     Ok(())
 }
+
+/// A database URL that cannot name a database (empty, not parsable, no
+/// host) is a usage error: exit 2 from every command that opens a store,
+/// before any file is read or any connection tried, saying what was wrong
+/// on a postgres build (a folder build refuses any database URL, also exit
+/// 2); a password in it never shows.
+#[test]
+fn a_database_url_that_names_no_database_is_exit_2_everywhere() -> Result<()> {
+    let root = tempfile::tempdir()?;
+    let (out, missing_input) = (root.path().join("backup.jsonl"), root.path().join("no-such-export.jsonl"));
+    let cases = [
+        ("", "is empty"),
+        ("postgres://app:s3cret@host:notaport/db", "does not parse"),
+        ("dbname=commons user=app password=s3cret", "names no host"),
+    ];
+    for (url, why) in cases {
+        let store = || vec![OsString::from("--database-url"), OsString::from(url)];
+        let commands: [(&str, Vec<OsString>); 4] = [
+            ("verify", vec![]),
+            ("export", vec!["--out".into(), out.clone().into()]),
+            ("import", vec!["--in".into(), missing_input.clone().into()]),
+            ("serve", vec!["--bind".into(), "127.0.0.1:0".into()]),
+        ];
+        for (command, more) in commands {
+            let ran = run([OsString::from(command)].into_iter().chain(store()).chain(more))?;
+            let text = format!("{}{}", ran.stdout, ran.stderr);
+            assert_eq!(ran.code(), 2, "`{command} --database-url {url:?}`:\n{text}");
+            assert!(!text.contains("s3cret"), "`{command}` showed the password:\n{text}");
+            if networked() {
+                assert!(text.contains(why), "`{command} --database-url {url:?}` does not say it {why}:\n{text}");
+            } else {
+                assert!(text.contains("--data-dir"), "`{command}` does not say to pass --data-dir:\n{text}");
+            }
+        }
+    }
+    assert!(!out.exists(), "an export file was written");
+    Ok(())
+}

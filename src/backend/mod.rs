@@ -566,13 +566,7 @@ pub trait OpenBackend: CommonsStoreBackend + Sized {
     /// the networked engine's errors otherwise.
     fn connect(url: &str, config: &StoreConfig) -> BackendResult<Self> {
         let _ = (url, config);
-        Err(BackendError::WrongLocation {
-            engine: Self::NAME,
-            message: format!(
-                "this build's {} engine keeps its store in a folder: pass --data-dir, not a database URL",
-                Self::NAME
-            ),
-        })
+        Err(no_database::<Self>())
     }
 
     /// As [`OpenBackend::connect`], for tools that read a store which must
@@ -595,13 +589,18 @@ pub trait OpenBackend: CommonsStoreBackend + Sized {
     /// names no host, and for an engine that lives in a folder.
     fn describe_url(url: &str) -> BackendResult<String> {
         let _ = url;
-        Err(BackendError::WrongLocation {
-            engine: Self::NAME,
-            message: format!(
-                "this build's {} engine keeps its store in a folder: pass --data-dir, not a database URL",
-                Self::NAME
-            ),
-        })
+        Err(no_database::<Self>())
+    }
+}
+
+/// What a folder engine answers to a database URL.
+fn no_database<S: OpenBackend>() -> BackendError {
+    BackendError::WrongLocation {
+        engine: S::NAME,
+        message: format!(
+            "this build's {} engine keeps its store in a folder: pass --data-dir, not a database URL",
+            S::NAME
+        ),
     }
 }
 

@@ -33,7 +33,7 @@ use serde::Serialize;
 
 pub use auth::AdminToken;
 pub use error::ApiError;
-pub use server::{open_manager, serve, ServeError, ServeOptions};
+pub use server::{check_location, open_manager, serve, ServeError, ServeOptions};
 
 use crate::manager::{CommonsManager, CommonsResult, StoreInfo};
 

@@ -8,8 +8,10 @@
 //!   will not survive a restart;
 //! - in-memory build + data dir: refused ([`ServeError::NoPersistentEngine`], exit 2);
 //! - postgres build: the store is the database at `database_url`; a data dir,
-//!   or no URL, is refused ([`ServeError::WrongLocation`], exit 2); a folder
-//!   engine given a database URL is refused the same way;
+//!   no URL, or a URL that does not parse or names no host, is refused
+//!   ([`ServeError::WrongLocation`], exit 2); a folder engine given a
+//!   database URL is refused the same way (all checked by
+//!   [`check_location`], which `verify`, `export` and `import` run first too);
 //! - store locked by another process, another engine's store in the data dir,
 //!   a corrupt or unreadable store: refused with the engine's reason; files
 //!   are never deleted, truncated or "repaired".
@@ -118,31 +120,59 @@ impl ServeError {
     }
 }
 
-/// Opens the store the options ask for, following the module's rules.
+/// Checks that `data_dir` and `database_url` name a place this build's
+/// engine can keep its store, before anything is read, opened or created:
+/// a networked engine needs a database URL that parses and names a host, and
+/// takes no data directory; a folder engine takes no database URL; the
+/// in-memory build takes neither (with no data directory a folder engine
+/// uses a temporary store).
 ///
 /// # Errors
-/// See [`ServeError`].
-pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
-    let config = StoreConfig { durability: opts.durability, ..StoreConfig::default() };
-    let persistent = <CommonsBackend as OpenBackend>::PERSISTENT;
+/// [`ServeError::WrongLocation`] and [`ServeError::NoPersistentEngine`]
+/// (exit 2), saying what to pass instead.
+pub fn check_location(data_dir: Option<&std::path::Path>, database_url: Option<&str>) -> Result<(), ServeError> {
+    let wrong = |message: String| Err(ServeError::WrongLocation { message });
     if <CommonsBackend as OpenBackend>::NETWORKED {
-        let wrong = |message: String| Err(ServeError::WrongLocation { message });
-        if let Some(dir) = &opts.data_dir {
+        if let Some(dir) = data_dir {
             return wrong(format!(
                 "this build keeps the commons in a PostgreSQL database (engine {BACKEND_NAME}), so --data-dir {} \
                  cannot be used: pass --database-url postgres://user@host/database (or set COMMONS_DATABASE_URL)",
                 dir.display()
             ));
         }
-        let Some(url) = &opts.database_url else {
+        let Some(url) = database_url else {
             return wrong(format!(
                 "this build keeps the commons in a PostgreSQL database (engine {BACKEND_NAME}): pass \
                  --database-url postgres://user@host/database (or set COMMONS_DATABASE_URL)"
             ));
         };
-        // A URL that cannot name a database is a usage error (exit 2).
-        <CommonsBackend as OpenBackend>::describe_url(url)
-            .map_err(|e| ServeError::WrongLocation { message: e.to_string() })?;
+        return <CommonsBackend as OpenBackend>::describe_url(url)
+            .map(drop)
+            .map_err(|e| ServeError::WrongLocation { message: e.to_string() });
+    }
+    if database_url.is_some() {
+        return wrong(format!(
+            "this build's {BACKEND_NAME} engine keeps its store in a folder: pass --data-dir, not a database URL \
+             (a build with --features postgres-store keeps it in PostgreSQL)"
+        ));
+    }
+    match data_dir {
+        Some(dir) if !<CommonsBackend as OpenBackend>::PERSISTENT => {
+            Err(ServeError::NoPersistentEngine { data_dir: dir.to_path_buf() })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Opens the store the options ask for, following the module's rules
+/// ([`check_location`] first).
+///
+/// # Errors
+/// See [`ServeError`].
+pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
+    check_location(opts.data_dir.as_deref(), opts.database_url.as_deref())?;
+    let config = StoreConfig { durability: opts.durability, ..StoreConfig::default() };
+    if let Some(url) = &opts.database_url {
         let m = if opts.must_exist {
             CommonsManager::connect_existing(url, &config)?
         } else {
@@ -156,17 +186,8 @@ pub fn open_manager(opts: &ServeOptions) -> Result<CommonsManager, ServeError> {
         );
         return Ok(m);
     }
-    if opts.database_url.is_some() {
-        return Err(ServeError::WrongLocation {
-            message: format!(
-                "this build's {BACKEND_NAME} engine keeps its store in a folder: pass --data-dir, not a database \
-                 URL (a build with --features postgres-store keeps it in PostgreSQL)"
-            ),
-        });
-    }
-    match (&opts.data_dir, persistent) {
-        (Some(dir), false) => Err(ServeError::NoPersistentEngine { data_dir: dir.clone() }),
-        (Some(dir), true) => {
+    match (&opts.data_dir, <CommonsBackend as OpenBackend>::PERSISTENT) {
+        (Some(dir), _) => {
             let m = CommonsManager::open(dir, &config)?;
             tracing::info!(engine = BACKEND_NAME, path = %dir.join(<CommonsBackend as OpenBackend>::FOLDER).display(), durability = opts.durability.as_str(), "store opened");
             Ok(m)
