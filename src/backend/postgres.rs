@@ -98,8 +98,6 @@ pub struct PostgresCommonsStore {
     /// Always `Some` until the store drops; taken then, so that the
     /// connections close on a thread of their own (see [`with_deadline`]).
     db: Option<Db>,
-    /// The database as messages show it ([`describe`]: no password).
-    shown: Arc<str>,
     /// The throw-away schema of a temporary store, dropped with the store.
     scratch: Option<Scratch>,
 }
@@ -109,6 +107,7 @@ pub struct PostgresCommonsStore {
 struct Db {
     pool: Pool<Manager>,
     durability: Durability,
+    /// The database as messages show it ([`describe`]: no password).
     shown: Arc<str>,
     /// Why the pool's last attempt to open a connection failed, with the
     /// server's message (r2d2 keeps only a summary), and when.
@@ -142,7 +141,7 @@ impl Drop for PostgresCommonsStore {
 
 impl std::fmt::Debug for PostgresCommonsStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PostgresCommonsStore").field("database", &self.shown).finish_non_exhaustive()
+        f.debug_struct("PostgresCommonsStore").field("database", &self.database()).finish_non_exhaustive()
     }
 }
 
@@ -267,13 +266,14 @@ fn describe_url(url: &str) -> BackendResult<String> {
 impl PostgresCommonsStore {
     /// The database the store is in, without the password (as messages show it).
     pub fn database(&self) -> &str {
-        &self.shown
+        self.db.as_ref().map_or("", |db| &db.shown)
     }
 
     fn connect_with(
         config: postgres::Config,
         store_config: &StoreConfig,
         scratch: Option<Scratch>,
+        table: Table,
     ) -> BackendResult<Self> {
         let shown: Arc<str> = describe(&config).into();
         let last_connect_error = Arc::new(Mutex::new(None));
@@ -286,9 +286,9 @@ impl PostgresCommonsStore {
             // Open connections lazily: a server that is down at start is
             // reported by the table step below, with its reason.
             .build_unchecked(manager);
-        let db = Db { pool, durability: store_config.durability, shown: Arc::clone(&shown), last_connect_error };
-        let store = Self { db: Some(db), shown, scratch };
-        store.call(|db| db.create_table())?;
+        let db = Db { pool, durability: store_config.durability, shown, last_connect_error };
+        let store = Self { db: Some(db), scratch };
+        store.call(move |db| db.find_table(table))?;
         Ok(store)
     }
 
@@ -296,22 +296,43 @@ impl PostgresCommonsStore {
     /// [`CALL_TIMEOUT`] (see [`with_deadline`]).
     fn call<T: Send + 'static>(&self, call: impl FnOnce(&Db) -> BackendResult<T> + Send + 'static) -> BackendResult<T> {
         let Some(db) = self.db.clone() else {
-            return Err(BackendError::Unavailable { reason: format!("the store of {} is closing", self.shown) });
+            return Err(BackendError::Unavailable { reason: "the store is closing".into() });
         };
-        with_deadline(&self.shown, move || call(&db))
+        let shown = Arc::clone(&db.shown);
+        with_deadline(&shown, move || call(&db))
     }
 }
 
+/// What connecting does about the store's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Table {
+    /// Create it when it is not there (`serve`, `import`).
+    Create,
+    /// Refuse a database without it, creating nothing (`verify`, `export`).
+    MustExist,
+}
+
 impl Db {
-    /// Creates the table when it is not there yet (a user with no right to
-    /// create tables can run a gateway on a table made for it). Several
-    /// gateways starting at once may race on it: a loser of that race finds
-    /// the table made.
-    fn create_table(&self) -> BackendResult<()> {
+    /// Looks for the table and, when it is not there, creates it or refuses
+    /// (`table`). Only a missing table is created, so a user with no right
+    /// to create tables can run a gateway on a table made for it. Several
+    /// gateways starting at once may race on the creation: a loser of that
+    /// race finds the table made.
+    fn find_table(&self, table: Table) -> BackendResult<()> {
         let mut client = self.client()?;
         let exists = format!("SELECT to_regclass('{TABLE}') IS NOT NULL");
         if client.query_one(&exists, &[]).map_err(|e| self.error(e))?.get::<_, bool>(0) {
             return Ok(());
+        }
+        if table == Table::MustExist {
+            return Err(BackendError::WrongLocation {
+                engine: ENGINE,
+                message: format!(
+                    "no commons store in the database {} (no table {TABLE} in its search_path; nothing was \
+                     created); check --database-url",
+                    self.shown
+                ),
+            });
         }
         // Several gateways starting at once may all get here; the losers'
         // "already exists" notice is no news.
@@ -627,7 +648,7 @@ impl OpenBackend for PostgresCommonsStore {
         let schema = format!("commons_tmp_{}", uuid::Uuid::new_v4().simple());
         let scoped = schema_url(&url, &schema)?;
         let scratch = Scratch { config: parse_url(&url)?, schema };
-        Self::connect_with(parse_url(&scoped)?, config, Some(scratch))
+        Self::connect_with(parse_url(&scoped)?, config, Some(scratch), Table::Create)
     }
 
     /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/database`,
@@ -640,33 +661,14 @@ impl OpenBackend for PostgresCommonsStore {
     /// created (e.g. no permission), with the server's message. The URL's
     /// password is never shown.
     fn connect(url: &str, config: &StoreConfig) -> BackendResult<Self> {
-        Self::connect_with(parse_url(url)?, config, None)
+        Self::connect_with(parse_url(url)?, config, None, Table::Create)
     }
 
     /// Connects only when the database already holds the store's table;
     /// creates nothing and needs no right to create (a read-only connection
     /// will do).
     fn connect_existing(url: &str, config: &StoreConfig) -> BackendResult<Self> {
-        let parsed = parse_url(url)?;
-        let shown: Arc<str> = describe(&parsed).into();
-        let found = with_deadline(&shown.clone(), move || -> BackendResult<bool> {
-            let mut client = parsed.connect(NoTls).map_err(|e| sql_error(&shown, e))?;
-            let row = client
-                .query_one(&format!("SELECT to_regclass('{TABLE}') IS NOT NULL"), &[])
-                .map_err(|e| sql_error(&shown, e))?;
-            Ok(row.get(0))
-        })?;
-        if !found {
-            return Err(BackendError::WrongLocation {
-                engine: ENGINE,
-                message: format!(
-                    "no commons store in the database {} (no table {TABLE} in its search_path; nothing was \
-                     created); check --database-url",
-                    describe_url(url)?
-                ),
-            });
-        }
-        Self::connect(url, config)
+        Self::connect_with(parse_url(url)?, config, None, Table::MustExist)
     }
 
     fn describe_url(url: &str) -> BackendResult<String> {
