@@ -153,8 +153,8 @@ fn available<E: OpenBackend>() -> bool {
 /// over a shared engine (PostgreSQL: another gateway may change a record);
 /// `read` uses this only to measure what that rule costs. Everything else
 /// is the wrapped backend's, `check_available` included: the store asks it
-/// before every read, cached or not, and on PostgreSQL that is a query, so
-/// a hit there still costs one round trip.
+/// on every cache hit, and on PostgreSQL that is a query, so a hit there
+/// still costs one round trip.
 struct CacheAllowed<S>(S);
 
 impl<S: CommonsStoreBackend> CommonsStoreBackend for CacheAllowed<S> {
@@ -385,6 +385,24 @@ fn commit_loop<S: CommonsStoreBackend>(store: &CommonsStore<S>, fx: &Fixture, it
     timed(iters, |i| recommit_member(store, fx.member(i)))
 }
 
+/// Calls `$bench::<E>(args...)` for every persistent engine compiled in
+/// (sled, fjall, PostgreSQL, in that order), and first for the in-memory
+/// store too when the call starts with `memory,`.
+macro_rules! each_engine {
+    (memory, $bench:ident($($arg:expr),*)) => {
+        $bench::<InMemoryCommonsStore>($($arg),*);
+        each_engine!($bench($($arg),*));
+    };
+    ($bench:ident($($arg:expr),*)) => {
+        #[cfg(feature = "sled-store")]
+        $bench::<SledCommonsStore>($($arg),*);
+        #[cfg(feature = "fjall-store")]
+        $bench::<FjallCommonsStore>($($arg),*);
+        #[cfg(feature = "postgres-store")]
+        $bench::<PostgresCommonsStore>($($arg),*);
+    };
+}
+
 /// `read`: the anchor of a member by id, at every layer.
 fn read(c: &mut Criterion, fx: &Fixture) {
     let mut g = Group::new(c, "read");
@@ -394,13 +412,7 @@ fn read(c: &mut Criterion, fx: &Fixture) {
             black_box(map.get(fx.member(i).anchor_row().0).cloned());
         })
     });
-    read_engine::<InMemoryCommonsStore>(&mut g, fx);
-    #[cfg(feature = "sled-store")]
-    read_engine::<SledCommonsStore>(&mut g, fx);
-    #[cfg(feature = "fjall-store")]
-    read_engine::<FjallCommonsStore>(&mut g, fx);
-    #[cfg(feature = "postgres-store")]
-    read_engine::<PostgresCommonsStore>(&mut g, fx);
+    each_engine!(memory, read_engine(&mut g, fx));
     g.finish();
 }
 
@@ -457,13 +469,7 @@ fn write(c: &mut Criterion, fx: &Fixture, durability: Durability) {
                     black_box(map.insert(k.clone(), v.clone()));
                 }
             });
-            write_engine::<InMemoryCommonsStore>(&mut g, fx, &config);
-            #[cfg(feature = "sled-store")]
-            write_engine::<SledCommonsStore>(&mut g, fx, &config);
-            #[cfg(feature = "fjall-store")]
-            write_engine::<FjallCommonsStore>(&mut g, fx, &config);
-            #[cfg(feature = "postgres-store")]
-            write_engine::<PostgresCommonsStore>(&mut g, fx, &config);
+            each_engine!(memory, write_engine(&mut g, fx, &config));
             g.finish();
         }
         Durability::Sync => {
@@ -473,12 +479,7 @@ fn write(c: &mut Criterion, fx: &Fixture, durability: Durability) {
             g.inner.sampling_mode(SamplingMode::Flat);
             g.bench("floor/fsync", |iters| fsync_loop(&fx.member_bytes, true, iters));
             g.bench("floor/fsync_append", |iters| fsync_loop(&fx.member_bytes, false, iters));
-            #[cfg(feature = "sled-store")]
-            write_engine::<SledCommonsStore>(&mut g, fx, &config);
-            #[cfg(feature = "fjall-store")]
-            write_engine::<FjallCommonsStore>(&mut g, fx, &config);
-            #[cfg(feature = "postgres-store")]
-            write_engine::<PostgresCommonsStore>(&mut g, fx, &config);
+            each_engine!(write_engine(&mut g, fx, &config));
             g.finish();
         }
     }
@@ -544,13 +545,7 @@ fn concurrent_write(c: &mut Criterion, fx: &Fixture) {
     // As `write_sync`: the same number of iterations in every sample.
     g.inner.sampling_mode(SamplingMode::Flat);
     g.inner.measurement_time(CONCURRENT_TIME);
-    concurrent_engine::<InMemoryCommonsStore>(&mut g, fx);
-    #[cfg(feature = "sled-store")]
-    concurrent_engine::<SledCommonsStore>(&mut g, fx);
-    #[cfg(feature = "fjall-store")]
-    concurrent_engine::<FjallCommonsStore>(&mut g, fx);
-    #[cfg(feature = "postgres-store")]
-    concurrent_engine::<PostgresCommonsStore>(&mut g, fx);
+    each_engine!(memory, concurrent_engine(&mut g, fx));
     g.finish();
 }
 
