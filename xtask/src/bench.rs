@@ -44,11 +44,7 @@ pub fn run(args: &[String]) -> Result {
     let mut bench = bench_command(database.as_ref().map(TestServer::url).as_deref(), args);
     let outcome = cmd::run(&mut bench);
     if let Some(server) = database {
-        let address = format!("127.0.0.1:{}", server.port());
-        match server.stop() {
-            Ok(()) => eprintln!("postgres: stopped the test server on {address}"),
-            Err(failure) => eprintln!("xtask: warning: {}", failure.message),
-        }
+        server.stop_and_report();
     }
     outcome
 }

@@ -198,7 +198,9 @@ pub fn run(args: &[String]) -> Result {
     let mut report = Report { started: Instant::now(), steps: Vec::new(), sets: Vec::new() };
     let mut postgres = None;
     let result = run_steps(&mut report, &mut postgres);
-    stop_postgres(postgres);
+    if let Some(server) = postgres {
+        server.stop_and_report();
+    }
     report.print_summary();
     match result {
         Ok(()) => {
@@ -280,18 +282,6 @@ fn ensure_postgres(report: &mut Report, postgres: &mut Option<TestServer>) -> Re
     let database = TestDatabase::of(&server);
     *postgres = Some(server);
     Ok(database)
-}
-
-/// Stops the run's test server, if one was started. A failure to stop is
-/// a warning: it changes no test result, and the message names what was
-/// left behind.
-fn stop_postgres(postgres: Option<TestServer>) {
-    let Some(server) = postgres else { return };
-    let address = format!("127.0.0.1:{}", server.port());
-    match server.stop() {
-        Ok(()) => println!("postgres: stopped the test server on {address}"),
-        Err(failure) => eprintln!("xtask: warning: {}", failure.message),
-    }
 }
 
 fn step(report: &mut Report, mut command: Command) -> Result {

@@ -112,11 +112,7 @@ fn build_and_run(engine: &str) -> Result {
     eprintln!("{}", database.describe());
     command.args(["--database-url", &database.url()]);
     let outcome = cmd::run(&mut command);
-    let address = format!("127.0.0.1:{}", database.port());
-    match database.stop() {
-        Ok(()) => eprintln!("postgres: stopped the test server on {address}"),
-        Err(failure) => eprintln!("xtask: warning: {}", failure.message),
-    }
+    database.stop_and_report();
     outcome
 }
 

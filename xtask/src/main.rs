@@ -3,8 +3,8 @@
 //! The alias lives in `.cargo/config.toml`
 //! (`xtask = "run --quiet --package xtask --"`). One module per command:
 //!
-//! - [`ci`]: `cargo xtask ci`, the whole check the CI runs (format, then
-//!   clippy and tests for every feature set, then docs), with a test count
+//! - [`ci`]: `cargo xtask ci`, the whole check the CI runs (format, docs,
+//!   then clippy and tests for every feature set), with a test count
 //!   per feature set and in total.
 //! - [`demo`]: `cargo xtask demo [--engine fjall|sled|postgres|both|all]`,
 //!   builds the release server and the `demo` example and runs the example

@@ -135,11 +135,6 @@ impl TestServer {
         url_for(self.port)
     }
 
-    /// The TCP port on 127.0.0.1.
-    pub fn port(&self) -> u16 {
-        self.port
-    }
-
     /// The run's directory: `data/`, `server.log` and the unix socket.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -205,6 +200,17 @@ impl TestServer {
     /// behind (a running server, a directory) so a person can remove it.
     pub fn stop(mut self) -> Result {
         self.clean_up()
+    }
+
+    /// [`Self::stop`] at the end of a command that used the server, saying
+    /// so on stdout. A failure to stop is a warning: it changes no result of
+    /// the command, and the message names what was left behind.
+    pub fn stop_and_report(self) {
+        let address = format!("127.0.0.1:{}", self.port);
+        match self.stop() {
+            Ok(()) => println!("postgres: stopped the test server on {address}"),
+            Err(failure) => eprintln!("xtask: warning: {}", failure.message),
+        }
     }
 
     /// The tool `name` of the bin dir with `args`, run as the server's user
@@ -935,7 +941,7 @@ mod tests {
     #[test]
     fn a_test_server_answers_psql_survives_a_restart_and_leaves_nothing_when_stopped() {
         let mut server = start();
-        let (dir, port) = (server.dir().to_path_buf(), server.port());
+        let (dir, port) = (server.dir().to_path_buf(), server.port);
         assert!(dir.starts_with(std::env::temp_dir()), "{}", dir.display());
         assert_eq!(psql(&server, "select 1"), "1");
         assert_eq!(psql(&server, "show fsync"), "on");
@@ -988,7 +994,7 @@ mod tests {
     #[test]
     fn when_xtask_dies_the_guardian_stops_the_server_and_removes_its_directory() {
         let server = start();
-        let (dir, port) = (server.dir().to_path_buf(), server.port());
+        let (dir, port) = (server.dir().to_path_buf(), server.port);
         assert_eq!(psql(&server, "select 1"), "1");
         let status = server.abandon();
         assert!(status.success(), "guardian: {status}");
