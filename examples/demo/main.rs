@@ -140,7 +140,7 @@ fn run(args: &Args, dir: &Path) -> Result<()> {
     let clock = Clock::start();
     let stage = Stage::prepare(&args.binary, &args.engine, args.store_at(dir), dir, clock.deadline())?;
     let mut report = Report::default();
-    println!("[demo] engine {}, binary {}, {}", args.engine, args.binary.display(), stage.store().describe());
+    println!("[demo] engine {}, binary {}, store {}", args.engine, args.binary.display(), stage.store());
 
     // Act 1, the world (steps 1 to 7): genesis, stewards, charter and 200
     // enrollments (with PostgreSQL, spread over two gateways), then found

@@ -52,14 +52,6 @@ impl StoreAt {
         matches!(self, StoreAt::Database(_))
     }
 
-    /// `data dir DIR` or `database URL`, for the story's first line.
-    pub fn describe(&self) -> String {
-        match self {
-            StoreAt::DataDir(dir) => format!("data dir {}", dir.display()),
-            StoreAt::Database(url) => format!("database {url}"),
-        }
-    }
-
     /// The flag and its value, as `serve` and `verify` take them.
     fn args(&self) -> [OsString; 2] {
         match self {
@@ -180,10 +172,9 @@ impl Server {
     /// Starts the server called `name` on a fresh free port, its output
     /// appended to `log`, and waits until `/v1/health` answers 200 with the
     /// expected, persistent engine.
-    fn start(stage: &Stage<'_>, name: &'static str, log: &Path) -> Result<Self> {
+    fn start(stage: &Stage<'_>, name: &'static str, log_path: &Path) -> Result<Self> {
         let port = free_port()?;
         let bind = format!("127.0.0.1:{port}");
-        let log_path = log;
         let log = File::options()
             .create(true)
             .append(true)
