@@ -88,7 +88,11 @@ pub use manager::{
 };
 pub use model::did::{Did, InvalidDid};
 pub use model::error::{ConflictCode, Refusal};
-pub use model::signing::{signing_message, Action, EnvelopeError, Signed, SignedEnvelope};
+pub use model::replay::SpentNonce;
+pub use model::signing::{
+    signing_message, Action, EnvelopeError, EnvelopeHeader, EnvelopePolicy, Signed, SignedEnvelope, DEFAULT_AUDIENCE,
+    NONCE_MAX_BYTES, NONCE_MIN_BYTES,
+};
 pub use store::{
     Changes, CommonsStore, Due, Entity, ExportFile, Page, Paging, Problem, StoreError, StoreResult, TransferError,
     VerifyReport, MAX_ROWS_PER_PAGE_SCAN, SCHEMA_VERSION,

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use commons_gateway::backend::{store_folder, Durability, OpenBackend, BACKEND_NAME};
 use commons_gateway::gateway::{check_location, open_manager, serve, ServeError, ServeOptions};
 use commons_gateway::ExportFile;
-use commons_gateway::{CommonsBackend, CommonsManager};
+use commons_gateway::{CommonsBackend, CommonsManager, EnvelopeHeader, EnvelopePolicy};
 
 #[derive(Parser)]
 #[command(
@@ -37,6 +37,33 @@ enum DurabilityArg {
     Sync,
     /// flush on shutdown (a crash may lose the last moments).
     Buffered,
+}
+
+/// What signed envelopes `serve` accepts (docs/DOMAIN.md, "Signed actions").
+#[derive(clap::Args)]
+struct EnvelopeArgs {
+    /// The network's name: envelopes must be signed for it (shown by
+    /// /v1/health); 1..=64 characters of a-z 0-9 . _ : -
+    #[arg(long, default_value = commons_gateway::DEFAULT_AUDIENCE)]
+    audience: String,
+    /// Seconds an envelope's `created` may be ahead of this server's clock,
+    /// and its `expires` behind it.
+    #[arg(long, default_value_t = 60)]
+    max_clock_skew_secs: u64,
+    /// Longest `expires - created` accepted, in seconds.
+    #[arg(long, default_value_t = 600)]
+    max_envelope_lifetime_secs: u64,
+}
+
+impl EnvelopeArgs {
+    fn policy(self) -> anyhow::Result<EnvelopePolicy> {
+        EnvelopePolicy::check_audience(&self.audience).map_err(|e| anyhow::anyhow!("--audience: {e}"))?;
+        Ok(EnvelopePolicy {
+            audience: self.audience,
+            max_clock_skew_secs: self.max_clock_skew_secs,
+            max_lifetime_secs: self.max_envelope_lifetime_secs,
+        })
+    }
 }
 
 #[derive(Subcommand)]
@@ -69,6 +96,8 @@ enum Command {
         /// HTTP worker threads (0: one per core).
         #[arg(long, default_value_t = 0)]
         workers: usize,
+        #[command(flatten)]
+        envelopes: EnvelopeArgs,
     },
     /// Print version, engine and persistence of this build.
     Info,
@@ -109,9 +138,10 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Print a signed envelope (`{actor, payload, signature}`, JSON) for
-    /// ACTION on TARGET with PAYLOAD, signed with the key in FILE, ready to
-    /// send with `curl -d`.
+    /// Print a signed envelope (version 2: `{actor, payload, created,
+    /// expires, nonce, signature}`, JSON) for ACTION on TARGET with PAYLOAD,
+    /// signed with the key in FILE for the network AUDIENCE, made now with a
+    /// fresh random nonce, ready to send once with `curl -d`.
     Sign {
         /// File written by `keygen` (64 hex characters).
         #[arg(long)]
@@ -125,6 +155,13 @@ enum Command {
         /// The action's fields as JSON text; signed byte for byte.
         #[arg(long)]
         payload: String,
+        /// The network the envelope is for (the gateway's --audience; its
+        /// /v1/health shows it).
+        #[arg(long, default_value = commons_gateway::DEFAULT_AUDIENCE)]
+        audience: String,
+        /// Seconds the envelope stays valid (gateways accept at most 600 by default).
+        #[arg(long, default_value_t = 300)]
+        lifetime_secs: u64,
     },
     /// Load a file written by `export` into a fresh store in DIR (or an
     /// empty database).
@@ -164,7 +201,9 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Keygen { out } => report(keygen(&out)),
-        Command::Sign { key_file, action, target, payload } => report(sign(&key_file, &action, &target, &payload)),
+        Command::Sign { key_file, action, target, payload, audience, lifetime_secs } => {
+            report(sign(&key_file, &action, &target, &payload, &audience, lifetime_secs))
+        }
         Command::Export { data_dir, database_url, out } => {
             report(Location::new(data_dir, database_url).and_then(|at| export(&at, &out)))
         }
@@ -178,8 +217,18 @@ fn main() -> ExitCode {
                 Err(e) => report(Err(e)),
             }
         }
-        Command::Serve { data_dir, database_url, bind, durability, admin_token_file, sweep_interval_secs, workers } => {
-            let admin_token = match read_token(admin_token_file) {
+        Command::Serve {
+            data_dir,
+            database_url,
+            bind,
+            durability,
+            admin_token_file,
+            sweep_interval_secs,
+            workers,
+            envelopes,
+        } => {
+            let settings = read_token(admin_token_file).and_then(|t| Ok((t, envelopes.policy()?)));
+            let (admin_token, envelopes) = match settings {
                 Ok(t) => t,
                 Err(e) => {
                     eprintln!("error: {e:#}");
@@ -200,6 +249,7 @@ fn main() -> ExitCode {
                 admin_token,
                 sweep_interval_secs,
                 workers,
+                envelopes,
             };
             match serve(opts) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -370,7 +420,14 @@ fn keygen(out: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn sign(key_file: &std::path::Path, action: &str, target: &str, payload: &str) -> anyhow::Result<()> {
+fn sign(
+    key_file: &std::path::Path,
+    action: &str,
+    target: &str,
+    payload: &str,
+    audience: &str,
+    lifetime_secs: u64,
+) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(key_file).with_context(|| format!("cannot read key file {}", key_file.display()))?;
     let secret: [u8; 32] =
@@ -384,8 +441,12 @@ fn sign(key_file: &std::path::Path, action: &str, target: &str, payload: &str) -
         );
     }
     serde_json::from_str::<serde_json::Value>(payload).context("--payload is not JSON")?;
+    EnvelopePolicy::check_audience(audience).map_err(|e| anyhow::anyhow!("--audience: {e}"))?;
+    anyhow::ensure!(lifetime_secs > 0, "--lifetime-secs must be at least 1");
     let key = ed25519_dalek::SigningKey::from_bytes(&secret);
-    let envelope = commons_gateway::SignedEnvelope::sign(&key, action, target, payload);
+    let now = commons_gateway::Clock::System.now();
+    let header = EnvelopeHeader::new(audience, now, lifetime_secs);
+    let envelope = commons_gateway::SignedEnvelope::sign(&key, &header, action, target, payload);
     println!("{}", serde_json::to_string(&envelope)?);
     Ok(())
 }

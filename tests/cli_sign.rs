@@ -8,7 +8,7 @@ mod common;
 
 use anyhow::Result;
 use commons_gateway::actions::AffiliationApply;
-use commons_gateway::SignedEnvelope;
+use commons_gateway::{EnvelopePolicy, SignedEnvelope};
 
 /// Runs the binary with `args`: exit code, stdout, stderr.
 fn run(args: &[&str]) -> Result<(i32, String, String)> {
@@ -42,9 +42,25 @@ fn keygen_then_sign_gives_an_envelope_that_verifies() -> Result<()> {
     let envelope: SignedEnvelope = serde_json::from_str(out.trim())?;
     assert_eq!(envelope.actor, did);
     assert_eq!(envelope.payload, payload, "the payload is signed byte for byte");
-    let opened = envelope.open::<AffiliationApply>(&holder)?;
+    let now = common::keys::wall_now();
+    let policy = EnvelopePolicy::default();
+    assert!(envelope.created.abs_diff(now) <= 60, "made now: {} vs {now}", envelope.created);
+    assert_eq!(envelope.expires - envelope.created, 300, "valid 300 s by default");
+    let opened = envelope.open::<AffiliationApply>(&holder, &policy, now)?;
     assert_eq!(opened.body.jurisdiction, "coop:bakers");
-    assert!(envelope.open::<AffiliationApply>("-").is_err(), "bound to its target");
+    assert!(envelope.open::<AffiliationApply>("-", &policy, now).is_err(), "bound to its target");
+
+    // Another network and another lifetime; a second run draws a new nonce.
+    let args = [&args[..], &["--audience", "river-coops", "--lifetime-secs", "60"]].concat();
+    let (code, out, stderr) = run(&args)?;
+    assert_eq!(code, 0, "{stderr}");
+    let other: SignedEnvelope = serde_json::from_str(out.trim())?;
+    assert_eq!(other.expires - other.created, 60);
+    assert_ne!(other.nonce, envelope.nonce);
+    let err = other.open::<AffiliationApply>(&holder, &policy, now).unwrap_err();
+    assert_eq!(err.code(), "bad_signature", "signed for another audience: {err}");
+    let river = EnvelopePolicy { audience: "river-coops".into(), ..EnvelopePolicy::default() };
+    assert_eq!(other.open::<AffiliationApply>(&holder, &river, now)?.body.jurisdiction, "coop:bakers");
     Ok(())
 }
 
@@ -64,7 +80,12 @@ fn keygen_and_sign_refuse_bad_input_and_write_nothing() -> Result<()> {
     let garbage = dir.path().join("garbage.key");
     std::fs::write(&garbage, "not hex")?;
     let garbage = garbage.to_string_lossy().into_owned();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
+        (&["sign", "--key-file", &key_arg, "--action", "vote", "--payload", "{}", "--audience", "A|B"], "--audience"),
+        (
+            &["sign", "--key-file", &key_arg, "--action", "vote", "--payload", "{}", "--lifetime-secs", "0"],
+            "--lifetime-secs",
+        ),
         (&["sign", "--key-file", &missing, "--action", "vote", "--payload", "{}"], "cannot read key file"),
         (&["sign", "--key-file", &garbage, "--action", "vote", "--payload", "{}"], "64 hex characters"),
         (&["sign", "--key-file", &key_arg, "--action", "vote", "--payload", "{approve"], "not JSON"),

@@ -7,7 +7,10 @@
 use std::io::{Error, ErrorKind};
 
 use commons_gateway::backend::BackendError;
-use commons_gateway::{CommonsError, ConflictCode, Did, Refusal, SignedEnvelope, StoreError};
+use commons_gateway::{
+    CommonsError, ConflictCode, Did, EnvelopeHeader, EnvelopePolicy, Refusal, SignedEnvelope, StoreError,
+    DEFAULT_AUDIENCE,
+};
 
 fn refused(r: Refusal) -> CommonsError {
     CommonsError::from(r)
@@ -21,11 +24,18 @@ fn store(e: BackendError) -> CommonsError {
 fn every_kind_of_error_has_its_status_and_code() {
     let bad_did = Did::parse("did:key:nope").expect_err("not a DID");
     let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]);
-    let envelope = SignedEnvelope::sign(&key, "vote", "t1", r#"{"approve":true}"#);
+    let (policy, now) = (EnvelopePolicy::default(), 1_800_000_000);
+    let header = EnvelopeHeader::new(DEFAULT_AUDIENCE, now, 300);
+    let envelope = SignedEnvelope::sign(&key, &header, "vote", "t1", r#"{"approve":true}"#);
     let wrong_target =
-        envelope.open::<commons_gateway::actions::CastVote>("t2").expect_err("signed for another target");
-    let bad_payload = SignedEnvelope::sign(&key, "vote", "t1", r#"{"approve":1}"#)
-        .open::<commons_gateway::actions::CastVote>("t1")
+        envelope.open::<commons_gateway::actions::CastVote>("t2", &policy, now).expect_err("signed for another target");
+    let expired = envelope
+        .open::<commons_gateway::actions::CastVote>("t1", &policy, now + 300 + 61)
+        .expect_err("expired more than the skew ago");
+    let v1 = SignedEnvelope::from_json(serde_json::json!({"actor": "did:key:z", "payload": "{}", "signature": "00"}))
+        .expect_err("a version-1 envelope");
+    let bad_payload = SignedEnvelope::sign(&key, &header, "vote", "t1", r#"{"approve":1}"#)
+        .open::<commons_gateway::actions::CastVote>("t1", &policy, now)
         .expect_err("not the action's payload");
     let table: Vec<(&str, CommonsError, u16, &str)> = vec![
         ("invalid input", refused(Refusal::invalid("limit", "1..=100")), 400, "invalid_input"),
@@ -37,6 +47,8 @@ fn every_kind_of_error_has_its_status_and_code() {
             "invalid_id",
         ),
         ("bad signature", refused(Refusal::from(wrong_target)), 401, "bad_signature"),
+        ("expired envelope", refused(Refusal::from(expired)), 401, "envelope_expired"),
+        ("version-1 envelope", refused(Refusal::from(v1)), 401, "invalid_envelope"),
         ("invalid payload", refused(Refusal::from(bad_payload)), 400, "invalid_payload"),
         ("forbidden", refused(Refusal::forbidden("not a steward")), 403, "forbidden"),
         ("not found", refused(Refusal::not_found("charter", "coop:x")), 404, "not_found"),
@@ -78,8 +90,8 @@ fn every_conflict_code_is_a_409_with_its_own_snake_case_name() {
         assert_eq!(e.code(), code.as_str());
         assert!(names.insert(code.as_str()), "{code} listed twice");
     }
-    assert_eq!(names.len(), 17);
-    assert!(names.contains("revocation_open") && names.contains("vouch_no_longer_valid"));
+    assert_eq!(names.len(), 18);
+    assert!(names.contains("revocation_open") && names.contains("vouch_no_longer_valid") && names.contains("replayed"));
 }
 
 #[test]

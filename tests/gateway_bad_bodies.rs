@@ -161,6 +161,12 @@ async fn body_route_takes_its_good_body_and_refuses_it_spoilt(
         Spoil::NoContentType => call.raw("text/plain", good.to_string()).without_header("content-type"),
         Spoil::TooLarge => call.json(&route.too_large(&w)),
     };
+    // An envelope route reads a body that is not a version-2 envelope as no
+    // envelope at all: 401 `invalid_envelope`, not a 400.
+    let refusal = match (route, spoil, refusal) {
+        (Body::Signed(_), Spoil::WrongTypes | Spoil::UnknownField, Some(_)) => Some((401, "invalid_envelope")),
+        _ => refusal,
+    };
     match refusal {
         Some((status, code)) => {
             w.gw.refused(&call, status, code).await?;

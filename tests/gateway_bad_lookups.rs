@@ -141,6 +141,12 @@ type Expect = Option<(u16, &'static str)>;
 /// Requests a careless or hostile client may send, each with what it must get.
 fn sweep(w: &Served) -> Vec<(Call, Expect)> {
     let good_env = Signed::Verify.good_envelope(w);
+    // The good envelope with one field replaced.
+    let spoilt = |field: &str, value: Value| {
+        let mut env = serde_json::to_value(&good_env).expect("an envelope is JSON");
+        env[field] = value;
+        env
+    };
     let verify = format!("/v1/enrollments/{}/verify", w.e0);
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let huge_hex = "ab".repeat(5_000);
@@ -167,31 +173,72 @@ fn sweep(w: &Served) -> Vec<(Call, Expect)> {
         (Call::get("/v1/stewards?cursor=00"), None),
         (Call::post(&verify).raw("application/json", deep.clone()), Some((400, "invalid_json"))),
         (Call::post("/v1/enrollments").raw("application/json", deep), Some((400, "invalid_json"))),
-        (Call::post(&verify).raw("application/json", b"{\"actor\": \"\xff\xfe\"}".to_vec()), Some((400, "invalid_json"))),
+        (
+            Call::post(&verify).raw("application/json", b"{\"actor\": \"\xff\xfe\"}".to_vec()),
+            Some((400, "invalid_json")),
+        ),
         (Call::post(&verify).raw("application/json", ""), Some((400, "invalid_json"))),
-        (Call::post(&verify).raw("application/json", "null"), Some((400, "invalid_json"))),
-        (Call::post(&verify).raw("application/json", "\"just a string\""), Some((400, "invalid_json"))),
-        (Call::post(&verify).raw("application/x-www-form-urlencoded", "actor=x&payload=y&signature=z"), Some((415, "unsupported_media_type"))),
+        (Call::post(&verify).raw("application/json", "null"), Some((401, "invalid_envelope"))),
+        (Call::post(&verify).raw("application/json", "\"just a string\""), Some((401, "invalid_envelope"))),
+        (
+            Call::post(&verify).raw("application/x-www-form-urlencoded", "actor=x&payload=y&signature=z"),
+            Some((415, "unsupported_media_type")),
+        ),
         (Call::post(&verify).raw("application/json", "actor=x&payload=y&signature=z"), Some((400, "invalid_json"))),
-        (Call::post(&verify).json(&json!({"actor": good_env.actor, "payload": good_env.payload})), Some((400, "invalid_json"))),
-        (Call::post(&verify).json(&json!({"actor": good_env.actor, "payload": json!({"verification_code": w.code0}), "signature": good_env.signature})), Some((400, "invalid_json"))),
-        (Call::post(&verify).json(&json!({"actor": "", "payload": good_env.payload, "signature": good_env.signature})), Some((400, "invalid_did"))),
-        (Call::post(&verify).json(&json!({"actor": good_env.actor, "payload": "", "signature": good_env.signature})), Some((401, "bad_signature"))),
-        (Call::post(&verify).json(&json!({"actor": good_env.actor, "payload": good_env.payload, "signature": "0".repeat(128)})), Some((401, "bad_signature"))),
-        (Call::post(&verify).json(&json!({"actor": good_env.actor, "payload": good_env.payload, "signature": "f".repeat(128)})), Some((401, "bad_signature"))),
-        (Call::post(&verify).json(&json!({"actor": good_env.actor, "payload": good_env.payload, "signature": "0".repeat(100_000)})), Some((413, "payload_too_large"))),
-        (Call::post(format!("/v1/enrollments/{}/reject", w.e1)).raw("text/plain", "{}"), Some((415, "unsupported_media_type"))),
-        (Call::post(format!("/v1/enrollments/{}/reject", w.e1)).raw("application/json", "{\"actor\""), Some((400, "invalid_json"))),
-        (Call::post(format!("/v1/enrollments/{}/reject", w.e1)).bearer(TOKEN).raw("application/json", "{\"reason\""), Some((400, "invalid_json"))),
-        (Call::post(format!("/v1/enrollments/{}/reject", w.e1)).bearer(TOKEN).raw("text/plain", "{}"), Some((415, "unsupported_media_type"))),
-        (Call::new(Method::PATCH, format!("/v1/holders/{}", w.anchor_b)).raw("text/plain", "{}"), Some((415, "unsupported_media_type"))),
-        (Call::post("/v1/anchors").bearer(TOKEN).json(&json!({"did": w.x.did, "display_name": "bad\u{0}name"})), Some((400, "invalid_input"))),
-        (Call::post("/v1/stewards").bearer(TOKEN).json(&json!({"did": w.b.did, "term_days": 1e300})), Some((400, "invalid_json"))),
+        (
+            Call::post(&verify).json(&json!({"actor": good_env.actor, "payload": good_env.payload})),
+            Some((401, "invalid_envelope")),
+        ),
+        (
+            Call::post(&verify)
+                .json(&json!({"actor": good_env.actor, "payload": good_env.payload, "signature": good_env.signature})),
+            Some((401, "invalid_envelope")),
+        ),
+        (
+            Call::post(&verify).json(&spoilt("payload", json!({"verification_code": w.code0}))),
+            Some((401, "invalid_envelope")),
+        ),
+        (Call::post(&verify).json(&spoilt("created", json!(-1))), Some((401, "invalid_envelope"))),
+        (Call::post(&verify).json(&spoilt("nonce", json!("short"))), Some((401, "invalid_envelope"))),
+        (Call::post(&verify).json(&spoilt("actor", json!(""))), Some((400, "invalid_did"))),
+        (Call::post(&verify).json(&spoilt("payload", json!(""))), Some((401, "bad_signature"))),
+        (Call::post(&verify).json(&spoilt("expires", json!(good_env.expires + 1))), Some((401, "bad_signature"))),
+        (Call::post(&verify).json(&spoilt("signature", json!("0".repeat(128)))), Some((401, "bad_signature"))),
+        (Call::post(&verify).json(&spoilt("signature", json!("f".repeat(128)))), Some((401, "bad_signature"))),
+        (Call::post(&verify).json(&spoilt("signature", json!("0".repeat(100_000)))), Some((413, "payload_too_large"))),
+        (
+            Call::post(format!("/v1/enrollments/{}/reject", w.e1)).raw("text/plain", "{}"),
+            Some((415, "unsupported_media_type")),
+        ),
+        (
+            Call::post(format!("/v1/enrollments/{}/reject", w.e1)).raw("application/json", "{\"actor\""),
+            Some((400, "invalid_json")),
+        ),
+        (
+            Call::post(format!("/v1/enrollments/{}/reject", w.e1)).bearer(TOKEN).raw("application/json", "{\"reason\""),
+            Some((400, "invalid_json")),
+        ),
+        (
+            Call::post(format!("/v1/enrollments/{}/reject", w.e1)).bearer(TOKEN).raw("text/plain", "{}"),
+            Some((415, "unsupported_media_type")),
+        ),
+        (
+            Call::new(Method::PATCH, format!("/v1/holders/{}", w.anchor_b)).raw("text/plain", "{}"),
+            Some((415, "unsupported_media_type")),
+        ),
+        (
+            Call::post("/v1/anchors").bearer(TOKEN).json(&json!({"did": w.x.did, "display_name": "bad\u{0}name"})),
+            Some((400, "invalid_input")),
+        ),
+        (
+            Call::post("/v1/stewards").bearer(TOKEN).json(&json!({"did": w.b.did, "term_days": 1e300})),
+            Some((400, "invalid_json")),
+        ),
     ];
     // Every signed route with an empty JSON object.
     for route in ALL_SIGNED {
         let target = route.target(w);
-        calls.push((Call::new(route.method(), route.path(&target)).json(&json!({})), Some((400, "invalid_json"))));
+        calls.push((Call::new(route.method(), route.path(&target)).json(&json!({})), Some((401, "invalid_envelope"))));
     }
     calls
 }

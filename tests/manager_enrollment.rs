@@ -49,10 +49,17 @@ fn completed_session_is_deleted_and_replays_are_refused_without_change() -> Resu
     let complete = person.sign::<EnrollComplete>(&id, json!({}));
     m.complete_enrollment(&complete)?;
     let before = snapshot(&m);
+    // The same envelope again: its nonce is spent.
     assert!(matches!(
         m.complete_enrollment(&complete),
+        Err(CommonsError::Refused(Refusal::Conflict { code: ConflictCode::Replayed, .. }))
+    ));
+    // A fresh envelope for the same step: the session is gone.
+    assert!(matches!(
+        m.complete_enrollment(&person.sign::<EnrollComplete>(&id, json!({}))),
         Err(CommonsError::Refused(Refusal::NotFound { entity: "enrollment", .. }))
     ));
+    assert_eq!(snapshot(&m), before);
     assert!(matches!(m.enrollment(&id), Err(CommonsError::Refused(Refusal::NotFound { .. }))));
     // The same person cannot start over and verify: one anchor per principal.
     let again = m.start_enrollment("Again".into(), Some(w.domain.clone()))?;

@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
-use commons_gateway::SignedEnvelope;
+use commons_gateway::{Clock, EnvelopeHeader, SignedEnvelope, DEFAULT_AUDIENCE};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 
@@ -132,7 +132,9 @@ impl<'a> Client<'a> {
         self.expect("POST", path, Some(&body), true, want)
     }
 
-    /// POSTs a signed envelope for `action` on `target` with `payload`.
+    /// POSTs a signed envelope (version 2: the gateway's default audience,
+    /// made now, valid 300 s, a fresh nonce) for `action` on `target` with
+    /// `payload`.
     pub fn signed_post(
         &self,
         path: &str,
@@ -142,7 +144,8 @@ impl<'a> Client<'a> {
         payload: Value,
         want: u16,
     ) -> Result<Value> {
-        let envelope = SignedEnvelope::sign(key, action, target, payload.to_string());
+        let header = EnvelopeHeader::new(DEFAULT_AUDIENCE, Clock::System.now(), 300);
+        let envelope = SignedEnvelope::sign(key, &header, action, target, payload.to_string());
         let body = serde_json::to_value(&envelope).context("serialising an envelope")?;
         self.expect("POST", path, Some(&body), false, want)
     }

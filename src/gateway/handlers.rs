@@ -17,8 +17,8 @@
 //!
 //! **Invariant:** every builder does exactly what a thin handler does: parse
 //! (the extractors), authorise (the signature is verified by
-//! [`SignedEnvelope::open`] against the route's target before the payload is
-//! parsed; the operator token by [`Operator`]), run ONE manager call on the
+//! [`open_signed`] against the route's target and the gateway's audience
+//! before the payload is parsed; the operator token by [`Operator`]), run ONE manager call on the
 //! blocking pool, and answer `status` with its result as JSON. Errors map
 //! through [`ApiError`]. Routes with two ways in (operator or signed) or with
 //! extra checks keep their own handler functions.
@@ -58,6 +58,21 @@ pub(super) fn body_as<T: DeserializeOwned>(value: serde_json::Value) -> Result<T
     serde_json::from_value(value).map_err(|e| ApiError::invalid_body(&e))
 }
 
+/// Reads a JSON body (already read by `web::Json`, so size, content type and
+/// syntax were checked as usual) as a version-2 signed envelope and opens it
+/// for action `A` on `target` under the manager's envelope policy: 401
+/// `invalid_envelope` for anything else (a version-1 envelope, an unknown
+/// field), then as [`CommonsManager::open_envelope`] (401 `bad_signature`,
+/// 401 `envelope_expired`, 400 `invalid_payload`, ...).
+pub(super) fn open_signed<A: Action>(
+    m: &CommonsManager,
+    body: serde_json::Value,
+    target: &str,
+) -> Result<Signed<A>, ApiError> {
+    let envelope = SignedEnvelope::from_json(body)?;
+    Ok(m.open_envelope::<A>(&envelope, target)?)
+}
+
 fn answer<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
     HttpResponse::build(status).json(value)
 }
@@ -79,14 +94,14 @@ where
 pub(super) fn signed<A, T, F>(
     status: StatusCode,
     call: F,
-) -> impl Handler<(web::Data<CommonsManager>, web::Json<SignedEnvelope>), Output = Answer>
+) -> impl Handler<(web::Data<CommonsManager>, web::Json<serde_json::Value>), Output = Answer>
 where
     A: Action + Send + 'static,
     T: Serialize + Send + 'static,
     F: Fn(&CommonsManager, &Signed<A>) -> CommonsResult<T> + Copy + Send + 'static,
 {
-    move |m: web::Data<CommonsManager>, env: web::Json<SignedEnvelope>| async move {
-        let signed = env.open::<A>("-")?;
+    move |m: web::Data<CommonsManager>, body: web::Json<serde_json::Value>| async move {
+        let signed = open_signed::<A>(&m, body.into_inner(), "-")?;
         let value = run(&m, move |m| call(m, &signed)).await?;
         Ok(answer(status, &value))
     }
@@ -98,14 +113,14 @@ where
 pub(super) fn signed_on<A, T, F>(
     status: StatusCode,
     call: F,
-) -> impl Handler<(web::Data<CommonsManager>, web::Path<String>, web::Json<SignedEnvelope>), Output = Answer>
+) -> impl Handler<(web::Data<CommonsManager>, web::Path<String>, web::Json<serde_json::Value>), Output = Answer>
 where
     A: Action + Send + 'static,
     T: Serialize + Send + 'static,
     F: Fn(&CommonsManager, &Signed<A>) -> CommonsResult<T> + Copy + Send + 'static,
 {
-    move |m: web::Data<CommonsManager>, id: web::Path<String>, env: web::Json<SignedEnvelope>| async move {
-        let signed = env.open::<A>(&id)?;
+    move |m: web::Data<CommonsManager>, id: web::Path<String>, body: web::Json<serde_json::Value>| async move {
+        let signed = open_signed::<A>(&m, body.into_inner(), &id)?;
         let value = run(&m, move |m| call(m, &signed)).await?;
         Ok(answer(status, &value))
     }
@@ -182,7 +197,7 @@ where
                 run(&m, move |m| by_operator(m, &id, body)).await?
             }
             Caller::Signer => {
-                let signed = body_as::<SignedEnvelope>(body.into_inner())?.open::<A>(&id)?;
+                let signed = open_signed::<A>(&m, body.into_inner(), &id)?;
                 run(&m, move |m| by_signer(m, &signed)).await?
             }
         };

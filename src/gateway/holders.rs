@@ -27,11 +27,11 @@ use serde::Deserialize;
 
 use super::auth::{Caller, Operator};
 use super::error::ApiError;
-use super::handlers::{body_as, operator_on, read, signed_on, ReasonBody};
+use super::handlers::{body_as, open_signed, operator_on, read, signed_on, ReasonBody};
 use super::{ok, parse_limit, run};
 use crate::manager::{AffiliationApprove, AffiliationLeave, AffiliationPromote, CommonsManager, CommonsResult};
 use crate::model::holder::{Capability, HolderView};
-use crate::model::signing::{Action, Signed, SignedEnvelope};
+use crate::model::signing::{Action, Signed};
 use crate::store::Paging;
 
 /// The handler of an operator affiliation route on
@@ -134,7 +134,7 @@ fn advance<A: Action + Send + 'static>(
             let reason = body_as::<ReasonBody>(body.into_inner())?.reason;
             return Ok(ok(&run(&m, move |m| by_operator(m, &id, &jurisdiction, reason)).await?));
         }
-        let signed = body_as::<SignedEnvelope>(body.into_inner())?.open::<A>(&id)?;
+        let signed = open_signed::<A>(&m, body.into_inner(), &id)?;
         same_jurisdiction(&jurisdiction, jurisdiction_of(&signed.body))?;
         Ok(ok(&run(&m, move |m| signed_move(m, &signed)).await?))
     }
@@ -143,10 +143,10 @@ fn advance<A: Action + Send + 'static>(
 async fn leave(
     m: web::Data<CommonsManager>,
     path: web::Path<(String, String)>,
-    env: web::Json<SignedEnvelope>,
+    body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, jurisdiction) = path.into_inner();
-    let signed = env.open::<AffiliationLeave>(&id)?;
+    let signed = open_signed::<AffiliationLeave>(&m, body.into_inner(), &id)?;
     same_jurisdiction(&jurisdiction, &signed.body.jurisdiction)?;
     Ok(ok(&run(&m, move |m| m.leave_affiliation(&signed)).await?))
 }

@@ -123,17 +123,19 @@ struct Health<'a> {
     status: &'static str,
     #[serde(flatten)]
     info: &'a StoreInfo,
+    audience: &'a str,
 }
 
 /// `GET /v1/health`: 200 `{status: "ok", backend, persistent, data_dir,
-/// database?, schema_version, durability}`, or 503 `unavailable` once the
+/// database?, schema_version, durability, audience}` (`audience`: the
+/// network's name, which envelopes must be signed for), or 503 `unavailable` once the
 /// store has stopped after a failed write (the message names the cause;
 /// restart the process after fixing it), or while its database cannot be
 /// reached (it serves again by itself once the database is back). The check
 /// runs on the blocking pool: for PostgreSQL it is a query.
 async fn health(manager: web::Data<CommonsManager>) -> Result<HttpResponse, ApiError> {
     run(&manager, CommonsManager::check_available).await?;
-    Ok(ok(&Health { status: "ok", info: manager.info() }))
+    Ok(ok(&Health { status: "ok", info: manager.info(), audience: &manager.envelope_policy().audience }))
 }
 
 /// Parses a list `limit` query value (default 50).

@@ -1,6 +1,7 @@
 //! Server wiring: which store to open for `serve`, the HTTP server, the
 //! periodic sweep (expired enrollments, amendments whose voting time is over,
-//! revocations past their appeal deadline), graceful shutdown.
+//! revocations past their appeal deadline, spent envelope nonces past their
+//! keeping time), graceful shutdown.
 //!
 //! Data-directory rules (`docs/ARCHITECTURE.md`, "Entry points"):
 //! - persistent engine + data dir: open `<dir>/commons.<engine>`;
@@ -29,6 +30,7 @@ use crate::backend::CommonsBackend;
 use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 use crate::manager::CommonsManager;
 use crate::manager::{CommonsError, CommonsResult};
+use crate::model::signing::EnvelopePolicy;
 
 /// How to run the gateway.
 #[derive(Debug, Clone)]
@@ -52,6 +54,9 @@ pub struct ServeOptions {
     pub sweep_interval_secs: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
+    /// What signed envelopes are accepted: audience, clock skew, longest
+    /// lifetime (`docs/DOMAIN.md`, "Signed actions").
+    pub envelopes: EnvelopePolicy,
 }
 
 impl Default for ServeOptions {
@@ -65,6 +70,7 @@ impl Default for ServeOptions {
             admin_token: None,
             sweep_interval_secs: 60,
             workers: 0,
+            envelopes: EnvelopePolicy::default(),
         }
     }
 }
@@ -217,7 +223,8 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     if let Err(e) = std::net::ToSocketAddrs::to_socket_addrs(opts.bind.as_str()) {
         return Err(ServeError::BadBind { bind: opts.bind.clone(), reason: e.to_string() });
     }
-    let manager = web::Data::new(open_manager(&opts)?);
+    let manager = web::Data::new(open_manager(&opts)?.with_envelope_policy(opts.envelopes.clone()));
+    tracing::info!(audience = %opts.envelopes.audience, "accepting envelopes signed for this audience");
     let token = web::Data::new(AdminToken::new(opts.admin_token.clone()));
     if !token.is_set() {
         tracing::warn!("no operator token configured: operator routes answer 403 admin_disabled");
@@ -256,7 +263,7 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
 type Sweep = (fn(&CommonsManager) -> CommonsResult<usize>, fn(usize), &'static str);
 
 /// The periodic sweeps, in the order they run.
-const SWEEPS: [Sweep; 3] = [
+const SWEEPS: [Sweep; 4] = [
     (
         CommonsManager::sweep_expired_enrollments,
         |n| tracing::info!(deleted = n, "swept expired enrollment sessions"),
@@ -271,6 +278,11 @@ const SWEEPS: [Sweep; 3] = [
         CommonsManager::finalize_due_revocations,
         |n| tracing::info!(finalized = n, "finalized revocations past their appeal deadline"),
         "revocation finalize sweep",
+    ),
+    (
+        CommonsManager::sweep_spent_nonces,
+        |n| tracing::info!(deleted = n, "swept spent envelope nonces past their keeping time"),
+        "spent nonce sweep",
     ),
 ];
 

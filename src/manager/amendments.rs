@@ -199,25 +199,27 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// requirements; `InvalidId` on `charter_id`; `NotFound` (charter);
     /// `Conflict` `charter_not_active`; `Forbidden` unless such a member.
     pub fn propose_amendment(&self, signed: &Signed<AmendmentPropose>) -> CommonsResult<Amendment> {
-        if signed.target != "-" {
-            return Err(Refusal::invalid("target", "amendment-propose is signed with target -").into());
-        }
-        let body = &signed.body;
-        check_hex_id("charter", &body.charter_id)?;
-        let charter = self.get_required::<Charter>(&body.charter_id)?;
-        self.check_charter_active(&charter)?;
-        self.member_with(&signed.actor, &charter.domain_id, Capability::Propose)?;
-        let amendment = Amendment::new(
-            charter.charter_id,
-            body.title.clone(),
-            body.description.clone(),
-            body.changes.iter().cloned().map(AmendmentChange::from).collect(),
-            signed.actor.clone(),
-            body.requirements.unwrap_or_default().into(),
-            self.now(),
-        )?;
-        self.save(&amendment, None)?;
-        Ok(amendment)
+        self.once(signed, || {
+            if signed.target != "-" {
+                return Err(Refusal::invalid("target", "amendment-propose is signed with target -").into());
+            }
+            let body = &signed.body;
+            check_hex_id("charter", &body.charter_id)?;
+            let charter = self.get_required::<Charter>(&body.charter_id)?;
+            self.check_charter_active(&charter)?;
+            self.member_with(&signed.actor, &charter.domain_id, Capability::Propose)?;
+            let amendment = Amendment::new(
+                charter.charter_id,
+                body.title.clone(),
+                body.description.clone(),
+                body.changes.iter().cloned().map(AmendmentChange::from).collect(),
+                signed.actor.clone(),
+                body.requirements.unwrap_or_default().into(),
+                self.now(),
+            )?;
+            self.save(&amendment, None)?;
+            Ok(amendment)
+        })
     }
 
     /// A proposer's step on its amendment: under the amendment's lock, reads
@@ -247,11 +249,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// proposer's anchor is not Active; `InvalidTransition` unless Draft;
     /// `InvalidInput` on the change or past 100 changes.
     pub fn add_amendment_change(&self, signed: &Signed<AmendmentAddChange>) -> CommonsResult<Amendment> {
-        let b = &signed.body;
-        let change = AmendmentChange { target: b.target.clone(), change: b.change, new_value: b.new_value.clone() };
-        self.proposer_step(signed, |amendment, now| {
-            self.require_active_anchor(&signed.actor)?;
-            Ok(amendment.add_change(change.clone(), now)?)
+        self.once(signed, || {
+            let b = &signed.body;
+            let change = AmendmentChange { target: b.target.clone(), change: b.change, new_value: b.new_value.clone() };
+            self.proposer_step(signed, |amendment, now| {
+                self.require_active_anchor(&signed.actor)?;
+                Ok(amendment.add_change(change.clone(), now)?)
+            })
         })
     }
 
@@ -263,9 +267,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// proposer's anchor is not Active; `InvalidTransition` unless Draft;
     /// `Conflict` `no_changes`.
     pub fn submit_amendment(&self, signed: &Signed<AmendmentSubmit>) -> CommonsResult<Amendment> {
-        self.proposer_step(signed, |amendment, now| {
-            self.require_active_anchor(&signed.actor)?;
-            Ok(amendment.submit(now)?)
+        self.once(signed, || {
+            self.proposer_step(signed, |amendment, now| {
+                self.require_active_anchor(&signed.actor)?;
+                Ok(amendment.submit(now)?)
+            })
         })
     }
 
@@ -278,7 +284,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `Forbidden` unless the proposer;
     /// `InvalidTransition` when Ratified, Rejected or Withdrawn.
     pub fn withdraw_amendment(&self, signed: &Signed<AmendmentWithdraw>) -> CommonsResult<Amendment> {
-        self.proposer_step(signed, |amendment, now| Ok(amendment.withdraw(now)?))
+        self.once(signed, || self.proposer_step(signed, |amendment, now| Ok(amendment.withdraw(now)?)))
     }
 
     /// A steward that can attest and serves the charter's jurisdiction opens
@@ -288,13 +294,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `Forbidden` unless such a steward; as
     /// [`CommonsManager::open_amendment_voting_by_operator`].
     pub fn open_amendment_voting(&self, signed: &Signed<AmendmentOpenVoting>) -> CommonsResult<Amendment> {
-        let id = signed.target.as_str();
-        check_uuid("amendment", id)?;
-        self.exclusive(&[id], || {
-            let old = self.get_required::<Amendment>(id)?;
-            let charter = self.get_required::<Charter>(&old.charter_id)?;
-            self.attesting_steward(&signed.actor, Some(&charter.domain_id), self.now())?;
-            self.open_voting_locked(old, &charter)
+        self.once(signed, || {
+            let id = signed.target.as_str();
+            check_uuid("amendment", id)?;
+            self.exclusive(&[id], || {
+                let old = self.get_required::<Amendment>(id)?;
+                let charter = self.get_required::<Charter>(&old.charter_id)?;
+                self.attesting_steward(&signed.actor, Some(&charter.domain_id), self.now())?;
+                self.open_voting_locked(old, &charter)
+            })
         })
     }
 
@@ -328,22 +336,24 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// unless such a member; `InvalidTransition` unless Voting or once
     /// `closes_at` has passed; `Conflict` `already_voted`.
     pub fn vote_amendment(&self, signed: &Signed<CastVote>) -> CommonsResult<Amendment> {
-        let id = signed.target.as_str();
-        check_uuid("amendment", id)?;
-        self.exclusive(&[id], || {
-            let old = self.get_required::<Amendment>(id)?;
-            let charter = self.get_required::<Charter>(&old.charter_id)?;
-            self.check_charter_active(&charter)?;
-            self.member_with(&signed.actor, &charter.domain_id, Capability::Vote)?;
-            let mut amendment = old.clone();
-            amendment.cast(Vote {
-                voter_did: signed.actor.clone(),
-                approve: signed.body.approve,
-                cast_at: self.now(),
-                signature: signed.signature.clone(),
-            })?;
-            self.save(&amendment, Some(&old))?;
-            Ok(amendment)
+        self.once(signed, || {
+            let id = signed.target.as_str();
+            check_uuid("amendment", id)?;
+            self.exclusive(&[id], || {
+                let old = self.get_required::<Amendment>(id)?;
+                let charter = self.get_required::<Charter>(&old.charter_id)?;
+                self.check_charter_active(&charter)?;
+                self.member_with(&signed.actor, &charter.domain_id, Capability::Vote)?;
+                let mut amendment = old.clone();
+                amendment.cast(Vote {
+                    voter_did: signed.actor.clone(),
+                    approve: signed.body.approve,
+                    cast_at: self.now(),
+                    signature: signed.signature.clone(),
+                })?;
+                self.save(&amendment, Some(&old))?;
+                Ok(amendment)
+            })
         })
     }
 

@@ -61,7 +61,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             let mut changes = Changes::new();
             changes.put(&anchor, None)?;
             changes.put(&holder, None)?;
-            self.store.commit(changes)?;
+            self.commit(changes)?;
             Ok(anchor.view(now))
         })
     }
@@ -94,35 +94,37 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// steward that can attest; `InvalidInput` on an `expires_at` in the past;
     /// `InvalidTransition` unless the anchor is Active.
     pub fn add_attestation(&self, signed: &Signed<Attest>) -> CommonsResult<AnchorView> {
-        let anchor_id = signed.target.as_str();
-        check_hex_id("anchor", anchor_id)?;
-        let now = self.now();
-        if signed.body.expires_at.is_some_and(|t| t <= now) {
-            return Err(Refusal::invalid("expires_at", "must be in the future").into());
-        }
-        let steward_id = StewardRecord::id_for(&signed.actor);
-        self.exclusive(&[anchor_id, &steward_id], || {
-            let mut steward = self.attesting_steward(&signed.actor, None, now)?;
-            let old = self.get_required::<PersonhoodAnchor>(anchor_id)?;
-            let mut anchor = old.clone();
-            anchor.add_attestation(
-                Attestation {
-                    issuer_did: signed.actor.clone(),
-                    level: signed.body.level,
-                    method: signed.body.method,
-                    issued_at: now,
-                    expires_at: signed.body.expires_at,
-                    signature: signed.signature.clone(),
-                },
-                now,
-            )?;
-            let old_steward = steward.clone();
-            steward.record_attestation(now);
-            let mut changes = Changes::new();
-            changes.put(&anchor, Some(&old))?;
-            changes.put(&steward, Some(&old_steward))?;
-            self.store.commit(changes)?;
-            Ok(anchor.view(now))
+        self.once(signed, || {
+            let anchor_id = signed.target.as_str();
+            check_hex_id("anchor", anchor_id)?;
+            let now = self.now();
+            if signed.body.expires_at.is_some_and(|t| t <= now) {
+                return Err(Refusal::invalid("expires_at", "must be in the future").into());
+            }
+            let steward_id = StewardRecord::id_for(&signed.actor);
+            self.exclusive(&[anchor_id, &steward_id], || {
+                let mut steward = self.attesting_steward(&signed.actor, None, now)?;
+                let old = self.get_required::<PersonhoodAnchor>(anchor_id)?;
+                let mut anchor = old.clone();
+                anchor.add_attestation(
+                    Attestation {
+                        issuer_did: signed.actor.clone(),
+                        level: signed.body.level,
+                        method: signed.body.method,
+                        issued_at: now,
+                        expires_at: signed.body.expires_at,
+                        signature: signed.signature.clone(),
+                    },
+                    now,
+                )?;
+                let old_steward = steward.clone();
+                steward.record_attestation(now);
+                let mut changes = Changes::new();
+                changes.put(&anchor, Some(&old))?;
+                changes.put(&steward, Some(&old_steward))?;
+                self.commit(changes)?;
+                Ok(anchor.view(now))
+            })
         })
     }
 

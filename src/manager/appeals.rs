@@ -156,110 +156,112 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` when the revocation already has an appeal pending
     /// or decided, or was finalized.
     pub fn file_appeal(&self, signed: &Signed<AppealFile>) -> CommonsResult<Appeal> {
-        if signed.target != "-" {
-            return Err(Refusal::invalid("target", "appeal-file is signed with target -").into());
-        }
-        let body = &signed.body;
-        let holder = self
-            .store
-            .holder_by_did(&signed.actor)?
-            .ok_or_else(|| Refusal::forbidden(format!("{} is not a holder of the commons", signed.actor)))?;
-        if let Some(j) = &body.jurisdiction {
-            check_jurisdiction(j)?;
-            if !self.store.has_charter(j)? {
-                return Err(Refusal::not_found("charter", j.as_str()).into());
+        self.once(signed, || {
+            if signed.target != "-" {
+                return Err(Refusal::invalid("target", "appeal-file is signed with target -").into());
             }
-        }
-        let now = self.now();
-        // `fixed`: `Some(j)` when what is appealed decides the jurisdiction
-        // (`j` = `None` for the whole commons); `None` when the payload may.
-        let new_appeal = |fixed: Option<Option<String>>| {
-            let jurisdiction = match fixed {
-                None => body.jurisdiction.clone(),
-                Some(fixed) if body.jurisdiction.is_none() || body.jurisdiction == fixed => fixed,
-                Some(fixed) => {
-                    let fixed = fixed.as_deref().unwrap_or("the whole commons");
-                    return Err(Refusal::invalid(
-                        "jurisdiction",
-                        format!("this appeal belongs to {fixed} (where what it appeals lives); omit jurisdiction"),
-                    ));
+            let body = &signed.body;
+            let holder = self
+                .store
+                .holder_by_did(&signed.actor)?
+                .ok_or_else(|| Refusal::forbidden(format!("{} is not a holder of the commons", signed.actor)))?;
+            if let Some(j) = &body.jurisdiction {
+                check_jurisdiction(j)?;
+                if !self.store.has_charter(j)? {
+                    return Err(Refusal::not_found("charter", j.as_str()).into());
+                }
+            }
+            let now = self.now();
+            // `fixed`: `Some(j)` when what is appealed decides the jurisdiction
+            // (`j` = `None` for the whole commons); `None` when the payload may.
+            let new_appeal = |fixed: Option<Option<String>>| {
+                let jurisdiction = match fixed {
+                    None => body.jurisdiction.clone(),
+                    Some(fixed) if body.jurisdiction.is_none() || body.jurisdiction == fixed => fixed,
+                    Some(fixed) => {
+                        let fixed = fixed.as_deref().unwrap_or("the whole commons");
+                        return Err(Refusal::invalid(
+                            "jurisdiction",
+                            format!("this appeal belongs to {fixed} (where what it appeals lives); omit jurisdiction"),
+                        ));
+                    }
+                };
+                Appeal::new(
+                    signed.actor.clone(),
+                    body.kind.clone(),
+                    jurisdiction,
+                    body.grounds.clone(),
+                    body.statement.clone(),
+                    body.requested_remedy.clone(),
+                    now,
+                )
+            };
+            let appeal = match &body.kind {
+                AppealKind::Revocation { revocation_id } => {
+                    check_uuid("revocation", revocation_id)?;
+                    return self.exclusive(&[revocation_id], || {
+                        let old = self.get_required::<RevocationRecord>(revocation_id)?;
+                        if !concerns(&old.target, &holder, &signed.actor) {
+                            return Err(Refusal::forbidden(format!(
+                                "revocation {revocation_id} does not target {}; only its target may appeal it",
+                                signed.actor
+                            ))
+                            .into());
+                        }
+                        let fixed = match &old.target {
+                            RevocationTarget::Membership { jurisdiction, .. } => Some(jurisdiction.clone()),
+                            RevocationTarget::Steward { steward_id } => {
+                                self.get_required::<StewardRecord>(steward_id)?.jurisdiction
+                            }
+                            RevocationTarget::Anchor { .. } | RevocationTarget::Holder { .. } => None,
+                        };
+                        let appeal = new_appeal(Some(fixed))?;
+                        let mut revocation = old.clone();
+                        revocation.appeal_filed(appeal.appeal_id.clone(), now)?;
+                        let mut changes = Changes::new();
+                        changes.put(&appeal, None)?;
+                        changes.put(&revocation, Some(&old))?;
+                        self.commit(changes)?;
+                        Ok(appeal)
+                    });
+                }
+                AppealKind::StewardAction { steward_id } => {
+                    check_hex_id("steward", steward_id)?;
+                    // Under the appellant's lock, so two filings cannot both pass
+                    // the one-open-appeal check; the holder is read again under it.
+                    return self.exclusive(&[steward_id, holder.holder_id.as_str()], || {
+                        require_due_process(&self.get_required::<CommonsHolderRecord>(&holder.holder_id)?)?;
+                        let steward = self.get_required::<StewardRecord>(steward_id)?;
+                        if steward.did == signed.actor {
+                            return Err(Refusal::forbidden("a steward cannot appeal its own action").into());
+                        }
+                        if let Some(open) = self.open_steward_appeal(&signed.actor, steward_id)? {
+                            return Err(Refusal::conflict(
+                                ConflictCode::AppealOpen,
+                                format!("{} already has open appeal {open} of steward {steward_id}", signed.actor),
+                            )
+                            .into());
+                        }
+                        let appeal = new_appeal(Some(steward.jurisdiction.clone()))?;
+                        // In-process, the appellant's lock makes the open-appeal check
+                        // and this write one step. Across gateways the open appeal's
+                        // unique index row does: it is created only where absent, so
+                        // a second filing at the same instant conflicts, runs again
+                        // and meets the first here (`appeal_open`).
+                        let mut changes = Changes::new();
+                        changes.put(&appeal, None)?;
+                        self.commit(changes)?;
+                        Ok(appeal)
+                    });
+                }
+                _ => {
+                    require_due_process(&holder)?;
+                    new_appeal(None)?
                 }
             };
-            Appeal::new(
-                signed.actor.clone(),
-                body.kind.clone(),
-                jurisdiction,
-                body.grounds.clone(),
-                body.statement.clone(),
-                body.requested_remedy.clone(),
-                now,
-            )
-        };
-        let appeal = match &body.kind {
-            AppealKind::Revocation { revocation_id } => {
-                check_uuid("revocation", revocation_id)?;
-                return self.exclusive(&[revocation_id], || {
-                    let old = self.get_required::<RevocationRecord>(revocation_id)?;
-                    if !concerns(&old.target, &holder, &signed.actor) {
-                        return Err(Refusal::forbidden(format!(
-                            "revocation {revocation_id} does not target {}; only its target may appeal it",
-                            signed.actor
-                        ))
-                        .into());
-                    }
-                    let fixed = match &old.target {
-                        RevocationTarget::Membership { jurisdiction, .. } => Some(jurisdiction.clone()),
-                        RevocationTarget::Steward { steward_id } => {
-                            self.get_required::<StewardRecord>(steward_id)?.jurisdiction
-                        }
-                        RevocationTarget::Anchor { .. } | RevocationTarget::Holder { .. } => None,
-                    };
-                    let appeal = new_appeal(Some(fixed))?;
-                    let mut revocation = old.clone();
-                    revocation.appeal_filed(appeal.appeal_id.clone(), now)?;
-                    let mut changes = Changes::new();
-                    changes.put(&appeal, None)?;
-                    changes.put(&revocation, Some(&old))?;
-                    self.store.commit(changes)?;
-                    Ok(appeal)
-                });
-            }
-            AppealKind::StewardAction { steward_id } => {
-                check_hex_id("steward", steward_id)?;
-                // Under the appellant's lock, so two filings cannot both pass
-                // the one-open-appeal check; the holder is read again under it.
-                return self.exclusive(&[steward_id, holder.holder_id.as_str()], || {
-                    require_due_process(&self.get_required::<CommonsHolderRecord>(&holder.holder_id)?)?;
-                    let steward = self.get_required::<StewardRecord>(steward_id)?;
-                    if steward.did == signed.actor {
-                        return Err(Refusal::forbidden("a steward cannot appeal its own action").into());
-                    }
-                    if let Some(open) = self.open_steward_appeal(&signed.actor, steward_id)? {
-                        return Err(Refusal::conflict(
-                            ConflictCode::AppealOpen,
-                            format!("{} already has open appeal {open} of steward {steward_id}", signed.actor),
-                        )
-                        .into());
-                    }
-                    let appeal = new_appeal(Some(steward.jurisdiction.clone()))?;
-                    // In-process, the appellant's lock makes the open-appeal check
-                    // and this write one step. Across gateways the open appeal's
-                    // unique index row does: it is created only where absent, so
-                    // a second filing at the same instant conflicts, runs again
-                    // and meets the first here (`appeal_open`).
-                    let mut changes = Changes::new();
-                    changes.put(&appeal, None)?;
-                    self.store.commit(changes)?;
-                    Ok(appeal)
-                });
-            }
-            _ => {
-                require_due_process(&holder)?;
-                new_appeal(None)?
-            }
-        };
-        self.save(&appeal, None)?;
-        Ok(appeal)
+            self.save(&appeal, None)?;
+            Ok(appeal)
+        })
     }
 
     /// The id of an open (Filed or UnderReview) StewardAction appeal of
@@ -322,12 +324,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` once decided, dismissed or withdrawn;
     /// `InvalidInput` on the hash, the description, or past 200 items.
     pub fn add_appeal_evidence(&self, signed: &Signed<AppealEvidence>) -> CommonsResult<Appeal> {
-        self.party_step(signed, |appeal, now| {
-            appeal.add_evidence(Evidence {
-                submitted_by: signed.actor.clone(),
-                sha256: signed.body.sha256.clone(),
-                description: signed.body.description.clone(),
-                at: now,
+        self.once(signed, || {
+            self.party_step(signed, |appeal, now| {
+                appeal.add_evidence(Evidence {
+                    submitted_by: signed.actor.clone(),
+                    sha256: signed.body.sha256.clone(),
+                    description: signed.body.description.clone(),
+                    at: now,
+                })
             })
         })
     }
@@ -339,11 +343,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` once decided, dismissed or withdrawn;
     /// `InvalidInput` on an empty or over-long text, or past 200 responses.
     pub fn respond_to_appeal(&self, signed: &Signed<AppealRespond>) -> CommonsResult<Appeal> {
-        self.party_step(signed, |appeal, now| {
-            appeal.add_response(Response {
-                responder_did: signed.actor.clone(),
-                text: signed.body.text.clone(),
-                at: now,
+        self.once(signed, || {
+            self.party_step(signed, |appeal, now| {
+                appeal.add_response(Response {
+                    responder_did: signed.actor.clone(),
+                    text: signed.body.text.clone(),
+                    at: now,
+                })
             })
         })
     }
@@ -398,7 +404,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `Forbidden` unless the appellant;
     /// `InvalidTransition` when already ended.
     pub fn withdraw_appeal(&self, signed: &Signed<AppealWithdraw>) -> CommonsResult<Appeal> {
-        self.end_appeal(&signed.target, Ending::Withdrawn, |appeal, now| Ok(appeal.withdraw(now)?), Some(&signed.actor))
+        self.once(signed, || {
+            self.end_appeal(
+                &signed.target,
+                Ending::Withdrawn,
+                |appeal, now| Ok(appeal.withdraw(now)?),
+                Some(&signed.actor),
+            )
+        })
     }
 
     /// Ends appeal `id` with `step` (and `ending`'s consequences) under the
@@ -461,7 +474,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 }
                 _ => {}
             }
-            self.store.commit(changes)?;
+            self.commit(changes)?;
             Ok(appeal)
         })
     }

@@ -79,36 +79,41 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `Forbidden` unless the actor is an Active holder; `InvalidInput` on a
     /// field; `Conflict` `already_exists` when the domain has a charter.
     pub fn create_charter(&self, signed: &Signed<CharterCreate>) -> CommonsResult<CharterView> {
-        if signed.target != "-" {
-            return Err(Refusal::invalid("target", "charter-create is signed with target -").into());
-        }
-        self.active_holder(&signed.actor)?;
-        let body = &signed.body;
-        parse_domain_id(&body.domain_id)?;
-        let policy = MembershipPolicy {
-            min_founders: body.membership_policy.min_founders.unwrap_or_else(|| body.org_type.default_min_founders()),
-            open_enrollment: body.membership_policy.open_enrollment,
-            required_pop_level: body.membership_policy.required_pop_level.unwrap_or(PopLevel::Weak),
-        };
-        let now = self.now();
-        let draft = CharterDraft {
-            domain_id: body.domain_id.clone(),
-            org_type: body.org_type,
-            name: body.name.clone(),
-            description: body.description.clone(),
-            membership_policy: policy,
-        };
-        let charter = Charter::new(draft, signed.actor.clone(), now)?;
-        self.exclusive(&[&charter.charter_id], || {
-            if self.store.get::<Charter>(&charter.charter_id)?.is_some() {
-                return Err(Refusal::conflict(
-                    ConflictCode::AlreadyExists,
-                    format!("domain {} already has charter {}", charter.domain_id, charter.charter_id),
-                )
-                .into());
+        self.once(signed, || {
+            if signed.target != "-" {
+                return Err(Refusal::invalid("target", "charter-create is signed with target -").into());
             }
-            self.save(&charter, None)?;
-            Ok(charter.view())
+            self.active_holder(&signed.actor)?;
+            let body = &signed.body;
+            parse_domain_id(&body.domain_id)?;
+            let policy = MembershipPolicy {
+                min_founders: body
+                    .membership_policy
+                    .min_founders
+                    .unwrap_or_else(|| body.org_type.default_min_founders()),
+                open_enrollment: body.membership_policy.open_enrollment,
+                required_pop_level: body.membership_policy.required_pop_level.unwrap_or(PopLevel::Weak),
+            };
+            let now = self.now();
+            let draft = CharterDraft {
+                domain_id: body.domain_id.clone(),
+                org_type: body.org_type,
+                name: body.name.clone(),
+                description: body.description.clone(),
+                membership_policy: policy,
+            };
+            let charter = Charter::new(draft, signed.actor.clone(), now)?;
+            self.exclusive(&[&charter.charter_id], || {
+                if self.store.get::<Charter>(&charter.charter_id)?.is_some() {
+                    return Err(Refusal::conflict(
+                        ConflictCode::AlreadyExists,
+                        format!("domain {} already has charter {}", charter.domain_id, charter.charter_id),
+                    )
+                    .into());
+                }
+                self.save(&charter, None)?;
+                Ok(charter.view())
+            })
         })
     }
 
@@ -119,17 +124,19 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidTransition` unless Draft; `Conflict` `digest_mismatch` or
     /// `already_signed`.
     pub fn sign_charter(&self, signed: &Signed<CharterSign>) -> CommonsResult<CharterView> {
-        let (charter, _) = self.update_record::<Charter, _>(&signed.target, |c, now| -> CommonsResult<()> {
-            self.active_holder(&signed.actor)?;
-            let founder = Founder {
-                did: signed.actor.clone(),
-                role: signed.body.role.clone(),
-                signed_at: now,
-                signature: signed.signature.clone(),
-            };
-            Ok(c.sign(founder, &signed.body.digest, now)?)
-        })?;
-        Ok(charter.view())
+        self.once(signed, || {
+            let (charter, _) = self.update_record::<Charter, _>(&signed.target, |c, now| -> CommonsResult<()> {
+                self.active_holder(&signed.actor)?;
+                let founder = Founder {
+                    did: signed.actor.clone(),
+                    role: signed.body.role.clone(),
+                    signed_at: now,
+                    signature: signed.signature.clone(),
+                };
+                Ok(c.sign(founder, &signed.body.digest, now)?)
+            })?;
+            Ok(charter.view())
+        })
     }
 
     /// A founder activates the charter once it has `min_founders` signatures
@@ -141,16 +148,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// standing; `InvalidTransition` unless Draft; `Conflict`
     /// `not_enough_founders`.
     pub fn activate_charter(&self, signed: &Signed<CharterActivate>) -> CommonsResult<CharterView> {
-        let (charter, _) = self.update_record::<Charter, _>(&signed.target, |c, now| -> CommonsResult<()> {
-            let mut standing = std::collections::BTreeSet::new();
-            for founder in &c.founders {
-                if self.in_good_standing(&founder.did)? {
-                    standing.insert(founder.did.clone());
+        self.once(signed, || {
+            let (charter, _) = self.update_record::<Charter, _>(&signed.target, |c, now| -> CommonsResult<()> {
+                let mut standing = std::collections::BTreeSet::new();
+                for founder in &c.founders {
+                    if self.in_good_standing(&founder.did)? {
+                        standing.insert(founder.did.clone());
+                    }
                 }
-            }
-            Ok(c.activate(&signed.actor, |did| standing.contains(did), now)?)
-        })?;
-        Ok(charter.view())
+                Ok(c.activate(&signed.actor, |did| standing.contains(did), now)?)
+            })?;
+            Ok(charter.view())
+        })
     }
 
     /// The charter with `id`.

@@ -87,6 +87,8 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         check_uuid("enrollment", id)?;
         let session = self.get_required::<EnrollmentSession>(id)?;
         if session.is_expired(self.now()) {
+            // Housekeeping, straight to the store: it carries no envelope
+            // nonce, so the refused action spends nothing.
             let mut changes = Changes::new();
             changes.delete(&session)?;
             self.store.commit(changes)?;
@@ -111,15 +113,17 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `Forbidden` on a wrong code; `Conflict` `already_enrolled` when the
     /// principal already has an anchor.
     pub fn verify_enrollment(&self, signed: &Signed<EnrollVerify>) -> CommonsResult<EnrollmentView> {
-        let id = signed.target.as_str();
-        check_uuid("enrollment", id)?;
-        self.exclusive(&[id], || {
-            let old = self.live_session(id)?;
-            self.ensure_not_enrolled(&signed.actor)?;
-            let mut session = old.clone();
-            session.verify(signed.actor.clone(), &signed.body.verification_code, self.now())?;
-            self.save(&session, Some(&old))?;
-            Ok(session.view())
+        self.once(signed, || {
+            let id = signed.target.as_str();
+            check_uuid("enrollment", id)?;
+            self.exclusive(&[id], || {
+                let old = self.live_session(id)?;
+                self.ensure_not_enrolled(&signed.actor)?;
+                let mut session = old.clone();
+                session.verify(signed.actor.clone(), &signed.body.verification_code, self.now())?;
+                self.save(&session, Some(&old))?;
+                Ok(session.view())
+            })
         })
     }
 
@@ -143,21 +147,23 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// such a steward; `InvalidTransition` unless level 1; `Conflict`
     /// `person_mismatch`.
     pub fn vouch_enrollment(&self, signed: &Signed<EnrollVouch>) -> CommonsResult<EnrollmentView> {
-        let id = signed.target.as_str();
-        check_uuid("enrollment", id)?;
-        let person = parse_did(&signed.body.person_did)?;
-        self.exclusive(&[id], || {
-            let old = self.live_session(id)?;
-            let now = self.now();
-            self.attesting_steward(&signed.actor, old.domain_id.as_deref(), now)?;
-            let mut session = old.clone();
-            session.vouch(
-                &person,
-                Vouch { steward_did: signed.actor.clone(), signature: signed.signature.clone(), at: now },
-                now,
-            )?;
-            self.save(&session, Some(&old))?;
-            Ok(session.view())
+        self.once(signed, || {
+            let id = signed.target.as_str();
+            check_uuid("enrollment", id)?;
+            let person = parse_did(&signed.body.person_did)?;
+            self.exclusive(&[id], || {
+                let old = self.live_session(id)?;
+                let now = self.now();
+                self.attesting_steward(&signed.actor, old.domain_id.as_deref(), now)?;
+                let mut session = old.clone();
+                session.vouch(
+                    &person,
+                    Vouch { steward_did: signed.actor.clone(), signature: signed.signature.clone(), at: now },
+                    now,
+                )?;
+                self.save(&session, Some(&old))?;
+                Ok(session.view())
+            })
         })
     }
 
@@ -168,12 +174,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// As [`CommonsManager::reject_enrollment_by_operator`], plus `Forbidden`
     /// unless the actor is an Active steward serving the jurisdiction.
     pub fn reject_enrollment(&self, signed: &Signed<EnrollReject>) -> CommonsResult<EnrollmentView> {
-        let id = signed.target.as_str();
-        check_uuid("enrollment", id)?;
-        self.exclusive(&[id], || {
-            let old = self.live_session(id)?;
-            self.attesting_steward(&signed.actor, old.domain_id.as_deref(), self.now())?;
-            self.reject_locked(old, signed.body.reason.clone(), signed.actor.to_string())
+        self.once(signed, || {
+            let id = signed.target.as_str();
+            check_uuid("enrollment", id)?;
+            self.exclusive(&[id], || {
+                let old = self.live_session(id)?;
+                self.attesting_steward(&signed.actor, old.domain_id.as_deref(), self.now())?;
+                self.reject_locked(old, signed.body.reason.clone(), signed.actor.to_string())
+            })
         })
     }
 
@@ -218,133 +226,138 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// term, its anchor or holder record no longer Active; the person starts
     /// a new enrollment); store errors (nothing written).
     pub fn complete_enrollment(&self, signed: &Signed<EnrollComplete>) -> CommonsResult<AnchorView> {
-        let id = signed.target.as_str();
-        check_uuid("enrollment", id)?;
-        let anchor_id = PersonhoodAnchor::id_for(&signed.actor);
-        let vouch_steward_id = {
-            // Peek (without the lock) to know which steward record to lock too;
-            // re-checked under the lock below.
-            self.live_session(id)?.vouch.map(|v| StewardRecord::id_for(&v.steward_did))
-        };
-        let mut lock_ids = vec![id, anchor_id.as_str()];
-        if let Some(s) = &vouch_steward_id {
-            lock_ids.push(s);
-        }
-        self.exclusive(&lock_ids, || {
-            let session = self.live_session(id)?;
-            if session.vouch.as_ref().map(|v| StewardRecord::id_for(&v.steward_did)) != vouch_steward_id {
-                return Err(Refusal::conflict(
-                    ConflictCode::ConcurrentChange,
-                    "the enrollment changed while completing; retry",
-                )
-                .into());
-            }
-            session.ensure_live("complete", self.now())?;
-            let Some(person) = session.person_did.clone() else {
-                return Err(Refusal::InvalidTransition {
-                    entity: "enrollment",
-                    id: id.into(),
-                    from: "at level 0".into(),
-                    action: "complete",
-                }
-                .into());
+        self.once(signed, || {
+            let id = signed.target.as_str();
+            check_uuid("enrollment", id)?;
+            let anchor_id = PersonhoodAnchor::id_for(&signed.actor);
+            let vouch_steward_id = {
+                // Peek (without the lock) to know which steward record to lock too;
+                // re-checked under the lock below.
+                self.live_session(id)?.vouch.map(|v| StewardRecord::id_for(&v.steward_did))
             };
-            require_actor(signed, &person, "the enrolling person")?;
-            let now = self.now();
-            let charter = match &session.domain_id {
-                Some(d) => Some(self.active_charter(d)?),
-                None => None,
-            };
-            let open = charter.as_ref().is_some_and(|c| c.membership_policy.open_enrollment);
-            if session.level < 2 && !(session.level == 1 && open) {
-                return Err(Refusal::InvalidTransition {
-                    entity: "enrollment",
-                    id: id.into(),
-                    from: format!("at level {}", session.level),
-                    action: "complete without a steward's vouch (the charter has no open enrollment)",
-                }
-                .into());
+            let mut lock_ids = vec![id, anchor_id.as_str()];
+            if let Some(s) = &vouch_steward_id {
+                lock_ids.push(s);
             }
-            self.ensure_not_enrolled(&person)?;
-            if let Some(v) = &session.vouch {
-                // The vouch counts only while its steward could still give it.
-                match self.attesting_steward(&v.steward_did, session.domain_id.as_deref(), now) {
-                    Ok(_) => {}
-                    Err(CommonsError::Refused(e @ Refusal::Forbidden { .. })) => {
-                        return Err(Refusal::conflict(
-                            ConflictCode::VouchNoLongerValid,
-                            format!("the vouch of {} no longer counts ({e}); start a new enrollment", v.steward_did),
-                        )
-                        .into())
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-
-            let mut changes = Changes::new();
-            let (anchor, steward_update) = match &session.vouch {
-                Some(v) => {
-                    let mut anchor = PersonhoodAnchor::new(
-                        person.clone(),
-                        Pathway::StewardVouched { steward_did: v.steward_did.clone() },
-                        now,
-                    );
-                    anchor.attestations.push(Attestation {
-                        issuer_did: v.steward_did.clone(),
-                        level: PopLevel::Strong,
-                        method: AttestationMethod::StewardVouch,
-                        issued_at: v.at,
-                        expires_at: None,
-                        signature: v.signature.clone(),
-                    });
-                    let old_steward = self.get_required::<StewardRecord>(&StewardRecord::id_for(&v.steward_did))?;
-                    let mut steward = old_steward.clone();
-                    steward.record_attestation(now);
-                    (anchor, Some((steward, old_steward)))
-                }
-                None => {
-                    let mut anchor = PersonhoodAnchor::new(person.clone(), Pathway::Genesis, now);
-                    anchor.attestations.push(Attestation {
-                        issuer_did: person.clone(),
-                        level: PopLevel::Weak,
-                        method: AttestationMethod::SelfAsserted,
-                        issued_at: now,
-                        expires_at: None,
-                        signature: signed.signature.clone(),
-                    });
-                    (anchor, None)
-                }
-            };
-            let mut holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), person, None, now);
-            if let Some(c) = &charter {
-                let level = anchor.pop_level(now).unwrap_or(PopLevel::Weak);
-                if level < c.membership_policy.required_pop_level {
+            self.exclusive(&lock_ids, || {
+                let session = self.live_session(id)?;
+                if session.vouch.as_ref().map(|v| StewardRecord::id_for(&v.steward_did)) != vouch_steward_id {
                     return Err(Refusal::conflict(
-                        ConflictCode::InsufficientPopLevel,
-                        format!(
-                            "charter {} requires {} personhood; this enrollment reaches {}",
-                            c.domain_id,
-                            c.membership_policy.required_pop_level.name(),
-                            level.name()
-                        ),
+                        ConflictCode::ConcurrentChange,
+                        "the enrollment changed while completing; retry",
                     )
                     .into());
                 }
-                let (status, caps) = if session.vouch.is_some() {
-                    (AffiliationStatus::Provisional, BTreeSet::from([Capability::Vote, Capability::Transact]))
-                } else {
-                    (AffiliationStatus::Candidate, BTreeSet::new())
+                session.ensure_live("complete", self.now())?;
+                let Some(person) = session.person_did.clone() else {
+                    return Err(Refusal::InvalidTransition {
+                        entity: "enrollment",
+                        id: id.into(),
+                        from: "at level 0".into(),
+                        action: "complete",
+                    }
+                    .into());
                 };
-                holder.join(&c.domain_id, status, caps, now)?;
-            }
-            changes.put(&anchor, None)?;
-            changes.put(&holder, None)?;
-            if let Some((steward, old)) = &steward_update {
-                changes.put(steward, Some(old))?;
-            }
-            changes.delete(&session)?;
-            self.store.commit(changes)?;
-            Ok(anchor.view(now))
+                require_actor(signed, &person, "the enrolling person")?;
+                let now = self.now();
+                let charter = match &session.domain_id {
+                    Some(d) => Some(self.active_charter(d)?),
+                    None => None,
+                };
+                let open = charter.as_ref().is_some_and(|c| c.membership_policy.open_enrollment);
+                if session.level < 2 && !(session.level == 1 && open) {
+                    return Err(Refusal::InvalidTransition {
+                        entity: "enrollment",
+                        id: id.into(),
+                        from: format!("at level {}", session.level),
+                        action: "complete without a steward's vouch (the charter has no open enrollment)",
+                    }
+                    .into());
+                }
+                self.ensure_not_enrolled(&person)?;
+                if let Some(v) = &session.vouch {
+                    // The vouch counts only while its steward could still give it.
+                    match self.attesting_steward(&v.steward_did, session.domain_id.as_deref(), now) {
+                        Ok(_) => {}
+                        Err(CommonsError::Refused(e @ Refusal::Forbidden { .. })) => {
+                            return Err(Refusal::conflict(
+                                ConflictCode::VouchNoLongerValid,
+                                format!(
+                                    "the vouch of {} no longer counts ({e}); start a new enrollment",
+                                    v.steward_did
+                                ),
+                            )
+                            .into())
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+
+                let mut changes = Changes::new();
+                let (anchor, steward_update) = match &session.vouch {
+                    Some(v) => {
+                        let mut anchor = PersonhoodAnchor::new(
+                            person.clone(),
+                            Pathway::StewardVouched { steward_did: v.steward_did.clone() },
+                            now,
+                        );
+                        anchor.attestations.push(Attestation {
+                            issuer_did: v.steward_did.clone(),
+                            level: PopLevel::Strong,
+                            method: AttestationMethod::StewardVouch,
+                            issued_at: v.at,
+                            expires_at: None,
+                            signature: v.signature.clone(),
+                        });
+                        let old_steward = self.get_required::<StewardRecord>(&StewardRecord::id_for(&v.steward_did))?;
+                        let mut steward = old_steward.clone();
+                        steward.record_attestation(now);
+                        (anchor, Some((steward, old_steward)))
+                    }
+                    None => {
+                        let mut anchor = PersonhoodAnchor::new(person.clone(), Pathway::Genesis, now);
+                        anchor.attestations.push(Attestation {
+                            issuer_did: person.clone(),
+                            level: PopLevel::Weak,
+                            method: AttestationMethod::SelfAsserted,
+                            issued_at: now,
+                            expires_at: None,
+                            signature: signed.signature.clone(),
+                        });
+                        (anchor, None)
+                    }
+                };
+                let mut holder = CommonsHolderRecord::new(anchor.anchor_id.clone(), person, None, now);
+                if let Some(c) = &charter {
+                    let level = anchor.pop_level(now).unwrap_or(PopLevel::Weak);
+                    if level < c.membership_policy.required_pop_level {
+                        return Err(Refusal::conflict(
+                            ConflictCode::InsufficientPopLevel,
+                            format!(
+                                "charter {} requires {} personhood; this enrollment reaches {}",
+                                c.domain_id,
+                                c.membership_policy.required_pop_level.name(),
+                                level.name()
+                            ),
+                        )
+                        .into());
+                    }
+                    let (status, caps) = if session.vouch.is_some() {
+                        (AffiliationStatus::Provisional, BTreeSet::from([Capability::Vote, Capability::Transact]))
+                    } else {
+                        (AffiliationStatus::Candidate, BTreeSet::new())
+                    };
+                    holder.join(&c.domain_id, status, caps, now)?;
+                }
+                changes.put(&anchor, None)?;
+                changes.put(&holder, None)?;
+                if let Some((steward, old)) = &steward_update {
+                    changes.put(steward, Some(old))?;
+                }
+                changes.delete(&session)?;
+                self.commit(changes)?;
+                Ok(anchor.view(now))
+            })
         })
     }
 

@@ -28,8 +28,8 @@ impl CommonsError {
     /// The HTTP status the gateway answers with (`docs/DOMAIN.md`,
     /// "Errors"), decided here once for every layer:
     /// - a refusal: 400 for bad input (`invalid_input`, `invalid_did`,
-    ///   `invalid_id`, `invalid_payload`), 401 for a signature that does not
-    ///   verify, 403 forbidden, 404 not found, 409 for a state conflict, 410
+    ///   `invalid_id`, `invalid_payload`), 401 for an envelope that is not
+    ///   version 2, does not verify, or is outside its time window, 403 forbidden, 404 not found, 409 for a state conflict, 410
     ///   expired;
     /// - a store failure: 400 for a cursor the store did not hand out, 503
     ///   while the store cannot serve (retry later), 500 for the rest.
@@ -37,7 +37,11 @@ impl CommonsError {
         match self {
             Self::Refused(r) => match r {
                 Refusal::InvalidInput { .. } | Refusal::InvalidDid(_) | Refusal::InvalidId { .. } => 400,
-                Refusal::Envelope(EnvelopeError::BadSignature { .. }) => 401,
+                Refusal::Envelope(
+                    EnvelopeError::BadSignature { .. }
+                    | EnvelopeError::InvalidEnvelope { .. }
+                    | EnvelopeError::Expired { .. },
+                ) => 401,
                 Refusal::Envelope(_) => 400,
                 Refusal::Forbidden { .. } => 403,
                 Refusal::NotFound { .. } => 404,

@@ -122,11 +122,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`, `NotFound`, `Forbidden` unless signed by the holder,
     /// `InvalidInput` on the name.
     pub fn update_holder(&self, signed: &Signed<HolderUpdate>) -> CommonsResult<HolderView> {
-        let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
-            require_actor(signed, &h.did, "the holder")?;
-            h.set_display_name(signed.body.display_name.clone(), now)
-        })?;
-        Ok(holder.view())
+        self.once(signed, || {
+            let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
+                require_actor(signed, &h.did, "the holder")?;
+                h.set_display_name(signed.body.display_name.clone(), now)
+            })?;
+            Ok(holder.view())
+        })
     }
 
     /// The holder (signed `affiliation-apply`, target = holder id) applies to
@@ -142,18 +144,21 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `revocation_open` while a revocation of that membership is open (a
     /// member cannot leave and apply again to shed it); store errors.
     pub fn apply_affiliation(&self, signed: &Signed<AffiliationApply>) -> CommonsResult<HolderView> {
-        let j = signed.body.jurisdiction.as_str();
-        check_hex_id("holder", &signed.target)?;
-        check_jurisdiction(j)?;
-        self.active_charter(j)?;
-        let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
-            require_actor(signed, &h.did, "the holder")?;
-            h.require_active("apply for an affiliation")?;
-            h.join(j, AffiliationStatus::Candidate, BTreeSet::new(), now)?;
-            let membership = RevocationTarget::Membership { holder_id: signed.target.clone(), jurisdiction: j.into() };
-            self.refuse_while_revocation_open(membership)
-        })?;
-        Ok(holder.view())
+        self.once(signed, || {
+            let j = signed.body.jurisdiction.as_str();
+            check_hex_id("holder", &signed.target)?;
+            check_jurisdiction(j)?;
+            self.active_charter(j)?;
+            let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
+                require_actor(signed, &h.did, "the holder")?;
+                h.require_active("apply for an affiliation")?;
+                h.join(j, AffiliationStatus::Candidate, BTreeSet::new(), now)?;
+                let membership =
+                    RevocationTarget::Membership { holder_id: signed.target.clone(), jurisdiction: j.into() };
+                self.refuse_while_revocation_open(membership)
+            })?;
+            Ok(holder.view())
+        })
     }
 
     /// The holder (signed `affiliation-leave`, target = holder id) leaves a
@@ -165,13 +170,15 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// no affiliation there); `Forbidden` unless signed by the holder;
     /// `InvalidTransition` when Exited or Banned; store errors.
     pub fn leave_affiliation(&self, signed: &Signed<AffiliationLeave>) -> CommonsResult<HolderView> {
-        let j = signed.body.jurisdiction.as_str();
-        check_jurisdiction(j)?;
-        let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
-            require_actor(signed, &h.did, "the holder")?;
-            h.transition_affiliation(j, AffiliationAction::Leave, now)
-        })?;
-        Ok(holder.view())
+        self.once(signed, || {
+            let j = signed.body.jurisdiction.as_str();
+            check_jurisdiction(j)?;
+            let (holder, _) = self.update_record::<CommonsHolderRecord, _>(&signed.target, |h, now| {
+                require_actor(signed, &h.did, "the holder")?;
+                h.transition_affiliation(j, AffiliationAction::Leave, now)
+            })?;
+            Ok(holder.view())
+        })
     }
 
     /// A steward (signed `affiliation-approve`, target = holder id) that can
@@ -183,7 +190,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `Forbidden` unless the actor is such a steward, or when it is the
     /// holder's own steward record.
     pub fn approve_affiliation(&self, signed: &Signed<AffiliationApprove>) -> CommonsResult<HolderView> {
-        self.steward_advances(&signed.actor, &signed.target, &signed.body.jurisdiction, AffiliationAction::Approve)
+        self.once(signed, || {
+            self.steward_advances(&signed.actor, &signed.target, &signed.body.jurisdiction, AffiliationAction::Approve)
+        })
     }
 
     /// A steward (signed `affiliation-promote`) promotes a Provisional
@@ -194,7 +203,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// As [`CommonsManager::approve_affiliation`], with `InvalidTransition`
     /// unless Provisional.
     pub fn promote_affiliation(&self, signed: &Signed<AffiliationPromote>) -> CommonsResult<HolderView> {
-        self.steward_advances(&signed.actor, &signed.target, &signed.body.jurisdiction, AffiliationAction::Promote)
+        self.once(signed, || {
+            self.steward_advances(&signed.actor, &signed.target, &signed.body.jurisdiction, AffiliationAction::Promote)
+        })
     }
 
     fn steward_advances(

@@ -29,6 +29,7 @@ mod error;
 mod holders;
 mod input;
 mod locks;
+mod replay;
 mod revocations;
 mod standing;
 mod stewards;
@@ -55,6 +56,7 @@ pub use stewards::StewardFilter;
 
 use crate::backend::{CommonsBackend, CommonsStoreBackend, OpenBackend, StoreConfig};
 use crate::model::error::Refusal;
+use crate::model::signing::EnvelopePolicy;
 use crate::store::{Changes, CommonsStore, Entity};
 use locks::LockTable;
 
@@ -110,6 +112,7 @@ pub struct CommonsManager<S = CommonsBackend> {
     locks: LockTable,
     clock: Clock,
     info: StoreInfo,
+    envelopes: EnvelopePolicy,
 }
 
 impl<S: OpenBackend> CommonsManager<S> {
@@ -187,12 +190,24 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             schema_version: store.schema_version(),
             durability: if persistent { config.durability.as_str() } else { "none" },
         };
-        Self { store, locks: LockTable::new(), clock, info }
+        Self { store, locks: LockTable::new(), clock, info, envelopes: EnvelopePolicy::default() }
     }
 
     /// The same manager with another clock (tests move a [`Clock::manual`]).
     pub fn with_clock(self, clock: Clock) -> Self {
         Self { clock, ..self }
+    }
+
+    /// The same manager accepting envelopes under `policy` (audience, clock
+    /// skew, longest lifetime; the default is the spec's: `commons`, 60 s,
+    /// 600 s). See [`CommonsManager::open_envelope`].
+    pub fn with_envelope_policy(self, policy: EnvelopePolicy) -> Self {
+        Self { envelopes: policy, ..self }
+    }
+
+    /// What envelopes this manager accepts.
+    pub fn envelope_policy(&self) -> &EnvelopePolicy {
+        &self.envelopes
     }
 
     /// The store underneath.
@@ -238,11 +253,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     }
 
     /// Writes `new` over `old` (the version read under the record's lock),
-    /// with its index rows, as one batch.
+    /// with its index rows, as one batch ([`Self::commit`]: with a running
+    /// signed operation's nonce).
     fn save<E: Entity>(&self, new: &E, old: Option<&E>) -> CommonsResult<()> {
         let mut changes = Changes::new();
         changes.put(new, old)?;
-        Ok(self.store.commit(changes)?)
+        self.commit(changes)
     }
 
     /// Runs `section` (a read-modify-write: it reads the records it
@@ -259,6 +275,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         loop {
             let result = {
                 let _guard = self.locks.lock(ids);
+                if attempt > 1 {
+                    // The conflict may have been another use of this envelope.
+                    self.refuse_replay_on_rerun()?;
+                }
                 section()
             };
             match result {

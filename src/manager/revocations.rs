@@ -170,7 +170,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             let mut changes = Changes::new();
             changes.put(&record, None)?;
             TargetRecord::put(&new_target, &old_target, &mut changes)?;
-            self.store.commit(changes)?;
+            self.commit(changes)?;
             Ok(record)
         })
     }
@@ -236,7 +236,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 TargetRecord::put(&new_target, &old_target, &mut changes)?;
             }
         }
-        self.store.commit(changes)?;
+        self.commit(changes)?;
         Ok(record)
     }
 

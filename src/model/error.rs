@@ -180,6 +180,8 @@ conflict_codes! {
     NotFinalizable = "not_finalizable",
     /// The enrollment is bound to another principal.
     PersonMismatch = "person_mismatch",
+    /// This signed envelope (actor and nonce) was used before; sign a new one.
+    Replayed = "replayed",
     /// The target is under an open revocation.
     RevocationOpen = "revocation_open",
     /// The vouching steward can no longer attest.
@@ -204,7 +206,7 @@ mod tests {
             assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{s}");
             assert!(seen.insert(s), "{s} listed twice");
         }
-        assert_eq!(seen.len(), 17);
+        assert_eq!(seen.len(), 18);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub(crate) mod enrollment;
 pub(crate) mod error;
 pub(crate) mod holder;
 pub(crate) mod ids;
+pub(crate) mod replay;
 pub(crate) mod revocation;
 pub(crate) mod signing;
 pub(crate) mod steward;

@@ -24,6 +24,8 @@
 //! | `revocation/<revocation_id>` | RevocationRecord JSON |
 //! | `revocation_target/<target key>/<revocation_id>` | revocation_id |
 //! | `revocation_deadline/<16 hex of appeal_deadline>/<revocation_id>` | revocation_id (only while it may still be finalized: not finalized, appeal not upheld) |
+//! | `nonce/<nonce_id>` | SpentNonce JSON (nonce_id = sha256 of `<actor>\|<nonce>`) |
+//! | `nonce_expiry/<16 hex of keep_until>/<nonce_id>` | nonce_id |
 //!
 //! **Invariant:** no prefix of one namespace is a prefix of another (every
 //! namespace name ends in `/`, and no name is another name plus `/`), so a
@@ -50,6 +52,7 @@ use crate::model::charter::Charter;
 use crate::model::did::Did;
 use crate::model::enrollment::EnrollmentSession;
 use crate::model::holder::{AffiliationStatus, CommonsHolderRecord};
+use crate::model::replay::SpentNonce;
 use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget};
 use crate::model::steward::StewardRecord;
 
@@ -103,6 +106,11 @@ pub const REVOCATION_TARGET: &str = "revocation_target/";
 /// Index: appeal deadlines of revocations not yet finalized.
 pub const REVOCATION_DEADLINE: &str = "revocation_deadline/";
 
+/// Record namespace: spent envelope nonces.
+pub const SPENT_NONCE: &str = "nonce/";
+/// Index: the order in which spent nonces may be swept.
+pub const SPENT_NONCE_EXPIRY: &str = "nonce_expiry/";
+
 /// Every namespace, record and index, for `verify`, import and tests.
 pub const ALL_NAMESPACES: &[&str] = &[
     ANCHOR,
@@ -126,6 +134,8 @@ pub const ALL_NAMESPACES: &[&str] = &[
     REVOCATION,
     REVOCATION_TARGET,
     REVOCATION_DEADLINE,
+    SPENT_NONCE,
+    SPENT_NONCE_EXPIRY,
 ];
 
 /// The index namespaces whose rows are created only where absent (see the
@@ -135,7 +145,7 @@ pub const ALL_NAMESPACES: &[&str] = &[
 pub const UNIQUE_INDEXES: &[&str] = &[APPEAL_OPEN];
 
 /// A record type the store keeps: anchors, holders, charters, stewards,
-/// enrollment sessions, amendments, appeals and revocations. Sealed: which
+/// enrollment sessions, amendments, appeals, revocations and spent nonces. Sealed: which
 /// types the store keeps, and under which keys, is the store's own business
 /// (its key layout side, private to the store).
 pub trait Entity: Keyed + Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
@@ -284,3 +294,8 @@ entity!(RevocationRecord, "revocation", REVOCATION, revocation_id, revocations, 
     }
     rows
 });
+
+entity!(SpentNonce, "spent_nonce", SPENT_NONCE, nonce_id, spent_nonces, |n| vec![(
+    timed_key(SPENT_NONCE_EXPIRY, n.keep_until, &n.nonce_id),
+    n.nonce_id.clone()
+)]);

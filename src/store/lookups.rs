@@ -36,6 +36,8 @@ pub enum Due {
     /// Revocations not finalized, appeal not upheld, whose appeal deadline
     /// has come.
     RevocationsToFinalize,
+    /// Spent nonces whose `keep_until` has come.
+    SpentNonces,
 }
 
 impl<S: CommonsStoreBackend> CommonsStore<S> {
@@ -236,6 +238,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             Due::ExpiredEnrollments => keys::ENROLLMENT_EXPIRY,
             Due::AmendmentsToClose => keys::AMENDMENT_CLOSES,
             Due::RevocationsToFinalize => keys::REVOCATION_DEADLINE,
+            Due::SpentNonces => keys::SPENT_NONCE_EXPIRY,
         };
         let end = keys::due_end(namespace, now);
         self.scan_rows(namespace, None, WALK_CHUNK, |k, v| {

@@ -28,6 +28,7 @@ use crate::model::appeal::Appeal;
 use crate::model::charter::Charter;
 use crate::model::enrollment::EnrollmentSession;
 use crate::model::holder::CommonsHolderRecord;
+use crate::model::replay::SpentNonce;
 use crate::model::revocation::RevocationRecord;
 use crate::model::steward::StewardRecord;
 use cache::RecordCache;
@@ -123,6 +124,7 @@ pub struct Caches {
     pub(crate) amendments: RecordCache<Amendment>,
     pub(crate) appeals: RecordCache<Appeal>,
     pub(crate) revocations: RecordCache<RevocationRecord>,
+    pub(crate) spent_nonces: RecordCache<SpentNonce>,
 }
 
 impl Caches {
@@ -136,6 +138,7 @@ impl Caches {
             amendments: RecordCache::new(capacity),
             appeals: RecordCache::new(capacity),
             revocations: RecordCache::new(capacity),
+            spent_nonces: RecordCache::new(capacity),
         }
     }
 
@@ -149,6 +152,7 @@ impl Caches {
         self.amendments.clear();
         self.appeals.clear();
         self.revocations.clear();
+        self.spent_nonces.clear();
     }
 }
 

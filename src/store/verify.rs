@@ -22,6 +22,7 @@ use crate::model::appeal::Appeal;
 use crate::model::charter::Charter;
 use crate::model::enrollment::EnrollmentSession;
 use crate::model::holder::{AffiliationStatus, CommonsHolderRecord, HolderStatus};
+use crate::model::replay::SpentNonce;
 use crate::model::revocation::{AppealStatus, RevocationRecord, RevocationTarget};
 use crate::model::steward::{StewardRecord, StewardStatus};
 
@@ -164,6 +165,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         self.verify_entity::<RevocationRecord>(&mut report, &mut expected, |k, r| {
             revocations.push((k.to_string(), r.clone()))
         })?;
+        self.verify_entity::<SpentNonce>(&mut report, &mut expected, |_, _| {})?;
 
         let record_prefixes = [
             keys::ANCHOR,
@@ -174,6 +176,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             keys::AMENDMENT,
             keys::APPEAL,
             keys::REVOCATION,
+            keys::SPENT_NONCE,
         ];
         for ns in ALL_NAMESPACES.iter().filter(|ns| !record_prefixes.contains(ns)) {
             let mut count = 0;
@@ -243,6 +246,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             (keys::APPEAL_OPEN, keys::APPEAL),
             (keys::REVOCATION_TARGET, keys::REVOCATION),
             (keys::REVOCATION_DEADLINE, keys::REVOCATION),
+            (keys::SPENT_NONCE_EXPIRY, keys::SPENT_NONCE),
         ]
         .into_iter()
         .find(|(index, _)| index_key.starts_with(index))

@@ -3,7 +3,7 @@
 //! signed envelopes (opened for the manager, or as sent over HTTP), a way to
 //! spoil a signature, and ids that no record has.
 
-use commons_gateway::{Action, Did, Signed, SignedEnvelope};
+use commons_gateway::{Action, Did, EnvelopeHeader, EnvelopePolicy, Signed, SignedEnvelope};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 
@@ -34,18 +34,33 @@ impl Person {
         Self { key, did }
     }
 
-    /// Signs `payload` for action `A` on `target` and opens it, as the
-    /// gateway does: what the manager takes.
+    /// Signs `payload` for action `A` on `target` (a fresh envelope: new
+    /// nonce, made now) and opens it, as the gateway does: what the manager
+    /// takes.
     pub fn sign<A: Action>(&self, target: &str, payload: Value) -> Signed<A> {
-        SignedEnvelope::sign(&self.key, A::ACTION, target, payload.to_string())
-            .open::<A>(target)
+        let now = wall_now();
+        SignedEnvelope::sign(&self.key, &header(now), A::ACTION, target, payload.to_string())
+            .open::<A>(target, &EnvelopePolicy::default(), now)
             .expect("own signature verifies")
     }
 
     /// The envelope of `action` on `target` over `payload` (JSON text, or
-    /// any text), as a client sends it.
+    /// any text), as a client sends it: audience `commons`, made now by the
+    /// wall clock, valid 300 s, a fresh nonce.
     pub fn envelope(&self, action: &str, target: &str, payload: impl ToString) -> SignedEnvelope {
-        SignedEnvelope::sign(&self.key, action, target, payload.to_string())
+        self.envelope_with(&header(wall_now()), action, target, payload)
+    }
+
+    /// The envelope of `action` on `target` over `payload` under `header`
+    /// (another audience, other times, a chosen nonce).
+    pub fn envelope_with(
+        &self,
+        header: &EnvelopeHeader,
+        action: &str,
+        target: &str,
+        payload: impl ToString,
+    ) -> SignedEnvelope {
+        SignedEnvelope::sign(&self.key, header, action, target, payload.to_string())
     }
 
     /// Non-canonical spellings of this DID, each with a label: the canonical
@@ -61,6 +76,17 @@ impl Person {
             ("trailing_char", format!("{did}z")),
         ]
     }
+}
+
+/// The wall clock, Unix seconds: envelope windows are checked against it
+/// (whatever a test's manual manager clock says).
+pub fn wall_now() -> u64 {
+    commons_gateway::Clock::System.now()
+}
+
+/// A header for audience `commons`, made at `now`, valid 300 s, fresh nonce.
+pub fn header(now: u64) -> EnvelopeHeader {
+    EnvelopeHeader::new(commons_gateway::DEFAULT_AUDIENCE, now, 300)
 }
 
 /// Standard base64 without padding (multibase `m`).
