@@ -14,7 +14,10 @@
 //! 5. a gateway SIGKILLed while clients write through all three loses no
 //!    acknowledged write, leaves no half-written one, and `verify` finds the
 //!    database clean;
-//! 6. PostgreSQL restarted while clients write through all three: every
+//! 6. one signed envelope sent at once through all three gateways takes
+//!    effect once (one 200, every other answer 409 `replayed`), and a replay
+//!    through any gateway later is refused the same way;
+//! 7. PostgreSQL restarted while clients write through all three: every
 //!    answer is 2xx or 503 (never another status, never no answer within
 //!    10 s), and afterwards all three gateways serve writes again without
 //!    being restarted, with every acknowledged write there. The restart runs
@@ -304,6 +307,49 @@ fn one_did_bootstrapped_at_once_through_three_gateways_is_created_once() -> Resu
         GATEWAYS * PER_GATEWAY
     );
     ensure!(refused == ROUNDS * (GATEWAYS * PER_GATEWAY - 1), "{refused} refusals");
+    Ok(())
+}
+
+#[test]
+fn one_envelope_sent_at_once_through_three_gateways_takes_effect_once() -> Result<()> {
+    let _one = one_at_a_time();
+    const ROUNDS: usize = 10;
+    const PER_GATEWAY: usize = 2;
+    let c = Cluster::start()?;
+    let bases = c.bases();
+    let p = Person::new();
+    let id = bootstrap(c.gw(0).base(), &p, "Start")?;
+    let mut replayed = 0;
+    for round in 0..ROUNDS {
+        let name = format!("Round {round}");
+        let rename = rename_call(&p, &id, &name);
+        let replies = at_once(PER_GATEWAY, |g, _| send_to(&bases[g], &rename));
+        let mut applied = 0;
+        for (i, reply) in replies.into_iter().enumerate() {
+            let reply = reply.with_context(|| format!("round {round}: client {i}"))?;
+            match reply.status {
+                200 => applied += 1,
+                409 if reply.json["error"] == "replayed" => replayed += 1,
+                other => bail!("round {round}: client {i}: {other} {}", reply.text),
+            }
+        }
+        ensure!(applied == 1, "round {round}: one envelope took effect {applied} times");
+        // Later, through each gateway: still spent, and the name stays.
+        for base in &bases {
+            let again = expect(base, &rename, 409)?;
+            ensure!(again.json["error"] == "replayed", "round {round}: {}", again.text);
+            let holder = expect(base, &Call::get(format!("/v1/holders/{id}")), 200)?;
+            ensure!(holder.json["display_name"] == name.as_str(), "round {round}: {}", holder.text);
+        }
+    }
+    c.check_logs()?;
+    c.verify_clean()?;
+    eprintln!(
+        "multi-gateway replay race: {ROUNDS} envelopes, each sent by {} clients at once: {ROUNDS} took effect, \
+         {replayed} answered 409 replayed",
+        GATEWAYS * PER_GATEWAY
+    );
+    ensure!(replayed == ROUNDS * (GATEWAYS * PER_GATEWAY - 1), "{replayed} replays refused");
     Ok(())
 }
 

@@ -338,7 +338,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `serve` on `dirs` and waits until `/v1/health` answers 200.
+    /// Starts `serve` on `dirs` (the in-memory build: on no store location)
+    /// and waits until `/v1/health` answers 200.
     /// Retries on another port if the free port was taken meanwhile.
     pub fn start(dirs: &Dirs, name: &str) -> Result<Self> {
         Self::start_with(dirs, name, |args, log| ChildGuard::spawn(args, &dirs.logs, log))
@@ -356,7 +357,13 @@ impl Server {
         let mut last = None;
         for attempt in 0..3 {
             let port = free_port();
-            let mut process = spawn(dirs.serve_args(port), &format!("{name}-{attempt}"))?;
+            let mut args = dirs.serve_args(port);
+            if !<CommonsBackend as OpenBackend>::PERSISTENT {
+                // The in-memory build refuses a data directory: it serves a
+                // store that lives as long as the process.
+                args.retain(|a| a != "--data-dir" && *a != dirs.data.as_os_str());
+            }
+            let mut process = spawn(args, &format!("{name}-{attempt}"))?;
             let base = format!("http://127.0.0.1:{port}");
             let health = Call::get("/v1/health");
             match process.wait_until(BOUND, || send_to(&base, &health).is_ok_and(|r| r.status == 200)) {
