@@ -144,11 +144,40 @@ impl<'a> Client<'a> {
         payload: Value,
         want: u16,
     ) -> Result<Value> {
-        let header = EnvelopeHeader::new(DEFAULT_AUDIENCE, Clock::System.now(), 300);
-        let envelope = SignedEnvelope::sign(key, &header, action, target, payload.to_string());
-        let body = serde_json::to_value(&envelope).context("serialising an envelope")?;
-        self.expect("POST", path, Some(&body), false, want)
+        self.expect("POST", path, Some(&envelope(key, action, target, &payload)?), false, want)
     }
+
+    /// As [`Client::signed_post`], then sends the very same envelope again,
+    /// as someone who captured it would: it must be answered 409 `replayed`.
+    /// Returns the first answer.
+    pub fn signed_post_then_replay(
+        &self,
+        path: &str,
+        key: &SigningKey,
+        action: &str,
+        target: &str,
+        payload: Value,
+        want: u16,
+    ) -> Result<Value> {
+        let body = envelope(key, action, target, &payload)?;
+        let first = self.expect("POST", path, Some(&body), false, want)?;
+        let replay = self.expect("POST", path, Some(&body), false, 409)?;
+        expect_eq(
+            &replay["error"],
+            &Value::from("replayed"),
+            &format!("POST {path} (the same envelope again)"),
+            "error",
+        )?;
+        Ok(first)
+    }
+}
+
+/// A version-2 envelope (the gateway's default audience, made now, valid
+/// 300 s, a fresh nonce) of `action` on `target` over `payload`, as JSON.
+fn envelope(key: &SigningKey, action: &str, target: &str, payload: &Value) -> Result<Value> {
+    let header = EnvelopeHeader::new(DEFAULT_AUDIENCE, Clock::System.now(), 300);
+    let envelope = SignedEnvelope::sign(key, &header, action, target, payload.to_string());
+    serde_json::to_value(&envelope).context("serialising an envelope")
 }
 
 /// Fails unless `got` (the answer's `field`) is `want`.

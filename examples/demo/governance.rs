@@ -176,14 +176,21 @@ impl Governance {
         Ok(())
     }
 
-    /// Step 3: the voters with these indices vote (signed).
+    /// Step 3: the voters with these indices vote (signed); the first vote's
+    /// envelope is sent a second time and refused (409 `replayed`).
     pub fn cast_votes(&mut self, client: &Client<'_>, world: &World, voters: Range<usize>) -> Result<()> {
         let id = self.amendment_id.clone();
         let path = format!("/v1/amendments/{id}/votes");
         for i in voters {
             let voter = &world.people[i];
             let approve = approves(i);
-            let amendment = client.signed_post(&path, &voter.key, "vote", &id, json!({"approve": approve}), 201)?;
+            let vote = json!({"approve": approve});
+            // The first vote is also sent twice: the copy is refused, 409 replayed.
+            let amendment = if self.votes.is_empty() {
+                client.signed_post_then_replay(&path, &voter.key, "vote", &id, vote, 201)?
+            } else {
+                client.signed_post(&path, &voter.key, "vote", &id, vote, 201)?
+            };
             let votes = amendment["votes"].as_array().map_or(0, Vec::len);
             ensure!(votes == self.votes.len() + 1, "POST {path}: expected {} votes, got {votes}", self.votes.len() + 1);
             self.votes.push((voter.did.clone(), approve));
