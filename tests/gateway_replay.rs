@@ -88,6 +88,17 @@ fn membership(server: &Server, holder: &str, domain: &str) -> Result<Value> {
     Ok(found.map_or(Value::Null, |a| a["status"].clone()))
 }
 
+/// On a persistent build: SIGKILLs `server` and starts a new one on the same
+/// store. `None` on the in-memory build (nothing survives a restart there).
+fn killed_and_restarted(dirs: &Dirs, server: &mut Server, name: &str) -> Result<Option<Server>> {
+    if !persistent() {
+        eprintln!("restart part skipped on the {BACKEND_NAME} build: no persistent engine");
+        return Ok(None);
+    }
+    server.process.kill()?;
+    Ok(Some(Server::start(dirs, name)?))
+}
+
 fn operator_step(holder: &str, domain: &str, step: &str) -> Call {
     Call::post(format!("/v1/holders/{holder}/affiliations/{domain}/{step}")).operator().json(&json!({}))
 }
@@ -106,12 +117,9 @@ fn a_replayed_holder_update_is_409_replayed_and_the_name_stays_also_after_sigkil
     expect_code(&server, &first, 409, "replayed")?;
     ensure!(get(&server, &format!("/v1/holders/{id}"))?["display_name"] == "Eve", "a replay set the name back");
 
-    if !persistent() {
-        eprintln!("restart part skipped on the {BACKEND_NAME} build: no persistent engine");
+    let Some(restarted) = killed_and_restarted(&dirs, &mut server, "restarted")? else {
         return Ok(());
-    }
-    server.process.kill()?;
-    let restarted = Server::start(&dirs, "restarted")?;
+    };
     for replay in [&first, &second] {
         expect_code(&restarted, replay, 409, "replayed")?;
     }
@@ -122,8 +130,9 @@ fn a_replayed_holder_update_is_409_replayed_and_the_name_stays_also_after_sigkil
 }
 
 #[test]
-fn a_replayed_leave_and_apply_pair_cannot_move_a_member() -> Result<()> {
-    let server = Server::start(&Dirs::new()?, "leave-apply")?;
+fn a_replayed_leave_and_apply_pair_cannot_move_a_member_also_after_sigkill() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let mut server = Server::start(&dirs, "leave-apply")?;
     let founder = Person::new();
     bootstrap(&server, &founder, "Founder")?;
     let charter = draft_coop(&server, &founder, "millers")?;
@@ -150,12 +159,19 @@ fn a_replayed_leave_and_apply_pair_cannot_move_a_member() -> Result<()> {
     expect_code(&server, &apply, 409, "replayed")?;
     expect_code(&server, &back, 409, "replayed")?;
     ensure!(get(&server, &format!("/v1/holders/{id}"))? == before, "the replays moved the member");
+    if let Some(restarted) = killed_and_restarted(&dirs, &mut server, "leave-apply-restarted")? {
+        for replay in [&leave, &apply, &back] {
+            expect_code(&restarted, replay, 409, "replayed")?;
+        }
+        ensure!(get(&restarted, &format!("/v1/holders/{id}"))? == before, "replays after a restart moved the member");
+    }
     Ok(())
 }
 
 #[test]
-fn one_evidence_envelope_sent_three_times_leaves_one_entry() -> Result<()> {
-    let server = Server::start(&Dirs::new()?, "evidence")?;
+fn one_evidence_envelope_sent_three_times_leaves_one_entry_also_after_sigkill() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let mut server = Server::start(&dirs, "evidence")?;
     let founder = Person::new();
     bootstrap(&server, &founder, "Founder")?;
     let charter = draft_coop(&server, &founder, "weavers")?;
@@ -189,6 +205,11 @@ fn one_evidence_envelope_sent_three_times_leaves_one_entry() -> Result<()> {
     ensure!(got["evidence"].as_array().map(Vec::len) == Some(1), "evidence: {}", got["evidence"]);
     let appeals = get(&server, &format!("/v1/appeals?appellant={}", pat.did))?;
     ensure!(appeals["items"].as_array().map(Vec::len) == Some(1), "appeals: {appeals}");
+    if let Some(restarted) = killed_and_restarted(&dirs, &mut server, "evidence-restarted")? {
+        expect_code(&restarted, &evidence, 409, "replayed")?;
+        expect_code(&restarted, &file, 409, "replayed")?;
+        ensure!(get(&restarted, &format!("/v1/appeals/{a}"))? == got, "replays after a restart changed the appeal");
+    }
     Ok(())
 }
 
