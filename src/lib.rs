@@ -56,7 +56,10 @@
 //!   with its [`ConflictCode`], or a [`StoreError`]); [`CommonsStore`] (the
 //!   record layer, with export, import and verify); [`StoreConfig`],
 //!   [`Durability`], [`CommonsBackend`], [`BACKEND_NAME`]; [`Did`] and the
-//!   signed envelopes ([`SignedEnvelope`], [`Signed`], [`Action`]).
+//!   signed envelopes, version 2 ([`SignedEnvelope`] made with an
+//!   [`EnvelopeHeader`], opened under an [`EnvelopePolicy`] into a
+//!   [`Signed`] value of an [`Action`]; each used once, its nonce kept as a
+//!   [`records::SpentNonce`]).
 //! - [`records`]: the records of the commons, their statuses and their API
 //!   views.
 //! - [`actions`]: the payloads of the signed actions and the operator's
@@ -88,7 +91,6 @@ pub use manager::{
 };
 pub use model::did::{Did, InvalidDid};
 pub use model::error::{ConflictCode, Refusal};
-pub use model::replay::SpentNonce;
 pub use model::signing::{
     signing_message, Action, EnvelopeError, EnvelopeHeader, EnvelopePolicy, Signed, SignedEnvelope, DEFAULT_AUDIENCE,
     NONCE_MAX_BYTES, NONCE_MIN_BYTES,
@@ -114,6 +116,7 @@ pub mod records {
     pub use crate::model::holder::{
         Affiliation, AffiliationStatus, BaselineRight, Capability, CommonsHolderRecord, HolderStatus, HolderView,
     };
+    pub use crate::model::replay::SpentNonce;
     pub use crate::model::revocation::{
         AppealStatus, RevocationReason, RevocationRecord, RevocationTarget, TargetBefore,
     };
