@@ -84,14 +84,15 @@ mod store;
 pub use backend::{CommonsBackend, CommonsStoreBackend, Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 pub use manager::{
     parse_affiliation_status, AmendmentFilter, AppealFilter, CharterFilter, Clock, ClosedAmendment, CommonsError,
-    CommonsManager, CommonsResult, EnrollmentStarted, StewardFilter, StoreInfo, MAX_ATTEMPTS,
+    CommonsManager, CommonsResult, EnrollmentStarted, StewardFilter, StoreInfo, DEFAULT_MAX_OPEN_ENROLLMENTS,
+    MAX_ATTEMPTS, MAX_ENROLLMENT_RETRY_AFTER_SECS,
 };
 pub use model::did::{Did, InvalidDid};
 pub use model::error::{ConflictCode, Refusal};
 pub use model::signing::{signing_message, Action, EnvelopeError, Signed, SignedEnvelope};
 pub use store::{
-    Changes, CommonsStore, Due, Entity, ExportFile, Page, Paging, Problem, StoreError, StoreResult, TransferError,
-    VerifyReport, MAX_ROWS_PER_PAGE_SCAN, SCHEMA_VERSION,
+    Changes, CommonsStore, Due, Entity, ExportFile, OpenEnrollments, Page, Paging, Problem, StoreError, StoreResult,
+    TransferError, VerifyReport, MAX_ROWS_PER_PAGE_SCAN, SCHEMA_VERSION,
 };
 
 /// The records of the commons (`docs/DOMAIN.md`, "Records"): what the store
