@@ -16,8 +16,10 @@
 //! ## Features
 //!
 //! - `gateway` (default): the actix-web HTTP gateway ([`gateway`]) and the
-//!   `commons-gateway` binary; pulls in actix-web, clap, tracing-subscriber.
-//!   Embedded users turn it off (`default-features = false`).
+//!   `commons-gateway` binary; pulls in actix-web, clap, tracing-subscriber,
+//!   anyhow, subtle and governor 0.10 (the per-client rate limit of
+//!   `POST /v1/enrollments`). Embedded users turn it off
+//!   (`default-features = false`).
 //! - `sled-store` (off): adds [`backend::SledCommonsStore`] (sled 0.34.7); it
 //!   becomes [`CommonsBackend`] unless `fjall-store` or `postgres-store` is on.
 //! - `fjall-store` (off): adds [`backend::FjallCommonsStore`] (fjall 3.1); it
