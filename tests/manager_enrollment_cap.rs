@@ -2,17 +2,24 @@
 //! it a start is refused `TooManyEnrollments` (429 `too_many_enrollments`)
 //! with the seconds to wait, and nothing is written; a session that
 //! completes or expires makes room again; a rejected one keeps its place
-//! until it expires; concurrent starts in one process never pass the cap.
+//! until it expires; concurrent starts in one process never pass the cap,
+//! and managers sharing one store (several gateways on one database) count
+//! each other's sessions, passing the cap by at most one start per other
+//! manager when they start at the same instant.
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 
 use anyhow::Result;
 use common::keys::Person;
-use common::world::{memory, snapshot, Memory, World, DAY};
+use common::world::{memory, snapshot, Memory, World, DAY, T0};
 use commons_gateway::actions::EnrollComplete;
-use commons_gateway::{CommonsError, Refusal, DEFAULT_MAX_OPEN_ENROLLMENTS, MAX_ENROLLMENT_RETRY_AFTER_SECS};
+use commons_gateway::backend::InMemoryCommonsStore;
+use commons_gateway::{
+    Clock, CommonsError, CommonsManager, Refusal, StoreConfig, DEFAULT_MAX_OPEN_ENROLLMENTS,
+    MAX_ENROLLMENT_RETRY_AFTER_SECS,
+};
 use serde_json::json;
 
 fn start(m: &Memory) -> Result<String, CommonsError> {
@@ -125,5 +132,64 @@ fn concurrent_starts_in_one_process_never_pass_the_cap() -> Result<()> {
     println!("40 concurrent starts, cap 10: {accepted} accepted, {refused} refused");
     assert_eq!((accepted, refused), (10, 30));
     assert_eq!(m.store().open_enrollments(m.now(), 100)?.count, 10);
+    Ok(())
+}
+
+/// `n` managers over one in-memory store, each with its own locks (as
+/// gateway processes on one database), the cap at `cap`.
+fn gateways(n: usize, cap: usize) -> Result<Vec<Arc<CommonsManager<Arc<InMemoryCommonsStore>>>>> {
+    let backend = Arc::new(InMemoryCommonsStore::new());
+    (0..n)
+        .map(|_| {
+            let m = CommonsManager::with_backend(backend.clone(), &StoreConfig::default(), Clock::manual(T0))?;
+            Ok(Arc::new(m.with_max_open_enrollments(cap)))
+        })
+        .collect()
+}
+
+#[test]
+fn gateways_sharing_one_store_count_each_others_sessions() -> Result<()> {
+    let gw = gateways(2, 4)?;
+    for m in [&gw[0], &gw[1], &gw[0], &gw[1]] {
+        m.start_enrollment("A. Person".into(), None)?;
+    }
+    for m in &gw {
+        let err = m.start_enrollment("A. Person".into(), None).err();
+        assert_eq!(err.map(|e| e.code()), Some("too_many_enrollments"));
+    }
+    Ok(())
+}
+
+#[test]
+fn concurrent_starts_through_several_gateways_pass_the_cap_by_at_most_one_per_other_gateway() -> Result<()> {
+    const GATEWAYS: usize = 3;
+    const THREADS_PER_GATEWAY: usize = 3;
+    const STARTS_PER_THREAD: usize = 8;
+    let gw = gateways(GATEWAYS, 10)?;
+    let barrier = Arc::new(Barrier::new(GATEWAYS * THREADS_PER_GATEWAY));
+    let threads: Vec<_> = (0..GATEWAYS * THREADS_PER_GATEWAY)
+        .map(|i| {
+            let m = Arc::clone(&gw[i % GATEWAYS]);
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                (0..STARTS_PER_THREAD).map(|_| m.start_enrollment("A. Person".into(), None)).collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for t in threads {
+        for r in t.join().map_err(|_| anyhow::anyhow!("a starter thread panicked"))? {
+            match r {
+                Ok(_) => accepted += 1,
+                Err(e) if e.code() == "too_many_enrollments" => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    let stored = gw[0].store().open_enrollments(T0, 100)?.count;
+    println!("72 starts at once through {GATEWAYS} gateways, cap 10: {accepted} accepted, {stored} stored");
+    assert_eq!(stored, accepted);
+    assert!((10..=10 + GATEWAYS - 1).contains(&accepted), "{accepted} accepted");
     Ok(())
 }
