@@ -16,8 +16,10 @@
 //! ## Features
 //!
 //! - `gateway` (default): the actix-web HTTP gateway ([`gateway`]) and the
-//!   `commons-gateway` binary; pulls in actix-web, clap, tracing-subscriber.
-//!   Embedded users turn it off (`default-features = false`).
+//!   `commons-gateway` binary; pulls in actix-web, clap, tracing-subscriber,
+//!   anyhow, subtle and governor 0.10 (the per-client rate limit of
+//!   `POST /v1/enrollments`). Embedded users turn it off
+//!   (`default-features = false`).
 //! - `sled-store` (off): adds [`backend::SledCommonsStore`] (sled 0.34.7); it
 //!   becomes [`CommonsBackend`] unless `fjall-store` or `postgres-store` is on.
 //! - `fjall-store` (off): adds [`backend::FjallCommonsStore`] (fjall 3.1); it
@@ -87,7 +89,8 @@ mod store;
 pub use backend::{CommonsBackend, CommonsStoreBackend, Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 pub use manager::{
     parse_affiliation_status, AmendmentFilter, AppealFilter, CharterFilter, Clock, ClosedAmendment, CommonsError,
-    CommonsManager, CommonsResult, EnrollmentStarted, StewardFilter, StoreInfo, MAX_ATTEMPTS,
+    CommonsManager, CommonsResult, EnrollmentStarted, StewardFilter, StoreInfo, DEFAULT_MAX_OPEN_ENROLLMENTS,
+    MAX_ATTEMPTS, MAX_ENROLLMENT_RETRY_AFTER_SECS,
 };
 pub use model::did::{Did, InvalidDid};
 pub use model::error::{ConflictCode, Refusal};
@@ -96,8 +99,8 @@ pub use model::signing::{
     NONCE_MAX_BYTES, NONCE_MIN_BYTES,
 };
 pub use store::{
-    Changes, CommonsStore, Due, Entity, ExportFile, Page, Paging, Problem, StoreError, StoreResult, TransferError,
-    VerifyReport, MAX_ROWS_PER_PAGE_SCAN, SCHEMA_VERSION,
+    Changes, CommonsStore, Due, Entity, ExportFile, OpenEnrollments, Page, Paging, Problem, StoreError, StoreResult,
+    TransferError, VerifyReport, MAX_ROWS_PER_PAGE_SCAN, SCHEMA_VERSION,
 };
 
 /// The records of the commons (`docs/DOMAIN.md`, "Records"): what the store

@@ -10,15 +10,20 @@
 //! fjall); `--database-url URL` (or the environment variable
 //! `COMMONS_DATABASE_URL`, read only by a postgres build) for PostgreSQL.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use commons_gateway::backend::{store_folder, Durability, OpenBackend, BACKEND_NAME};
-use commons_gateway::gateway::{check_location, open_manager, serve, ServeError, ServeOptions};
+use commons_gateway::gateway::{
+    check_location, open_manager, serve, ServeError, ServeOptions, DEFAULT_ENROLLMENT_BURST,
+    DEFAULT_ENROLLMENT_RATE_PER_MINUTE,
+};
 use commons_gateway::ExportFile;
-use commons_gateway::{CommonsBackend, CommonsManager, EnvelopeHeader, EnvelopePolicy};
+use commons_gateway::{CommonsBackend, CommonsManager, EnvelopeHeader, EnvelopePolicy, DEFAULT_MAX_OPEN_ENROLLMENTS};
 
 #[derive(Parser)]
 #[command(
@@ -96,6 +101,21 @@ enum Command {
         /// HTTP worker threads (0: one per core).
         #[arg(long, default_value_t = 0)]
         workers: usize,
+        /// Enrollment starts (POST /v1/enrollments) one client address may make per minute once its
+        /// burst is spent; past it 429 rate_limited with Retry-After. Counted per process.
+        #[arg(long, default_value_t = DEFAULT_ENROLLMENT_RATE_PER_MINUTE)]
+        enrollment_rate_per_minute: NonZeroU32,
+        /// Enrollment starts one client address may make at once.
+        #[arg(long, default_value_t = DEFAULT_ENROLLMENT_BURST)]
+        enrollment_burst: NonZeroU32,
+        /// A proxy (IP address) whose X-Forwarded-For names the client: the right-most entry that
+        /// is not itself a trusted proxy. Repeat for several. Without it, the client is the TCP peer.
+        #[arg(long = "trusted-proxy", value_name = "ADDR")]
+        trusted_proxies: Vec<IpAddr>,
+        /// Enrollment sessions open at once in the whole store (every gateway on it); past it
+        /// POST /v1/enrollments answers 429 too_many_enrollments until sessions complete or expire.
+        #[arg(long, default_value_t = DEFAULT_MAX_OPEN_ENROLLMENTS)]
+        max_open_enrollments: usize,
         #[command(flatten)]
         envelopes: EnvelopeArgs,
     },
@@ -225,6 +245,10 @@ fn main() -> ExitCode {
             admin_token_file,
             sweep_interval_secs,
             workers,
+            enrollment_rate_per_minute,
+            enrollment_burst,
+            trusted_proxies,
+            max_open_enrollments,
             envelopes,
         } => {
             let settings = read_token(admin_token_file).and_then(|t| Ok((t, envelopes.policy()?)));
@@ -249,6 +273,10 @@ fn main() -> ExitCode {
                 admin_token,
                 sweep_interval_secs,
                 workers,
+                enrollment_rate_per_minute,
+                enrollment_burst,
+                trusted_proxies,
+                max_open_enrollments,
                 envelopes,
             };
             match serve(opts) {

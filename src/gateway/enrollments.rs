@@ -1,5 +1,6 @@
-//! `/v1/enrollments`: start (public), read, verify / vouch / complete /
-//! reject (signed; reject also by the operator).
+//! `/v1/enrollments`: start (public; limited per client address by
+//! `limits.rs` and capped by the manager's open-session limit), read,
+//! verify / vouch / complete / reject (signed; reject also by the operator).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -7,6 +8,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::handlers::{operator_or_signed_on, read, signed_on, ReasonBody};
+use super::limits::WithinEnrollmentRate;
 use super::{created, run};
 use crate::manager::CommonsManager;
 
@@ -33,7 +35,12 @@ struct StartRequest {
     domain_id: Option<String>,
 }
 
-async fn start(m: web::Data<CommonsManager>, body: web::Json<StartRequest>) -> Result<HttpResponse, ApiError> {
+/// The rate limit is checked first: a refused start's body is not read.
+async fn start(
+    _rate: WithinEnrollmentRate,
+    m: web::Data<CommonsManager>,
+    body: web::Json<StartRequest>,
+) -> Result<HttpResponse, ApiError> {
     let StartRequest { identity_name, domain_id } = body.into_inner();
     Ok(created(&run(&m, move |m| m.start_enrollment(identity_name, domain_id)).await?))
 }

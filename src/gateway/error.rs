@@ -1,5 +1,6 @@
 //! [`ApiError`]: every error the gateway answers, as
-//! `{ "error": "<snake_case code>", "message": "<sentence>" }`.
+//! `{ "error": "<snake_case code>", "message": "<sentence>" }`, with a
+//! `Retry-After` header on a 429.
 //!
 //! **Invariant:** a client fault is never a 500; a 500 logs its cause.
 
@@ -20,6 +21,9 @@ pub struct ApiError {
     pub code: &'static str,
     /// A sentence for people.
     pub message: String,
+    /// Whole seconds to wait before retrying, sent as the `Retry-After`
+    /// header (every 429 has one: `rate_limited`, `too_many_enrollments`).
+    pub retry_after_secs: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -31,7 +35,11 @@ struct Body<'a> {
 impl ApiError {
     /// An error with this status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after_secs: None }
+    }
+    /// The same error with a `Retry-After` of `secs` seconds.
+    pub fn with_retry_after(self, secs: u64) -> Self {
+        Self { retry_after_secs: Some(secs), ..self }
     }
     /// 400 with `code`.
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -59,7 +67,11 @@ impl ResponseError for ApiError {
         self.status
     }
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(Body { error: self.code, message: &self.message })
+        let mut response = HttpResponse::build(self.status);
+        if let Some(secs) = self.retry_after_secs {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, secs));
+        }
+        response.json(Body { error: self.code, message: &self.message })
     }
 }
 
@@ -70,7 +82,8 @@ impl From<EnvelopeError> for ApiError {
 }
 
 impl From<CommonsError> for ApiError {
-    /// Maps through [`CommonsError::status`] and [`CommonsError::code`]; a
+    /// Maps through [`CommonsError::status`], [`CommonsError::code`] and
+    /// [`CommonsError::retry_after_secs`]; a
     /// 5xx is logged with its cause (a 500's cause is not shown to the
     /// client).
     fn from(e: CommonsError) -> Self {
@@ -81,7 +94,11 @@ impl From<CommonsError> for ApiError {
         if status.is_server_error() {
             tracing::warn!(error = %e, "store unavailable");
         }
-        Self::new(status, e.code(), e.public_message())
+        let api = Self::new(status, e.code(), e.public_message());
+        match e.retry_after_secs() {
+            Some(secs) => api.with_retry_after(secs),
+            None => api,
+        }
     }
 }
 
@@ -111,6 +128,18 @@ mod tests {
             assert_eq!((e.status, e.code), (StatusCode::SERVICE_UNAVAILABLE, "unavailable"), "{kind:?}");
             assert!(e.message.contains("out of disk space"), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn too_many_enrollments_is_429_with_retry_after() {
+        let e: ApiError = CommonsError::from(Refusal::TooManyEnrollments { limit: 5, retry_after_secs: 42 }).into();
+        assert_eq!(
+            (e.status, e.code, e.retry_after_secs),
+            (StatusCode::TOO_MANY_REQUESTS, "too_many_enrollments", Some(42))
+        );
+        let response = e.error_response();
+        assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("42"));
+        assert_eq!(ApiError::bad_request("invalid_input", "x").error_response().headers().get("retry-after"), None);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! jurisdictions' members, `charters.rs`, `stewards.rs`, `enrollments.rs`,
 //! `amendments.rs`, `appeals.rs`, `revocations.rs`), the signed-envelope
 //! rule, the operator token (`auth.rs`), the builders of recurring route
-//! shapes (`handlers.rs`), JSON errors (`error.rs`) and the server
-//! (`server.rs`).
+//! shapes (`handlers.rs`), JSON errors (`error.rs`), the abuse limits of
+//! public routes (`limits.rs`) and the server (`server.rs`).
 //!
 //! **Invariants:** handlers are thin (parse, authorise, call one manager
 //! method, map the result) and take the manager with its default type
@@ -22,6 +22,7 @@ mod enrollments;
 mod error;
 mod handlers;
 mod holders;
+mod limits;
 mod revocations;
 mod server;
 mod stewards;
@@ -33,6 +34,7 @@ use serde::Serialize;
 
 pub use auth::AdminToken;
 pub use error::ApiError;
+pub use limits::{ClientAddresses, EnrollmentRateLimit, DEFAULT_ENROLLMENT_BURST, DEFAULT_ENROLLMENT_RATE_PER_MINUTE};
 pub use server::{check_location, open_manager, serve, ServeError, ServeOptions};
 
 use crate::manager::{CommonsManager, CommonsResult, StoreInfo};
@@ -97,7 +99,10 @@ async fn not_found(req: HttpRequest) -> HttpResponse {
 }
 
 /// Registers every route and the extractor settings on an app. Use with
-/// `App::new().app_data(manager).app_data(token).configure(configure)`.
+/// `App::new().app_data(manager).app_data(token).app_data(limit).configure(configure)`,
+/// where `limit` is the process's one `web::Data<EnrollmentRateLimit>`;
+/// without it `POST /v1/enrollments` has no per-client rate limit (the
+/// manager's cap on open sessions still holds).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))

@@ -1,7 +1,8 @@
-//! Server wiring: which store to open for `serve`, the HTTP server, the
-//! periodic sweep (expired enrollments, amendments whose voting time is over,
-//! revocations past their appeal deadline, spent envelope nonces past their
-//! keeping time), graceful shutdown.
+//! Server wiring: which store to open for `serve`, the HTTP server with its
+//! one per-process enrollment rate limit, the periodic sweep (expired
+//! enrollments, amendments whose voting time is over, revocations past
+//! their appeal deadline, spent envelope nonces past their keeping time),
+//! graceful shutdown.
 //!
 //! Data-directory rules (`docs/ARCHITECTURE.md`, "Entry points"):
 //! - persistent engine + data dir: open `<dir>/commons.<engine>`;
@@ -20,16 +21,21 @@
 //! SIGTERM and SIGINT stop accepting connections, let requests in flight
 //! finish (up to 30 s), flush the store and return `Ok`.
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 
+use super::limits::{
+    ClientAddresses, EnrollmentRateLimit, DEFAULT_ENROLLMENT_BURST, DEFAULT_ENROLLMENT_RATE_PER_MINUTE,
+};
 use super::{configure, AdminToken};
 use crate::backend::CommonsBackend;
 use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 use crate::manager::CommonsManager;
-use crate::manager::{CommonsError, CommonsResult};
+use crate::manager::{CommonsError, CommonsResult, DEFAULT_MAX_OPEN_ENROLLMENTS};
 use crate::model::signing::EnvelopePolicy;
 
 /// How to run the gateway.
@@ -57,6 +63,18 @@ pub struct ServeOptions {
     /// What signed envelopes are accepted: audience, clock skew, longest
     /// lifetime (`docs/DOMAIN.md`, "Signed actions").
     pub envelopes: EnvelopePolicy,
+    /// Enrollment starts each client may make per minute once its burst
+    /// is spent (`POST /v1/enrollments`; see [`EnrollmentRateLimit`]).
+    pub enrollment_rate_per_minute: NonZeroU32,
+    /// Enrollment starts each client may make at once.
+    pub enrollment_burst: NonZeroU32,
+    /// Peers whose `X-Forwarded-For` names the client (see
+    /// [`ClientAddresses`]); empty: every client is its peer address.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Enrollment sessions open at once in the whole store; past it a start
+    /// is 429 `too_many_enrollments` (see
+    /// [`CommonsManager::with_max_open_enrollments`]).
+    pub max_open_enrollments: usize,
 }
 
 impl Default for ServeOptions {
@@ -71,6 +89,10 @@ impl Default for ServeOptions {
             sweep_interval_secs: 60,
             workers: 0,
             envelopes: EnvelopePolicy::default(),
+            enrollment_rate_per_minute: DEFAULT_ENROLLMENT_RATE_PER_MINUTE,
+            enrollment_burst: DEFAULT_ENROLLMENT_BURST,
+            trusted_proxies: Vec::new(),
+            max_open_enrollments: DEFAULT_MAX_OPEN_ENROLLMENTS,
         }
     }
 }
@@ -223,7 +245,23 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     if let Err(e) = std::net::ToSocketAddrs::to_socket_addrs(opts.bind.as_str()) {
         return Err(ServeError::BadBind { bind: opts.bind.clone(), reason: e.to_string() });
     }
-    let manager = web::Data::new(open_manager(&opts)?.with_envelope_policy(opts.envelopes.clone()));
+    let manager = web::Data::new(
+        open_manager(&opts)?
+            .with_max_open_enrollments(opts.max_open_enrollments)
+            .with_envelope_policy(opts.envelopes.clone()),
+    );
+    let limit = web::Data::new(EnrollmentRateLimit::new(
+        opts.enrollment_rate_per_minute,
+        opts.enrollment_burst,
+        ClientAddresses::new(opts.trusted_proxies.clone()),
+    ));
+    tracing::info!(
+        rate_per_minute = opts.enrollment_rate_per_minute,
+        burst = opts.enrollment_burst,
+        trusted_proxies = ?opts.trusted_proxies,
+        max_open_enrollments = opts.max_open_enrollments,
+        "enrollment limits"
+    );
     tracing::info!(audience = %opts.envelopes.audience, "accepting envelopes signed for this audience");
     let token = web::Data::new(AdminToken::new(opts.admin_token.clone()));
     if !token.is_set() {
@@ -235,8 +273,13 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
     let result = system.block_on(async {
         let app_manager = manager.clone();
         let app_token = token.clone();
+        let app_limit = limit.clone();
         let mut server = HttpServer::new(move || {
-            App::new().app_data(app_manager.clone()).app_data(app_token.clone()).configure(configure)
+            App::new()
+                .app_data(app_manager.clone())
+                .app_data(app_token.clone())
+                .app_data(app_limit.clone())
+                .configure(configure)
         })
         .shutdown_timeout(30)
         .bind(&opts.bind)
@@ -247,8 +290,10 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
         tracing::info!(engine = BACKEND_NAME, addrs = ?addrs, "listening");
         let sweeper = actix_web::rt::spawn(sweep_loop(manager.clone(), opts.sweep_interval_secs.max(1)));
+        let forgetter = actix_web::rt::spawn(forget_idle_clients(limit));
         let r = server.run().await.map_err(io);
         sweeper.abort();
+        forgetter.abort();
         r
     });
     tracing::info!("server stopped; flushing the store");
@@ -285,6 +330,17 @@ const SWEEPS: [Sweep; 4] = [
         "spent nonce sweep",
     ),
 ];
+
+/// Every minute, drops the rate-limit state of clients back to a full
+/// quota, so its memory follows recent clients only.
+async fn forget_idle_clients(limit: web::Data<EnrollmentRateLimit>) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        let tracked = limit.forget_idle();
+        tracing::debug!(tracked, "enrollment rate limit: idle clients forgotten");
+    }
+}
 
 async fn sweep_loop(manager: web::Data<CommonsManager>, every_secs: u64) {
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(every_secs));

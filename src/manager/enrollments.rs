@@ -46,6 +46,17 @@ signed_actions! {
     }
 }
 
+/// The longest `Retry-After` of a [`Refusal::TooManyEnrollments`], in
+/// seconds (60). The soonest expiry of an open session is a sure bound but
+/// may be up to 24 h away, while completions free room at any moment: a
+/// client is told to look again within a minute.
+pub const MAX_ENROLLMENT_RETRY_AFTER_SECS: u64 = 60;
+
+/// The lock name that serialises enrollment starts in one process (the
+/// count of open sessions and the write of the new one). Not a record id,
+/// so it shares its lock stripe with records only by chance.
+const START_LOCK: &str = "enrollment-start";
+
 /// What `POST /v1/enrollments` answers: the only time the code is shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EnrollmentStarted {
@@ -61,9 +72,23 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// Starts an enrollment (public). `domain_id`, when given, must be an
     /// Active charter's domain; without it the person joins the commons only.
     ///
+    /// At most [`CommonsManager::max_open_enrollments`] sessions are open at
+    /// once: stored and not yet expired, rejected ones included (they are
+    /// kept until they expire). The count reads at most that many rows of
+    /// the store's expiry index. Starts in one process are serialised
+    /// around the count and the write, so one process never goes past the
+    /// cap; gateways sharing one database do not see each other's starts in
+    /// flight, so concurrent starts through different gateways may overshoot
+    /// the cap by at most the number of those concurrent starts (a session
+    /// is written only after a count found room).
+    ///
     /// # Errors
     /// `InvalidInput` on `identity_name` or `domain_id`; `NotFound` (charter);
-    /// `Conflict` `charter_not_active`.
+    /// `Conflict` `charter_not_active`; `TooManyEnrollments` when the cap is
+    /// reached (retry after its `retry_after_secs`: the seconds until the
+    /// soonest open session expires, at most
+    /// [`MAX_ENROLLMENT_RETRY_AFTER_SECS`], since sessions also complete
+    /// sooner); store errors (nothing written).
     pub fn start_enrollment(
         &self,
         identity_name: String,
@@ -72,8 +97,22 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         if let Some(d) = &domain_id {
             self.active_charter(d)?;
         }
-        let session = EnrollmentSession::start(identity_name, domain_id, self.now())?;
-        self.save(&session, None)?;
+        let session = self.exclusive(&[START_LOCK], || {
+            let now = self.now();
+            let limit = self.max_open_enrollments;
+            let open = self.store.open_enrollments(now, limit)?;
+            if open.count >= limit {
+                let wait = open.soonest_expiry.map_or(MAX_ENROLLMENT_RETRY_AFTER_SECS, |at| at.saturating_sub(now));
+                return Err(Refusal::TooManyEnrollments {
+                    limit,
+                    retry_after_secs: wait.clamp(1, MAX_ENROLLMENT_RETRY_AFTER_SECS),
+                }
+                .into());
+            }
+            let session = EnrollmentSession::start(identity_name.clone(), domain_id.clone(), now)?;
+            self.save(&session, None)?;
+            Ok(session)
+        })?;
         Ok(EnrollmentStarted {
             enrollment_id: session.enrollment_id,
             verification_code: session.verification_code,

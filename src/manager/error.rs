@@ -29,8 +29,10 @@ impl CommonsError {
     /// "Errors"), decided here once for every layer:
     /// - a refusal: 400 for bad input (`invalid_input`, `invalid_did`,
     ///   `invalid_id`, `invalid_payload`), 401 for an envelope that is not
-    ///   version 2, does not verify, or is outside its time window, 403 forbidden, 404 not found, 409 for a state conflict, 410
-    ///   expired;
+    ///   version 2, does not verify, or is outside its time window, 403
+    ///   forbidden, 404 not found, 409 for a state conflict, 410 expired, 429
+    ///   too many open enrollment sessions (see
+    ///   [`CommonsError::retry_after_secs`]);
     /// - a store failure: 400 for a cursor the store did not hand out, 503
     ///   while the store cannot serve (retry later), 500 for the rest.
     pub fn status(&self) -> u16 {
@@ -47,6 +49,7 @@ impl CommonsError {
                 Refusal::NotFound { .. } => 404,
                 Refusal::InvalidTransition { .. } | Refusal::Conflict { .. } => 409,
                 Refusal::Expired { .. } => 410,
+                Refusal::TooManyEnrollments { .. } => 429,
             },
             Self::Store(StoreError::InvalidCursor { .. }) => 400,
             Self::Store(s) if s.is_unavailable() => 503,
@@ -77,6 +80,16 @@ impl CommonsError {
                 .into(),
             _ if self.status() == 500 => "internal error; the cause is in the server log".into(),
             _ => self.to_string(),
+        }
+    }
+
+    /// Seconds the client should wait before retrying (the HTTP
+    /// `Retry-After` header), for a refusal that passes with time: too many
+    /// open enrollment sessions. `None` for every other error.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::Refused(Refusal::TooManyEnrollments { retry_after_secs, .. }) => Some(*retry_after_secs),
+            _ => None,
         }
     }
 

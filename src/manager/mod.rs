@@ -46,7 +46,9 @@ pub use appeals::{
 };
 pub use charters::{CharterActivate, CharterCreate, CharterFilter, CharterSign, MembershipPolicyInput};
 pub use clock::Clock;
-pub use enrollments::{EnrollComplete, EnrollReject, EnrollVerify, EnrollVouch, EnrollmentStarted};
+pub use enrollments::{
+    EnrollComplete, EnrollReject, EnrollVerify, EnrollVouch, EnrollmentStarted, MAX_ENROLLMENT_RETRY_AFTER_SECS,
+};
 pub use error::{CommonsError, CommonsResult};
 pub use holders::{
     parse_affiliation_status, AffiliationApply, AffiliationApprove, AffiliationLeave, AffiliationPromote, HolderUpdate,
@@ -87,6 +89,14 @@ fn contended(last: &crate::store::StoreError) -> crate::store::StoreError {
     .into()
 }
 
+/// The default cap on enrollment sessions open at once
+/// ([`CommonsManager::with_max_open_enrollments`]; `serve
+/// --max-open-enrollments`). A session is a few hundred bytes, so the cap
+/// bounds what anonymous clients can make the store keep to a few MB, while
+/// 10,000 people enrolling within one 24 h session lifetime is far above
+/// what one cooperative network's stewards can vouch for.
+pub const DEFAULT_MAX_OPEN_ENROLLMENTS: usize = 10_000;
+
 /// What `/v1/health` and `commons-gateway info` report about the store.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StoreInfo {
@@ -113,6 +123,7 @@ pub struct CommonsManager<S = CommonsBackend> {
     clock: Clock,
     info: StoreInfo,
     envelopes: EnvelopePolicy,
+    max_open_enrollments: usize,
 }
 
 impl<S: OpenBackend> CommonsManager<S> {
@@ -190,7 +201,14 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             schema_version: store.schema_version(),
             durability: if persistent { config.durability.as_str() } else { "none" },
         };
-        Self { store, locks: LockTable::new(), clock, info, envelopes: EnvelopePolicy::default() }
+        Self {
+            store,
+            locks: LockTable::new(),
+            clock,
+            info,
+            envelopes: EnvelopePolicy::default(),
+            max_open_enrollments: DEFAULT_MAX_OPEN_ENROLLMENTS,
+        }
     }
 
     /// The same manager with another clock (tests move a [`Clock::manual`]).
@@ -208,6 +226,20 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// What envelopes this manager accepts.
     pub fn envelope_policy(&self) -> &EnvelopePolicy {
         &self.envelopes
+    }
+
+    /// The same manager with another cap on enrollment sessions open at
+    /// once (default [`DEFAULT_MAX_OPEN_ENROLLMENTS`]); past it
+    /// [`CommonsManager::start_enrollment`] refuses with
+    /// `TooManyEnrollments` until sessions complete or expire. 0 refuses
+    /// every start.
+    pub fn with_max_open_enrollments(self, max: usize) -> Self {
+        Self { max_open_enrollments: max, ..self }
+    }
+
+    /// The cap on enrollment sessions open at once.
+    pub fn max_open_enrollments(&self) -> usize {
+        self.max_open_enrollments
     }
 
     /// The store underneath.

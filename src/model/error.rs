@@ -86,6 +86,20 @@ pub enum Refusal {
         /// Its id.
         id: String,
     },
+    /// As many enrollment sessions are open as the commons keeps at once
+    /// (HTTP 429 `too_many_enrollments`, with `Retry-After`). Nothing was
+    /// written; retry after `retry_after_secs`, by which time a session may
+    /// have completed or expired.
+    #[error(
+        "{limit} enrollment sessions are open, the most this gateway keeps at once; retry in {retry_after_secs} s, \
+         as sessions complete or expire"
+    )]
+    TooManyEnrollments {
+        /// The cap on open sessions.
+        limit: usize,
+        /// Seconds to wait before retrying (at least 1).
+        retry_after_secs: u64,
+    },
 }
 
 impl Refusal {
@@ -119,6 +133,7 @@ impl Refusal {
             Self::InvalidTransition { .. } => "invalid_transition",
             Self::Conflict { code, .. } => code.as_str(),
             Self::Expired { .. } => "expired",
+            Self::TooManyEnrollments { .. } => "too_many_enrollments",
         }
     }
 }

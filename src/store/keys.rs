@@ -211,6 +211,15 @@ pub fn due_end(namespace: &str, t: u64) -> String {
     format!("{namespace}{t:016x}/~")
 }
 
+/// The time of a time-ordered index row of `namespace` (the inverse of the
+/// row's key), or `None` when `key` is not such a row.
+pub fn timed_key_time(namespace: &str, key: &[u8]) -> Option<u64> {
+    let rest = key.strip_prefix(namespace.as_bytes())?;
+    let hex = std::str::from_utf8(rest.get(..16)?).ok()?;
+    (rest.get(16) == Some(&b'/')).then_some(())?;
+    u64::from_str_radix(hex, 16).ok()
+}
+
 /// The key of a time-ordered index row.
 fn timed_key(namespace: &str, t: u64, id: &str) -> String {
     format!("{namespace}{t:016x}/{id}")

@@ -40,6 +40,16 @@ pub enum Due {
     SpentNonces,
 }
 
+/// What [`CommonsStore::open_enrollments`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenEnrollments {
+    /// Open sessions counted, at most the `limit` asked for.
+    pub count: usize,
+    /// The soonest `expires_at` (Unix seconds) among them; `None` when
+    /// there are none.
+    pub soonest_expiry: Option<u64>,
+}
+
 impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// The anchor of a (canonical) DID.
     ///
@@ -248,6 +258,33 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             visit(row_text(k, v)?)?;
             Ok(ControlFlow::Continue(()))
         })
+    }
+
+    /// The enrollment sessions still open at `now` (`expires_at` after
+    /// `now`; a rejected session counts until it expires, since it is kept
+    /// until then), counted up to `limit`: reads at most `limit` rows of
+    /// the expiry index, never a session record. Sessions already expired
+    /// but not yet swept are not counted.
+    ///
+    /// # Errors
+    /// `Corrupt` naming an expiry row whose time is not 16 hex digits;
+    /// backend errors.
+    pub fn open_enrollments(&self, now: u64, limit: usize) -> StoreResult<OpenEnrollments> {
+        let mut open = OpenEnrollments { count: 0, soonest_expiry: None };
+        if limit == 0 {
+            return Ok(open);
+        }
+        let start_after = keys::due_end(keys::ENROLLMENT_EXPIRY, now).into_bytes();
+        self.scan_rows::<StoreError>(keys::ENROLLMENT_EXPIRY, Some(start_after), limit.min(WALK_CHUNK), |k, _| {
+            if open.soonest_expiry.is_none() {
+                let at = keys::timed_key_time(keys::ENROLLMENT_EXPIRY, k)
+                    .ok_or_else(|| super::walk::corrupt(k, "expiry row without a 16 hex digit time"))?;
+                open.soonest_expiry = Some(at);
+            }
+            open.count += 1;
+            Ok(if open.count >= limit { ControlFlow::Break(()) } else { ControlFlow::Continue(()) })
+        })?;
+        Ok(open)
     }
 
     /// The first record named by the index rows under `prefix` that `wanted`

@@ -34,7 +34,7 @@ use crate::model::steward::StewardRecord;
 use cache::RecordCache;
 
 pub use keys::{Entity, SCHEMA_VERSION};
-pub use lookups::Due;
+pub use lookups::{Due, OpenEnrollments};
 pub use transfer::{ExportFile, TransferError};
 pub use verify::{Problem, VerifyReport};
 pub use walk::{Paging, MAX_ROWS_PER_PAGE_SCAN};

@@ -18,7 +18,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use actix_web::dev::Service;
-use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use actix_web::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use actix_web::http::Method;
 use actix_web::test::{self, TestRequest};
 use actix_web::{web, App};
@@ -143,6 +143,8 @@ pub struct Reply {
     pub json: Value,
     /// The raw body.
     pub text: String,
+    /// The `Retry-After` header, if the answer has one.
+    pub retry_after: Option<String>,
 }
 
 impl Reply {
@@ -221,10 +223,11 @@ impl Gateway {
                 let status = resp.status().as_u16();
                 let content_type =
                     resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+                let retry_after = resp.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
                 let bytes = actix_web::body::to_bytes(resp.into_body()).await.unwrap_or_default();
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                Reply { status, content_type, json, text }
+                Reply { status, content_type, json, text, retry_after }
             }) as Pin<Box<dyn Future<Output = Reply>>>
         });
         Self { app, manager: manager.clone() }

@@ -345,6 +345,19 @@ impl Server {
         Self::start_with(dirs, name, |args, log| ChildGuard::spawn(args, &dirs.logs, log))
     }
 
+    /// As [`Server::start`], with `flags` added to the `serve` command line
+    /// (e.g. `["--enrollment-burst", "3"]`), on every build: the in-memory
+    /// build, which refuses a data directory, serves a fresh store without
+    /// one.
+    pub fn start_with_flags(dirs: &Dirs, name: &str, flags: &[&str]) -> Result<Self> {
+        let persistent = <CommonsBackend as OpenBackend>::PERSISTENT;
+        Self::start_with(dirs, name, |args, log| {
+            let mut args = if persistent { args } else { without_flag(args, "--data-dir") };
+            args.extend(flags.iter().map(OsString::from));
+            ChildGuard::spawn(args, &dirs.logs, log)
+        })
+    }
+
     /// As [`Server::start`], with every file the process writes limited to
     /// `limit_kib` KiB (see [`ChildGuard::spawn_with_file_size_limit`]).
     pub fn start_with_file_size_limit(dirs: &Dirs, name: &str, limit_kib: u64) -> Result<Self> {
@@ -399,6 +412,20 @@ impl Server {
     }
 }
 
+/// `args` without the flag `name` and its value.
+fn without_flag(args: Vec<OsString>, name: &str) -> Vec<OsString> {
+    let mut kept = Vec::with_capacity(args.len());
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        if arg == name {
+            args.next();
+        } else {
+            kept.push(arg);
+        }
+    }
+    kept
+}
+
 /// Sends `call` to the server at `base` (`http://host:port`), waiting at
 /// most 10 s for the answer; `Err` only for transport errors (connection
 /// refused or reset, no answer in time, ...).
@@ -419,7 +446,8 @@ pub fn send_to(base: &str, call: &Call) -> Result<Reply> {
     };
     let status = response.status();
     let content_type = response.header("content-type").unwrap_or("").to_string();
+    let retry_after = response.header("retry-after").map(str::to_string);
     let text = response.into_string().with_context(|| format!("{call:?}: reading the body"))?;
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Ok(Reply { status, content_type, json, text })
+    Ok(Reply { status, content_type, json, text, retry_after })
 }
