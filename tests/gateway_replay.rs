@@ -276,3 +276,29 @@ fn an_action_refused_for_another_reason_spends_nothing_and_goes_through_once_fix
     expect_code(&server, &apply, 409, "replayed")?;
     Ok(())
 }
+
+#[test]
+fn a_gateway_takes_envelopes_for_its_own_audience_only() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let server = Server::start_with_flags(&dirs, "river", &["--audience", "river-coops"])?;
+    ensure!(get(&server, "/v1/health")?["audience"] == "river-coops", "health names the audience");
+    let p = Person::new();
+    let id = bootstrap(&server, &p, "Ada")?;
+    // Made for the default network: refused by this one.
+    expect_code(&server, &rename(&p, &id, "Mallory"), 401, "bad_signature")?;
+    let header = EnvelopeHeader::new("river-coops", wall_now(), 300);
+    let env = p.envelope_with(&header, "holder-update", &id, json!({"display_name": "Ada R."}));
+    server.expect(&Call::patch(format!("/v1/holders/{id}")).envelope(&env), 200)?;
+    ensure!(get(&server, &format!("/v1/holders/{id}"))?["display_name"] == "Ada R.");
+    Ok(())
+}
+
+#[test]
+fn serve_refuses_a_bad_audience_with_exit_code_2() -> Result<()> {
+    for bad in ["", "Commons", "a|b", &"x".repeat(65)] {
+        let ran = common::process::run(["serve", "--bind", "127.0.0.1:1", "--audience", bad])?;
+        ensure!(ran.code() == 2, "--audience {bad:?}: exit {}; {}", ran.code(), ran.stderr);
+        ensure!(ran.stderr.contains("--audience"), "--audience {bad:?}: {}", ran.stderr);
+    }
+    Ok(())
+}

@@ -346,13 +346,9 @@ impl Server {
     }
 
     /// As [`Server::start`], with `flags` added to the `serve` command line
-    /// (e.g. `["--enrollment-burst", "3"]`), on every build: the in-memory
-    /// build, which refuses a data directory, serves a fresh store without
-    /// one.
+    /// (e.g. `["--enrollment-burst", "3"]`).
     pub fn start_with_flags(dirs: &Dirs, name: &str, flags: &[&str]) -> Result<Self> {
-        let persistent = <CommonsBackend as OpenBackend>::PERSISTENT;
-        Self::start_with(dirs, name, |args, log| {
-            let mut args = if persistent { args } else { without_flag(args, "--data-dir") };
+        Self::start_with(dirs, name, |mut args, log| {
             args.extend(flags.iter().map(OsString::from));
             ChildGuard::spawn(args, &dirs.logs, log)
         })
@@ -374,7 +370,7 @@ impl Server {
             if !<CommonsBackend as OpenBackend>::PERSISTENT {
                 // The in-memory build refuses a data directory: it serves a
                 // store that lives as long as the process.
-                args.retain(|a| a != "--data-dir" && *a != dirs.data.as_os_str());
+                args = without_flag(args, "--data-dir");
             }
             let mut process = spawn(args, &format!("{name}-{attempt}"))?;
             let base = format!("http://127.0.0.1:{port}");
