@@ -55,7 +55,7 @@
 
 use serde::Deserialize;
 
-use super::input::{check_jurisdiction, check_limit, parse_did};
+use super::input::{check_jurisdiction, check_limit, parse_did, strict};
 use super::revocations::TargetRecord;
 use super::CommonsManager;
 use super::CommonsResult;
@@ -74,14 +74,18 @@ use crate::store::{Changes, Page, Paging};
 signed_actions! {
     /// `appeal-file` (target `-`): a holder files an appeal.
     AppealFile = "appeal-file" {
-        /// What is appealed (`{"kind": "Revocation", "revocation_id": ..}`, ...).
+        /// What is appealed (`{"kind": "Revocation", "revocation_id": ..}`,
+        /// ...); a field beside those of its kind is a 400 `invalid_payload`.
+        #[serde(deserialize_with = "strict::<KindInput, _, _>")]
         pub kind: AppealKind,
         /// 1..=2,000 characters.
         pub grounds: String,
         /// Up to 10,000 characters.
         #[serde(default)]
         pub statement: String,
-        /// What is asked for (`{"kind": "Reinstate"}`, ...).
+        /// What is asked for (`{"kind": "Reinstate"}`, ...); a field beside
+        /// those of its kind is a 400 `invalid_payload`.
+        #[serde(deserialize_with = "strict::<RemedyInput, _, _>")]
         pub requested_remedy: Remedy,
         /// The jurisdiction concerned (a charter domain), if any.
         #[serde(default)]
@@ -104,6 +108,52 @@ signed_actions! {
 
     /// `appeal-withdraw` on an appeal: the appellant withdraws it.
     AppealWithdraw = "appeal-withdraw" {}
+}
+
+/// [`AppealKind`] as a payload gives it: no field beside those of its kind.
+#[derive(Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+enum KindInput {
+    Revocation { revocation_id: String },
+    Suspension {},
+    GovernanceDecision { reference: String },
+    StewardAction { steward_id: String },
+    Other {},
+}
+
+impl From<KindInput> for AppealKind {
+    fn from(k: KindInput) -> Self {
+        match k {
+            KindInput::Revocation { revocation_id } => AppealKind::Revocation { revocation_id },
+            KindInput::Suspension {} => AppealKind::Suspension,
+            KindInput::GovernanceDecision { reference } => AppealKind::GovernanceDecision { reference },
+            KindInput::StewardAction { steward_id } => AppealKind::StewardAction { steward_id },
+            KindInput::Other {} => AppealKind::Other,
+        }
+    }
+}
+
+/// [`Remedy`] as a payload gives it: no field beside those of its kind.
+#[derive(Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+enum RemedyInput {
+    Reverse {},
+    Reinstate {},
+    Modify {},
+    Compensation { amount: u64, currency: String },
+    None {},
+}
+
+impl From<RemedyInput> for Remedy {
+    fn from(r: RemedyInput) -> Self {
+        match r {
+            RemedyInput::Reverse {} => Remedy::Reverse,
+            RemedyInput::Reinstate {} => Remedy::Reinstate,
+            RemedyInput::Modify {} => Remedy::Modify,
+            RemedyInput::Compensation { amount, currency } => Remedy::Compensation { amount, currency },
+            RemedyInput::None {} => Remedy::None,
+        }
+    }
 }
 
 /// Operator body of `POST /appeals/{id}/resolve`.
@@ -651,4 +701,49 @@ fn restore(revocation: &RevocationRecord, old: &TargetRecord, now: u64) -> Commo
             Some(TargetRecord::Steward(s))
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn filing(kind: serde_json::Value, remedy: serde_json::Value) -> serde_json::Result<AppealFile> {
+        serde_json::from_value(json!({"kind": kind, "grounds": "g", "requested_remedy": remedy}))
+    }
+
+    #[test]
+    fn appeal_file_enums_refuse_a_field_beside_their_kind() {
+        let good =
+            filing(json!({"kind": "Suspension"}), json!({"kind": "Compensation", "amount": 5, "currency": "EUR"}))
+                .map(|f| (f.kind, f.requested_remedy))
+                .map_err(|e| e.to_string());
+        let compensation = Remedy::Compensation { amount: 5, currency: "EUR".into() };
+        assert_eq!(good, Ok((AppealKind::Suspension, compensation)));
+        let other = json!({"kind": "Other"});
+        let none = json!({"kind": "None"});
+        let spoilt = [
+            (json!({"kind": "Suspension", "x": 1}), none.clone()),
+            (json!({"kind": "Other", "reference": "r"}), none.clone()),
+            (json!({"kind": "Revocation", "revocation_id": "r", "x": 1}), none.clone()),
+            (json!({"kind": "GovernanceDecision", "reference": "r", "x": 1}), none.clone()),
+            (json!({"kind": "StewardAction", "steward_id": "s", "x": 1}), none.clone()),
+            (other.clone(), json!({"kind": "None", "x": 1})),
+            (other.clone(), json!({"kind": "Reinstate", "amount": 1})),
+            (other.clone(), json!({"kind": "Compensation", "amount": 1, "currency": "EUR", "x": 1})),
+        ];
+        for (kind, remedy) in spoilt {
+            let err = filing(kind.clone(), remedy.clone()).map(|f| (f.kind, f.requested_remedy));
+            let message = err.expect_err(&format!("{kind} {remedy} must be refused")).to_string();
+            assert!(message.contains("unknown field"), "{kind} {remedy}: {message}");
+        }
+    }
+
+    #[test]
+    fn stored_appeal_enums_still_read_unknown_fields() {
+        let kind: AppealKind = serde_json::from_value(json!({"kind": "Other", "x": 1})).expect("loads");
+        let remedy: Remedy = serde_json::from_value(json!({"kind": "Reverse", "x": 1})).expect("loads");
+        assert_eq!((kind, remedy), (AppealKind::Other, Remedy::Reverse));
+    }
 }

@@ -1,11 +1,29 @@
 //! Checks of request input shared by every entity: list limits, operator
-//! reasons, jurisdictions, DIDs, who signed; and the operator log.
-//! Each returns a [`Refusal`] naming the field, before anything is read.
+//! reasons, jurisdictions, DIDs, who signed; the operator log; and
+//! [`strict`], which reads a request field through its request-side shape.
+//! Each check returns a [`Refusal`] naming the field, before anything is read.
+
+use serde::{Deserialize, Deserializer};
 
 use crate::model::charter::parse_domain_id;
 use crate::model::did::Did;
 use crate::model::error::Refusal;
 use crate::model::signing::Signed;
+
+/// Reads a request field of stored type `T` through its request-side shape
+/// `I`, for `#[serde(deserialize_with = "strict::<I, _, _>")]`. Stored types
+/// stay lenient (an older binary must read a newer record), so a request
+/// enum `I` is a copy of the stored one with `deny_unknown_fields` and data-less
+/// variants written `Name {}`: serde ignores extra fields beside the tag of a
+/// unit variant of an internally tagged enum (`{"kind": "Sybil", "x": 1}`),
+/// but refuses them in an empty struct variant.
+pub(crate) fn strict<'de, I, T, D>(deserializer: D) -> Result<T, D::Error>
+where
+    I: Deserialize<'de> + Into<T>,
+    D: Deserializer<'de>,
+{
+    I::deserialize(deserializer).map(Into::into)
+}
 
 /// Longest operator `reason`, in characters.
 pub(crate) const MAX_REASON_CHARS: usize = 2_000;

@@ -34,7 +34,7 @@
 
 use serde::Deserialize;
 
-use super::input::check_limit;
+use super::input::{check_limit, strict};
 use super::CommonsResult;
 use super::{CommonsError, CommonsManager};
 use crate::backend::CommonsStoreBackend;
@@ -53,15 +53,68 @@ use crate::store::{Changes, Page, Paging};
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RevocationRequest {
-    /// What is revoked (`{"kind": "Anchor", "anchor_id": ..}`, ...).
+    /// What is revoked (`{"kind": "Anchor", "anchor_id": ..}`, ...); a field
+    /// beside those of its kind is a 400 `invalid_json`.
+    #[serde(deserialize_with = "strict::<TargetInput, _, _>")]
     pub target: RevocationTarget,
-    /// Why (`{"kind": "Sybil"}`, `{"kind": "Other", "text": ..}`, ...).
+    /// Why (`{"kind": "Sybil"}`, `{"kind": "Other", "text": ..}`, ...); a
+    /// field beside those of its kind is a 400 `invalid_json`.
+    #[serde(deserialize_with = "strict::<ReasonInput, _, _>")]
     pub reason: RevocationReason,
     /// `true`: Revoked / Banned at once; `false`: Suspended until the deadline.
     pub immediate: bool,
     /// Appeal window in days (1..=365, default 30).
     #[serde(default)]
     pub appeal_window_days: Option<u64>,
+}
+
+/// [`RevocationTarget`] as a request gives it: no field beside those of its kind.
+#[derive(Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+enum TargetInput {
+    Anchor { anchor_id: String },
+    Holder { holder_id: String },
+    Membership { holder_id: String, jurisdiction: String },
+    Steward { steward_id: String },
+}
+
+impl From<TargetInput> for RevocationTarget {
+    fn from(t: TargetInput) -> Self {
+        match t {
+            TargetInput::Anchor { anchor_id } => RevocationTarget::Anchor { anchor_id },
+            TargetInput::Holder { holder_id } => RevocationTarget::Holder { holder_id },
+            TargetInput::Membership { holder_id, jurisdiction } => {
+                RevocationTarget::Membership { holder_id, jurisdiction }
+            }
+            TargetInput::Steward { steward_id } => RevocationTarget::Steward { steward_id },
+        }
+    }
+}
+
+/// [`RevocationReason`] as a request gives it: `{"kind": "Sybil"}` and the
+/// other data-less kinds take no other field, `Other` only `text`.
+#[derive(Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+enum ReasonInput {
+    Sybil {},
+    Fraud {},
+    PolicyViolation {},
+    GovernanceDecision {},
+    KeyCompromise {},
+    Other { text: String },
+}
+
+impl From<ReasonInput> for RevocationReason {
+    fn from(r: ReasonInput) -> Self {
+        match r {
+            ReasonInput::Sybil {} => RevocationReason::Sybil,
+            ReasonInput::Fraud {} => RevocationReason::Fraud,
+            ReasonInput::PolicyViolation {} => RevocationReason::PolicyViolation,
+            ReasonInput::GovernanceDecision {} => RevocationReason::GovernanceDecision,
+            ReasonInput::KeyCompromise {} => RevocationReason::KeyCompromise,
+            ReasonInput::Other { text } => RevocationReason::Other { text },
+        }
+    }
 }
 
 /// The record a revocation target lives in, as read (old) before a change.
@@ -333,4 +386,52 @@ fn make_permanent(record: &RevocationRecord, old: &TargetRecord, now: u64) -> Op
     }
     .ok()?;
     Some(new)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn request(target: serde_json::Value, reason: serde_json::Value) -> serde_json::Result<RevocationRequest> {
+        serde_json::from_value(json!({"target": target, "reason": reason, "immediate": true}))
+    }
+
+    #[test]
+    fn request_enums_refuse_a_field_beside_their_kind() {
+        let holder = json!({"kind": "Holder", "holder_id": "h"});
+        let sybil = json!({"kind": "Sybil"});
+        let good = request(holder.clone(), sybil.clone()).map_err(|e| e.to_string());
+        assert_eq!(
+            good.map(|r| (r.target, r.reason)),
+            Ok((RevocationTarget::Holder { holder_id: "h".into() }, RevocationReason::Sybil))
+        );
+        let other = request(holder.clone(), json!({"kind": "Other", "text": "t"})).map(|r| r.reason);
+        assert_eq!(other.map_err(|e| e.to_string()), Ok(RevocationReason::Other { text: "t".into() }));
+        let spoilt = [
+            (json!({"kind": "Holder", "holder_id": "h", "extra": 1}), sybil.clone()),
+            (json!({"kind": "Anchor", "anchor_id": "a", "holder_id": "h"}), sybil.clone()),
+            (json!({"kind": "Membership", "holder_id": "h", "jurisdiction": "coop:x", "x": null}), sybil.clone()),
+            (json!({"kind": "Steward", "steward_id": "s", "x": 1}), sybil.clone()),
+            (holder.clone(), json!({"kind": "Sybil", "x": 1})),
+            (holder.clone(), json!({"kind": "KeyCompromise", "text": "t"})),
+            (holder.clone(), json!({"kind": "Other", "text": "t", "x": 1})),
+        ];
+        for (target, reason) in spoilt {
+            let err = request(target.clone(), reason.clone()).map(|r| (r.target, r.reason));
+            let message = err.expect_err(&format!("{target} {reason} must be refused")).to_string();
+            assert!(message.contains("unknown field"), "{target} {reason}: {message}");
+        }
+    }
+
+    #[test]
+    fn stored_enums_still_read_unknown_fields() {
+        let target: RevocationTarget = serde_json::from_value(json!({"kind": "Holder", "holder_id": "h", "extra": 1}))
+            .expect("a stored target with an unknown field loads");
+        assert_eq!(target, RevocationTarget::Holder { holder_id: "h".into() });
+        let reason: RevocationReason = serde_json::from_value(json!({"kind": "Sybil", "x": 1}))
+            .expect("a stored reason with an unknown field loads");
+        assert_eq!(reason, RevocationReason::Sybil);
+    }
 }
