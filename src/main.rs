@@ -118,6 +118,14 @@ enum Command {
         max_open_enrollments: usize,
         #[command(flatten)]
         envelopes: EnvelopeArgs,
+        /// Seconds a new connection has to send its first request head; past
+        /// it the answer is 408 (empty body) and the connection is closed.
+        #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_HEAD_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+        head_timeout_secs: u64,
+        /// Seconds a request body has to arrive after its head; past it the
+        /// answer is 408 request_timeout and the connection is closed.
+        #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+        body_timeout_secs: u64,
     },
     /// Print version, engine and persistence of this build.
     Info,
@@ -250,6 +258,8 @@ fn main() -> ExitCode {
             trusted_proxies,
             max_open_enrollments,
             envelopes,
+            head_timeout_secs,
+            body_timeout_secs,
         } => {
             let settings = read_token(admin_token_file).and_then(|t| Ok((t, envelopes.policy()?)));
             let (admin_token, envelopes) = match settings {
@@ -278,6 +288,8 @@ fn main() -> ExitCode {
                 trusted_proxies,
                 max_open_enrollments,
                 envelopes,
+                head_timeout_secs,
+                body_timeout_secs,
             };
             match serve(opts) {
                 Ok(()) => ExitCode::SUCCESS,

@@ -151,16 +151,18 @@ fn sweep(w: &Served) -> Vec<(Call, Expect)> {
     let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
     let huge_hex = "ab".repeat(5_000);
     let mut calls = vec![
-        (Call::post("/v1/health").json(&json!({})), Some((404, "not_found"))),
-        (Call::new(Method::DELETE, "/v1/charters"), Some((404, "not_found"))),
-        (Call::new(Method::PUT, format!("/v1/anchors/{}", w.anchor_a)), Some((404, "not_found"))),
+        (Call::post("/v1/health").json(&json!({})), Some((405, "method_not_allowed"))),
+        (Call::new(Method::DELETE, "/v1/charters"), Some((405, "method_not_allowed"))),
+        (Call::new(Method::PUT, format!("/v1/anchors/{}", w.anchor_a)), Some((405, "method_not_allowed"))),
         (Call::get("/v1/nowhere"), Some((404, "not_found"))),
         (Call::get("/v2/health"), Some((404, "not_found"))),
-        (Call::get(format!("/v1/anchors/{}", "a".repeat(10_000))), Some((400, "invalid_id"))),
+        (Call::get(format!("/v1/anchors/{}", "a".repeat(8_000))), Some((400, "invalid_id"))),
+        (Call::get(format!("/v1/anchors/{}", "a".repeat(10_000))), Some((414, "uri_too_long"))),
         (Call::get("/v1/anchors/%ff%fe"), Some((400, "invalid_id"))),
         (Call::get("/v1/enrollments/%00"), Some((400, "invalid_id"))),
         (Call::get("/v1/enrollments/.."), Some((400, "invalid_id"))),
-        (Call::get(format!("/v1/anchors/by-did/{}", "z".repeat(10_000))), Some((400, "invalid_did"))),
+        (Call::get(format!("/v1/anchors/by-did/{}", "z".repeat(8_000))), Some((400, "invalid_did"))),
+        (Call::get(format!("/v1/anchors/by-did/{}", "z".repeat(10_000))), Some((414, "uri_too_long"))),
         (Call::get("/v1/anchors/by-did/did:key:z"), Some((400, "invalid_did"))),
         (Call::get("/v1/holders/by-did/%ff"), Some((400, "invalid_did"))),
         (Call::get(format!("/v1/charters/by-domain/coop:{}", "a".repeat(65))), Some((400, "invalid_input"))),
@@ -235,10 +237,12 @@ fn sweep(w: &Served) -> Vec<(Call, Expect)> {
             Some((400, "invalid_json")),
         ),
     ];
-    // Every signed route with an empty JSON object.
+    // Every signed route with an empty JSON object: not an envelope; on a
+    // route the operator also takes (reject), no credential at all.
     for route in ALL_SIGNED {
         let target = route.target(w);
-        calls.push((Call::new(route.method(), route.path(&target)).json(&json!({})), Some((401, "invalid_envelope"))));
+        let expect = if route == Signed::Reject { (401, "unauthorized") } else { (401, "invalid_envelope") };
+        calls.push((Call::new(route.method(), route.path(&target)).json(&json!({})), Some(expect)));
     }
     calls
 }

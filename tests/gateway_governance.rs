@@ -361,12 +361,7 @@ async fn bad_input_on_governance_routes_is_a_json_4xx_and_changes_nothing() -> R
             400,
             "invalid_json",
         ),
-        (
-            "open voting with neither",
-            Call::post(format!("{uri}/open-voting")).json(&json!({})),
-            401,
-            "invalid_envelope",
-        ),
+        ("open voting with neither", Call::post(format!("{uri}/open-voting")).json(&json!({})), 401, "unauthorized"),
         (
             "open voting with a wrong token",
             Call::post(format!("{uri}/open-voting")).bearer("wrong").json(&json!({})),

@@ -250,7 +250,7 @@ async fn affiliation_routes_refuse_bad_input_and_change_nothing() -> Result<()> 
         ),
         ("op promotes Candidate", verb("promote").operator().json(&json!({})), 409, "invalid_transition"),
         ("wrong token on approve", verb("approve").bearer("nope").json(&json!({})), 401, "unauthorized"),
-        ("no envelope, no token", verb("approve").json(&json!({})), 401, "invalid_envelope"),
+        ("no envelope, no token", verb("approve").json(&json!({})), 401, "unauthorized"),
         ("unknown charter", op_post(format!("{aff}/coop:nowhere/approve"), json!({})), 404, "not_found"),
         // Operator-only routes.
         ("suspend", verb("suspend").json(&json!({})), 401, "unauthorized"),

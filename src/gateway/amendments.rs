@@ -11,6 +11,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web;
 
+use super::body::JsonObject;
 use super::error::ApiError;
 use super::handlers::{list, list_query, operator_or_signed_on, read, signed, signed_on, NoFields};
 use super::run;
@@ -57,9 +58,8 @@ async fn close(
     m: web::Data<CommonsManager>,
     caller: super::auth::Caller,
     id: web::Path<String>,
-    body: web::Json<NoFields>,
+    JsonObject(NoFields {}): JsonObject<NoFields>,
 ) -> Result<actix_web::HttpResponse, ApiError> {
-    let NoFields {} = body.into_inner();
     let early = matches!(caller, super::auth::Caller::Operator);
     Ok(super::ok(&run(&m, move |m| m.close_amendment(&id, early)).await?))
 }

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use super::body::JsonObject;
 use super::error::ApiError;
 use super::handlers::{operator_or_signed_on, read, signed_on, ReasonBody};
 use super::limits::WithinEnrollmentRate;
@@ -39,8 +40,8 @@ struct StartRequest {
 async fn start(
     _rate: WithinEnrollmentRate,
     m: web::Data<CommonsManager>,
-    body: web::Json<StartRequest>,
+    JsonObject(body): JsonObject<StartRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let StartRequest { identity_name, domain_id } = body.into_inner();
+    let StartRequest { identity_name, domain_id } = body;
     Ok(created(&run(&m, move |m| m.start_enrollment(identity_name, domain_id)).await?))
 }

@@ -66,10 +66,15 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.status
     }
+    /// The JSON error body; a 408 (a body that did not arrive in time) also
+    /// closes the connection, whose unread rest cannot be trusted.
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         if let Some(secs) = self.retry_after_secs {
             response.insert_header((actix_web::http::header::RETRY_AFTER, secs));
+        }
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            response.force_close();
         }
         response.json(Body { error: self.code, message: &self.message })
     }

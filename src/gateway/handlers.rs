@@ -6,7 +6,8 @@
 //! - [`signed_on`]: a signed envelope whose target is the route's `{id}`.
 //! - [`operator`] / [`operator_on`]: operator routes (token checked by the
 //!   [`Operator`] extractor before the body is read), with a typed JSON body
-//!   (`deny_unknown_fields` on every body type) and, for `operator_on`, the
+//!   (a JSON object, [`JsonObject`]; `deny_unknown_fields` on every body
+//!   type) and, for `operator_on`, the
 //!   route's path parameters; [`status`]: an operator status route on `{id}`
 //!   with body `{reason?}`.
 //! - [`operator_or_signed_on`]: a route on `{id}` that the operator takes
@@ -29,6 +30,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Caller, Operator};
+use super::body::{object_as, require_credential, JsonObject};
 use super::error::ApiError;
 use super::{parse_limit, run};
 use crate::manager::{CommonsManager, CommonsResult};
@@ -52,10 +54,11 @@ pub(super) struct ReasonBody {
 }
 
 /// Parses a JSON body already read by `web::Json` (so size, content type and
-/// syntax were checked as usual) as the shape a route expects; a mismatch is
-/// a 400 `invalid_json`. Used by routes whose body shape depends on the caller.
+/// syntax were checked as usual) as the shape a route expects: a JSON object
+/// of that shape, else a 400 `invalid_json` ([`object_as`]). Used by routes
+/// whose body shape depends on the caller.
 pub(super) fn body_as<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| ApiError::invalid_body(&e))
+    object_as(value)
 }
 
 /// Reads a JSON body (already read by `web::Json`, so size, content type and
@@ -131,14 +134,13 @@ where
 pub(super) fn operator<B, T, F>(
     status: StatusCode,
     call: F,
-) -> impl Handler<(web::Data<CommonsManager>, Operator, web::Json<B>), Output = Answer>
+) -> impl Handler<(web::Data<CommonsManager>, Operator, JsonObject<B>), Output = Answer>
 where
     B: DeserializeOwned + Send + 'static,
     T: Serialize + Send + 'static,
     F: Fn(&CommonsManager, B) -> CommonsResult<T> + Copy + Send + 'static,
 {
-    move |m: web::Data<CommonsManager>, _op: Operator, body: web::Json<B>| async move {
-        let body = body.into_inner();
+    move |m: web::Data<CommonsManager>, _op: Operator, JsonObject(body): JsonObject<B>| async move {
         let value = run(&m, move |m| call(m, body)).await?;
         Ok(answer(status, &value))
     }
@@ -150,15 +152,15 @@ where
 pub(super) fn operator_on<P, B, T, F>(
     status: StatusCode,
     call: F,
-) -> impl Handler<(web::Data<CommonsManager>, Operator, web::Path<P>, web::Json<B>), Output = Answer>
+) -> impl Handler<(web::Data<CommonsManager>, Operator, web::Path<P>, JsonObject<B>), Output = Answer>
 where
     P: DeserializeOwned + Send + 'static,
     B: DeserializeOwned + Send + 'static,
     T: Serialize + Send + 'static,
     F: Fn(&CommonsManager, P, B) -> CommonsResult<T> + Copy + Send + 'static,
 {
-    move |m: web::Data<CommonsManager>, _op: Operator, path: web::Path<P>, body: web::Json<B>| async move {
-        let (path, body) = (path.into_inner(), body.into_inner());
+    move |m: web::Data<CommonsManager>, _op: Operator, path: web::Path<P>, JsonObject(body): JsonObject<B>| async move {
+        let path = path.into_inner();
         let value = run(&m, move |m| call(m, path, body)).await?;
         Ok(answer(status, &value))
     }
@@ -168,7 +170,7 @@ where
 /// `call(manager, id, reason)`, 200.
 pub(super) fn status<T>(
     call: fn(&CommonsManager, &str, Option<String>) -> CommonsResult<T>,
-) -> impl Handler<(web::Data<CommonsManager>, Operator, web::Path<String>, web::Json<ReasonBody>), Output = Answer>
+) -> impl Handler<(web::Data<CommonsManager>, Operator, web::Path<String>, JsonObject<ReasonBody>), Output = Answer>
 where
     T: Serialize + Send + 'static,
 {
@@ -178,9 +180,10 @@ where
 /// A route on `{id}` with two ways in. With an `Authorization` header: the
 /// operator (token checked before the body is read), body `B`,
 /// `by_operator(manager, id, body)`. Without: a signed envelope of action `A`
-/// on `id`, `by_signer(manager, signed)`. The body is read as JSON first (so
-/// size, content type and syntax errors are the usual JSON errors), then
-/// parsed as the shape the header selects. Answers 200.
+/// on `id`, `by_signer(manager, signed)`; a body that is not envelope-shaped
+/// there is a 401 `unauthorized` ([`require_credential`]). The body is read
+/// as JSON first (so size, content type and syntax errors are the usual JSON
+/// errors), then parsed as the shape the header selects. Answers 200.
 pub(super) fn operator_or_signed_on<A, B, T>(
     by_operator: fn(&CommonsManager, &str, B) -> CommonsResult<T>,
     by_signer: fn(&CommonsManager, &Signed<A>) -> CommonsResult<T>,
@@ -197,6 +200,7 @@ where
                 run(&m, move |m| by_operator(m, &id, body)).await?
             }
             Caller::Signer => {
+                require_credential(&body)?;
                 let signed = open_signed::<A>(&m, body.into_inner(), &id)?;
                 run(&m, move |m| by_signer(m, &signed)).await?
             }

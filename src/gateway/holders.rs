@@ -26,6 +26,7 @@ use actix_web::{web, Handler, HttpResponse};
 use serde::Deserialize;
 
 use super::auth::{Caller, Operator};
+use super::body::{require_credential, JsonObject};
 use super::error::ApiError;
 use super::handlers::{body_as, open_signed, operator_on, read, signed_on, ReasonBody};
 use super::{ok, parse_limit, run};
@@ -108,7 +109,7 @@ fn same_jurisdiction(route: &str, payload: &str) -> Result<(), ApiError> {
 }
 
 /// What an operator affiliation route's handler takes.
-type MembershipArgs = (web::Data<CommonsManager>, Operator, web::Path<(String, String)>, web::Json<ReasonBody>);
+type MembershipArgs = (web::Data<CommonsManager>, Operator, web::Path<(String, String)>, JsonObject<ReasonBody>);
 
 /// What the approve and promote handlers take.
 type AdvanceArgs = (web::Data<CommonsManager>, Caller, web::Path<(String, String)>, web::Json<serde_json::Value>);
@@ -119,7 +120,8 @@ type OperatorMove = fn(&CommonsManager, &str, &str, Option<String>) -> CommonsRe
 /// The handler of `.../approve` and `.../promote`. With an `Authorization`
 /// header: the operator path (`by_operator`), body `{reason?}`. Without: a
 /// steward's signed envelope of action `A`, whose payload must name the
-/// route's jurisdiction (`signed_move`).
+/// route's jurisdiction (`signed_move`); a body that is not envelope-shaped
+/// there is a 401 `unauthorized` (the request has no credential).
 fn advance<A: Action + Send + 'static>(
     by_operator: OperatorMove,
     signed_move: fn(&CommonsManager, &Signed<A>) -> CommonsResult<HolderView>,
@@ -134,6 +136,7 @@ fn advance<A: Action + Send + 'static>(
             let reason = body_as::<ReasonBody>(body.into_inner())?.reason;
             return Ok(ok(&run(&m, move |m| by_operator(m, &id, &jurisdiction, reason)).await?));
         }
+        require_credential(&body)?;
         let signed = open_signed::<A>(&m, body.into_inner(), &id)?;
         same_jurisdiction(&jurisdiction, jurisdiction_of(&signed.body))?;
         Ok(ok(&run(&m, move |m| signed_move(m, &signed)).await?))

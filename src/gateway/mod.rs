@@ -3,25 +3,31 @@
 //! jurisdictions' members, `charters.rs`, `stewards.rs`, `enrollments.rs`,
 //! `amendments.rs`, `appeals.rs`, `revocations.rs`), the signed-envelope
 //! rule, the operator token (`auth.rs`), the builders of recurring route
-//! shapes (`handlers.rs`), JSON errors (`error.rs`), the abuse limits of
-//! public routes (`limits.rs`) and the server (`server.rs`).
+//! shapes (`handlers.rs`), the shape of a body as a whole (`body.rs`), the
+//! limits every `/v1` request is held to (`intake.rs`: target length,
+//! content type, body deadline), JSON errors (`error.rs`), the abuse limits
+//! of public routes (`limits.rs`) and the server (`server.rs`).
 //!
 //! **Invariants:** handlers are thin (parse, authorise, call one manager
 //! method, map the result) and take the manager with its default type
 //! parameter, `web::Data<CommonsManager>`, so the engine is fixed at compile
 //! time with no dynamic dispatch. Store calls run off the async workers
 //! (`web::block`). One manager per process, shared by every worker. Request
-//! bodies are limited to 64 KiB.
+//! bodies are limited to 64 KiB. Every error the gateway's own code answers
+//! (unknown route 404, wrong method 405, body late 408, body too large 413,
+//! target too long 414, content type 415) has the JSON error body.
 
 mod amendments;
 mod anchors;
 mod appeals;
 mod auth;
+mod body;
 mod charters;
 mod enrollments;
 mod error;
 mod handlers;
 mod holders;
+mod intake;
 mod limits;
 mod revocations;
 mod server;
@@ -34,6 +40,7 @@ use serde::Serialize;
 
 pub use auth::AdminToken;
 pub use error::ApiError;
+pub use intake::{DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEAD_TIMEOUT_SECS, MAX_URI_BYTES};
 pub use limits::{ClientAddresses, EnrollmentRateLimit, DEFAULT_ENROLLMENT_BURST, DEFAULT_ENROLLMENT_RATE_PER_MINUTE};
 pub use server::{check_location, open_manager, serve, ServeError, ServeOptions};
 
@@ -75,6 +82,9 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
             "unsupported_media_type",
             "send the body as application/json",
         ),
+        JsonPayloadError::Payload(e) => {
+            intake::body_refusal(e).unwrap_or_else(|| ApiError::bad_request("invalid_body", err.to_string()))
+        }
         JsonPayloadError::Deserialize(e) => ApiError::invalid_body(e),
         JsonPayloadError::Serialize(e) => ApiError::internal(e),
         _ => ApiError::bad_request("invalid_body", err.to_string()),
@@ -90,19 +100,33 @@ fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
     ApiError::bad_request("invalid_query", err.to_string()).into()
 }
 
+/// What answers a request no route takes: 414 `uri_too_long` for a target
+/// over [`MAX_URI_BYTES`]; 405 `method_not_allowed` for a path some route
+/// serves with another method; else 404 `not_found`.
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no route {} {}", req.method(), req.path()),
-    ))
+    let refusal = intake::uri_too_long(&req).unwrap_or_else(|| {
+        let path: String = req.path().chars().take(200).collect();
+        if req.match_pattern().is_some() {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{path} does not take {}; see docs/DOMAIN.md, \"Routes\"", req.method()),
+            )
+        } else {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no route {} {path}", req.method()))
+        }
+    });
+    actix_web::ResponseError::error_response(&refusal)
 }
 
-/// Registers every route and the extractor settings on an app. Use with
+/// Registers every route, the extractor settings and the request limits
+/// (target length, content type, body deadline) on an app. Use with
 /// `App::new().app_data(manager).app_data(token).app_data(limit).configure(configure)`,
 /// where `limit` is the process's one `web::Data<EnrollmentRateLimit>`;
 /// without it `POST /v1/enrollments` has no per-client rate limit (the
-/// manager's cap on open sessions still holds).
+/// manager's cap on open sessions still holds). A request body has
+/// [`DEFAULT_BODY_TIMEOUT_SECS`] to arrive ([`serve`] sets its own from
+/// [`ServeOptions`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(json_error))
         .app_data(web::PayloadConfig::default().limit(MAX_BODY_BYTES))
@@ -110,6 +134,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(web::QueryConfig::default().error_handler(query_error))
         .service(
             web::scope("/v1")
+                .wrap(actix_web::middleware::from_fn(intake::check_request))
                 .route("/health", web::get().to(health))
                 .configure(enrollments::routes)
                 .configure(anchors::routes)

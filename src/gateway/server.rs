@@ -28,10 +28,11 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 
+use super::intake::BodyDeadline;
 use super::limits::{
     ClientAddresses, EnrollmentRateLimit, DEFAULT_ENROLLMENT_BURST, DEFAULT_ENROLLMENT_RATE_PER_MINUTE,
 };
-use super::{configure, AdminToken};
+use super::{configure, AdminToken, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEAD_TIMEOUT_SECS};
 use crate::backend::CommonsBackend;
 use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 use crate::manager::CommonsManager;
@@ -75,6 +76,15 @@ pub struct ServeOptions {
     /// is 429 `too_many_enrollments` (see
     /// [`CommonsManager::with_max_open_enrollments`]).
     pub max_open_enrollments: usize,
+    /// Seconds a new connection has to send its first request head (at
+    /// least 1; default [`DEFAULT_HEAD_TIMEOUT_SECS`]). Past it the HTTP
+    /// layer answers 408 with an empty body and closes the connection.
+    pub head_timeout_secs: u64,
+    /// Seconds a request body has to arrive, counted from the end of its
+    /// head (at least 1; default [`DEFAULT_BODY_TIMEOUT_SECS`]). Past it the
+    /// answer is 408 `request_timeout` with the JSON error body, and the
+    /// connection is closed; nothing in the store changes.
+    pub body_timeout_secs: u64,
 }
 
 impl Default for ServeOptions {
@@ -93,6 +103,8 @@ impl Default for ServeOptions {
             enrollment_burst: DEFAULT_ENROLLMENT_BURST,
             trusted_proxies: Vec::new(),
             max_open_enrollments: DEFAULT_MAX_OPEN_ENROLLMENTS,
+            head_timeout_secs: DEFAULT_HEAD_TIMEOUT_SECS,
+            body_timeout_secs: DEFAULT_BODY_TIMEOUT_SECS,
         }
     }
 }
@@ -274,13 +286,16 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         let app_manager = manager.clone();
         let app_token = token.clone();
         let app_limit = limit.clone();
+        let deadline = web::Data::new(BodyDeadline(Duration::from_secs(opts.body_timeout_secs.max(1))));
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_manager.clone())
                 .app_data(app_token.clone())
                 .app_data(app_limit.clone())
+                .app_data(deadline.clone())
                 .configure(configure)
         })
+        .client_request_timeout(Duration::from_secs(opts.head_timeout_secs.max(1)))
         .shutdown_timeout(30)
         .bind(&opts.bind)
         .map_err(io)?;

@@ -1,0 +1,181 @@
+#![cfg(feature = "gateway")]
+//! Slow clients and requests the connection layer sees first, through the
+//! real binary: before, a request body that arrived slowly held its
+//! connection open for ever; `Content-Type: application/json;
+//! charset=utf-16` was read as UTF-8; a long URL was a 400 with an empty
+//! body. Now a body late past `--body-timeout-secs` is a 408
+//! `request_timeout` (JSON, connection closed) while other clients are
+//! served; a head late past `--head-timeout-secs` is the HTTP layer's 408;
+//! only JSON in UTF-8 is read (else 415); a target over 8 KiB is a 414 with
+//! the JSON error body, up to the HTTP layer's own limit (65,534 bytes),
+//! past which the HTTP layer answers 400 with an empty body.
+//!
+//! Waits are on real events (an answer, the end of a stream), each bounded
+//! by a socket read timeout; nothing sleeps.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use common::http::{check_error_body, Call, TOKEN};
+use common::keys::Person;
+use common::process::{Dirs, Server};
+use serde_json::{json, Value};
+
+/// Longest wait for any answer on a raw connection.
+const READ_BOUND: Duration = Duration::from_secs(15);
+
+/// A raw connection to `server`, its reads bounded by [`READ_BOUND`].
+fn connect(server: &Server) -> Result<TcpStream> {
+    let address = server.base().trim_start_matches("http://");
+    let stream = TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
+    stream.set_read_timeout(Some(READ_BOUND))?;
+    Ok(stream)
+}
+
+/// Reads until the server closes the connection; an error if it does not
+/// within [`READ_BOUND`] of the last byte. Returns the answer and how long
+/// after `since` its first byte came.
+fn read_to_close(stream: &mut TcpStream, since: Instant) -> Result<(String, Duration)> {
+    let mut first = [0u8; 1];
+    let n = stream.read(&mut first).context("the server did not answer in time")?;
+    let first_after = since.elapsed();
+    let mut answer = first[..n].to_vec();
+    stream.read_to_end(&mut answer).context("the server did not close the connection in time")?;
+    Ok((String::from_utf8_lossy(&answer).into_owned(), first_after))
+}
+
+/// The status, lower-cased head and body of a raw HTTP/1.1 answer.
+fn parse(answer: &str) -> Result<(u16, String, String)> {
+    let (head, body) = answer.split_once("\r\n\r\n").with_context(|| format!("no end of head in {answer:?}"))?;
+    let status =
+        head.split(' ').nth(1).and_then(|s| s.parse().ok()).with_context(|| format!("no status in {head:?}"))?;
+    Ok((status, head.to_ascii_lowercase(), body.to_string()))
+}
+
+#[test]
+fn slow_body_is_408_json_and_closed_while_others_are_served() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let server = Server::start_with_flags(&dirs, "slow-body", &["--body-timeout-secs", "1"])?;
+    let person = Person::new();
+    let body = json!({"did": person.did.as_str()}).to_string();
+    let mut slow = connect(&server)?;
+    let head = format!(
+        "POST /v1/anchors HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    let started = Instant::now();
+    slow.write_all(head.as_bytes())?;
+    slow.write_all(&body.as_bytes()[..10])?;
+
+    // Another client, while the slow body is pending.
+    let health = server.expect(&Call::get("/v1/health"), 200)?;
+    let served_after = started.elapsed();
+    assert_eq!(health.json["status"], "ok");
+
+    let (answer, answered_after) = read_to_close(&mut slow, started)?;
+    let closed_after = started.elapsed();
+    let (status, head, body) = parse(&answer)?;
+    println!(
+        "health answered after {served_after:?}; 408 after {answered_after:?}, connection closed after \
+         {closed_after:?} (deadline 1 s)"
+    );
+    assert_eq!(status, 408, "{answer}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let error: Value = serde_json::from_str(&body).with_context(|| format!("body {body:?}"))?;
+    assert_eq!(error["error"], "request_timeout", "{body}");
+    assert!(error["message"].as_str().is_some_and(|m| m.contains("within 1 s")), "{body}");
+    assert!(answered_after >= Duration::from_secs(1), "answered before the deadline: {answered_after:?}");
+    assert!(answered_after < Duration::from_secs(3), "answered long after the deadline: {answered_after:?}");
+    assert!(served_after < answered_after, "health ({served_after:?}) waited for the slow body ({answered_after:?})");
+
+    // Nothing was created, and the server still serves.
+    let lookup = server.send(&Call::get(format!("/v1/anchors/by-did/{}", person.did.as_str())))?;
+    assert_eq!(lookup.status, 404, "{}", lookup.text);
+    Ok(())
+}
+
+#[test]
+fn slow_head_is_408_from_the_http_layer_while_others_are_served() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let server = Server::start_with_flags(&dirs, "slow-head", &["--head-timeout-secs", "1"])?;
+    let started = Instant::now();
+    let mut slow = connect(&server)?;
+    slow.write_all(b"POST /v1/anchors HTTP/1.1\r\nHost: gate")?;
+    let health = server.expect(&Call::get("/v1/health"), 200)?;
+    let served_after = started.elapsed();
+    assert_eq!(health.json["status"], "ok");
+    let (answer, answered_after) = read_to_close(&mut slow, started)?;
+    println!("health answered after {served_after:?}; head 408 after {answered_after:?} (deadline 1 s)");
+    let (status, _head, body) = parse(&answer)?;
+    assert_eq!(status, 408, "{answer}");
+    assert_eq!(body, "", "the HTTP layer answers a late head with an empty body");
+    // actix-http sets the head deadline from a clock it updates every 500 ms,
+    // so the answer may come up to half a second before the full second.
+    assert!(answered_after >= Duration::from_millis(500), "{answered_after:?}");
+    assert!(answered_after < Duration::from_secs(3), "{answered_after:?}");
+    assert!(served_after < answered_after);
+    Ok(())
+}
+
+#[test]
+fn long_targets_are_414_json_up_to_the_http_layers_limit() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let server = Server::start_with_flags(&dirs, "long-uri", &[])?;
+    let padded = |prefix: &str, len: usize| format!("{prefix}{}", "a".repeat(len - prefix.len()));
+    // At the limit: judged by the route (an id that is not of its form).
+    let at_limit = padded("/v1/anchors/", 8 * 1024);
+    let reply = server.send(&Call::get(at_limit.clone()))?;
+    assert_eq!((at_limit.len(), reply.status), (8192, 400), "{}", reply.text);
+    check_error_body(&reply, "invalid_id", "a target of 8192 bytes")?;
+    for (what, target) in [
+        ("route path", padded("/v1/anchors/", 8 * 1024 + 1)),
+        ("query", padded("/v1/charters?org_type=", 20_000)),
+        ("unknown path", padded("/nowhere/", 30_000)),
+        ("unknown path in /v1", padded("/v1/nowhere/", 65_000)),
+    ] {
+        let reply = server.send(&Call::get(target.clone()))?;
+        assert_eq!(reply.status, 414, "{what} ({} bytes): {}", target.len(), reply.text);
+        check_error_body(&reply, "uri_too_long", what)?;
+    }
+    // Past what the `http` crate's Uri holds (65,534 bytes) the HTTP layer
+    // refuses the request before the app sees it.
+    let reply = server.send(&Call::get(padded("/v1/anchors/", 70_000)))?;
+    assert_eq!((reply.status, reply.text.as_str()), (400, ""), "a 70,000-byte target");
+    server.expect(&Call::get("/v1/health"), 200)?;
+    Ok(())
+}
+
+#[test]
+fn only_json_in_utf8_is_read() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let server = Server::start_with_flags(&dirs, "content-type", &[])?;
+    let body = json!({"identity_name": "Quinn"}).to_string();
+    for content_type in [
+        "application/json; charset=utf-16",
+        "application/json; charset=latin1",
+        "application/json; profile=x",
+        "application/vnd.api+json",
+        "text/plain",
+    ] {
+        let call = Call::post("/v1/enrollments").raw(content_type, body.clone());
+        let reply = server.send(&call)?;
+        ensure!(reply.status == 415, "{content_type}: {} {}", reply.status, reply.text);
+        check_error_body(&reply, "unsupported_media_type", content_type)?;
+    }
+    for content_type in ["application/json", "application/json; charset=utf-8", "Application/JSON; Charset=UTF-8"] {
+        let reply = server.send(&Call::post("/v1/enrollments").raw(content_type, body.clone()))?;
+        ensure!(reply.status == 201, "{content_type}: {} {}", reply.status, reply.text);
+        assert!(reply.field("verification_code")?.starts_with("VERIFY-"), "{}", reply.text);
+    }
+    // Too large is the JSON 413 through the real server too.
+    let big = json!({"identity_name": "x".repeat(70_000)}).to_string();
+    let reply = server.send(&Call::post("/v1/enrollments").raw("application/json", big))?;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    check_error_body(&reply, "payload_too_large", "a 70 KB body")?;
+    Ok(())
+}
