@@ -345,8 +345,14 @@ impl SignedEnvelope {
             .verify_strict(message.as_bytes(), &signature)
             .map_err(|_| bad("signature does not match"))?;
         self.check_window(policy, now)?;
-        let body = serde_json::from_str(&self.payload)
-            .map_err(|e| EnvelopeError::InvalidPayload { action: A::ACTION, reason: e.to_string() })?;
+        let invalid = |reason: String| EnvelopeError::InvalidPayload { action: A::ACTION, reason };
+        // An object only: serde would also read a struct from a JSON array.
+        let fields = match serde_json::from_str::<serde_json::Value>(&self.payload) {
+            Ok(fields @ serde_json::Value::Object(_)) => fields,
+            Ok(_) => return Err(invalid("the payload must be a JSON object".into())),
+            Err(e) => return Err(invalid(e.to_string())),
+        };
+        let body = serde_json::from_value(fields).map_err(|e| invalid(e.to_string()))?;
         Ok(Signed {
             actor,
             target: target.to_string(),
@@ -415,6 +421,10 @@ mod tests {
         assert!(matches!(open(&wrong_key, "t1"), Err(EnvelopeError::BadSignature { .. })));
         let bad_payload = SignedEnvelope::sign(&key, &header(), "ping", "t1", r#"{"n":5,"x":1}"#);
         assert!(matches!(open(&bad_payload, "t1"), Err(EnvelopeError::InvalidPayload { .. })));
+        // serde reads a struct from an array too; a payload is an object.
+        let as_array = SignedEnvelope::sign(&key, &header(), "ping", "t1", "[5]");
+        let err = open(&as_array, "t1").unwrap_err();
+        assert_eq!(err.to_string(), "payload of ping is not valid: the payload must be a JSON object");
     }
 
     #[test]
