@@ -44,6 +44,93 @@ enum DurabilityArg {
     Buffered,
 }
 
+/// The flags of `serve`.
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Directory holding the store (`commons.<engine>` inside it). Without
+    /// it a temporary store is used and nothing survives a restart.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL database of a postgres build, e.g.
+    /// postgres://commons@db.example/commons (else COMMONS_DATABASE_URL).
+    /// Prefer the variable: a flag is visible to other local users in `ps`.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// When a write is durable.
+    #[arg(long, value_enum, default_value = "sync")]
+    durability: DurabilityArg,
+    /// File holding the operator token (else COMMONS_ADMIN_TOKEN; with
+    /// neither, operator routes answer 403).
+    #[arg(long)]
+    admin_token_file: Option<PathBuf>,
+    /// Seconds between sweeps: expired enrollment sessions deleted, votes whose time is over closed,
+    /// revocations past their appeal deadline finalized, spent envelope nonces past their keeping time
+    /// deleted.
+    #[arg(long, default_value_t = 60)]
+    sweep_interval_secs: u64,
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    workers: usize,
+    /// Enrollment starts (POST /v1/enrollments) one client address may make per minute once its
+    /// burst is spent; past it 429 rate_limited with Retry-After. Counted per process.
+    #[arg(long, default_value_t = DEFAULT_ENROLLMENT_RATE_PER_MINUTE)]
+    enrollment_rate_per_minute: NonZeroU32,
+    /// Enrollment starts one client address may make at once.
+    #[arg(long, default_value_t = DEFAULT_ENROLLMENT_BURST)]
+    enrollment_burst: NonZeroU32,
+    /// A proxy (IP address) whose X-Forwarded-For names the client: the right-most entry that
+    /// is not itself a trusted proxy. Repeat for several. Without it, the client is the TCP peer.
+    #[arg(long = "trusted-proxy", value_name = "ADDR")]
+    trusted_proxies: Vec<IpAddr>,
+    /// Enrollment sessions open at once in the whole store (every gateway on it); past it
+    /// POST /v1/enrollments answers 429 too_many_enrollments until sessions complete or expire.
+    #[arg(long, default_value_t = DEFAULT_MAX_OPEN_ENROLLMENTS)]
+    max_open_enrollments: usize,
+    #[command(flatten)]
+    envelopes: EnvelopeArgs,
+    /// Seconds a new connection has to send its first request head; past
+    /// it the answer is 408 (empty body) and the connection is closed.
+    #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_HEAD_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    head_timeout_secs: u64,
+    /// Seconds a request body has to arrive after its head; past it the
+    /// answer is 408 request_timeout and the connection is closed.
+    #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_secs: u64,
+}
+
+impl ServeArgs {
+    /// The server's options, with the operator token read and the envelope
+    /// policy checked.
+    ///
+    /// # Errors
+    /// An unreadable or empty token file, a bad `--audience` (the caller exits 2).
+    fn options(self) -> anyhow::Result<ServeOptions> {
+        Ok(ServeOptions {
+            admin_token: read_token(self.admin_token_file)?,
+            envelopes: self.envelopes.policy()?,
+            data_dir: self.data_dir,
+            database_url: with_env_url(self.database_url),
+            must_exist: false,
+            bind: self.bind,
+            durability: match self.durability {
+                DurabilityArg::Sync => Durability::Sync,
+                DurabilityArg::Buffered => Durability::Buffered,
+            },
+            sweep_interval_secs: self.sweep_interval_secs,
+            workers: self.workers,
+            enrollment_rate_per_minute: self.enrollment_rate_per_minute,
+            enrollment_burst: self.enrollment_burst,
+            trusted_proxies: self.trusted_proxies,
+            max_open_enrollments: self.max_open_enrollments,
+            head_timeout_secs: self.head_timeout_secs,
+            body_timeout_secs: self.body_timeout_secs,
+        })
+    }
+}
+
 /// What signed envelopes `serve` accepts (docs/DOMAIN.md, "Signed actions").
 #[derive(clap::Args)]
 struct EnvelopeArgs {
@@ -74,59 +161,7 @@ impl EnvelopeArgs {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP gateway until SIGTERM/SIGINT.
-    Serve {
-        /// Directory holding the store (`commons.<engine>` inside it). Without
-        /// it a temporary store is used and nothing survives a restart.
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// PostgreSQL database of a postgres build, e.g.
-        /// postgres://commons@db.example/commons (else COMMONS_DATABASE_URL).
-        /// Prefer the variable: a flag is visible to other local users in `ps`.
-        #[arg(long)]
-        database_url: Option<String>,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        bind: String,
-        /// When a write is durable.
-        #[arg(long, value_enum, default_value = "sync")]
-        durability: DurabilityArg,
-        /// File holding the operator token (else COMMONS_ADMIN_TOKEN; with
-        /// neither, operator routes answer 403).
-        #[arg(long)]
-        admin_token_file: Option<PathBuf>,
-        /// Seconds between sweeps: expired enrollment sessions deleted, votes whose time is over closed,
-        /// revocations past their appeal deadline finalized.
-        #[arg(long, default_value_t = 60)]
-        sweep_interval_secs: u64,
-        /// HTTP worker threads (0: one per core).
-        #[arg(long, default_value_t = 0)]
-        workers: usize,
-        /// Enrollment starts (POST /v1/enrollments) one client address may make per minute once its
-        /// burst is spent; past it 429 rate_limited with Retry-After. Counted per process.
-        #[arg(long, default_value_t = DEFAULT_ENROLLMENT_RATE_PER_MINUTE)]
-        enrollment_rate_per_minute: NonZeroU32,
-        /// Enrollment starts one client address may make at once.
-        #[arg(long, default_value_t = DEFAULT_ENROLLMENT_BURST)]
-        enrollment_burst: NonZeroU32,
-        /// A proxy (IP address) whose X-Forwarded-For names the client: the right-most entry that
-        /// is not itself a trusted proxy. Repeat for several. Without it, the client is the TCP peer.
-        #[arg(long = "trusted-proxy", value_name = "ADDR")]
-        trusted_proxies: Vec<IpAddr>,
-        /// Enrollment sessions open at once in the whole store (every gateway on it); past it
-        /// POST /v1/enrollments answers 429 too_many_enrollments until sessions complete or expire.
-        #[arg(long, default_value_t = DEFAULT_MAX_OPEN_ENROLLMENTS)]
-        max_open_enrollments: usize,
-        #[command(flatten)]
-        envelopes: EnvelopeArgs,
-        /// Seconds a new connection has to send its first request head; past
-        /// it the answer is 408 (empty body) and the connection is closed.
-        #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_HEAD_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
-        head_timeout_secs: u64,
-        /// Seconds a request body has to arrive after its head; past it the
-        /// answer is 408 request_timeout and the connection is closed.
-        #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
-        body_timeout_secs: u64,
-    },
+    Serve(ServeArgs),
     /// Print version, engine and persistence of this build.
     Info,
     /// Write every row of the store in DIR (or the database) to FILE (JSON
@@ -212,7 +247,7 @@ fn main() -> ExitCode {
     // The server logs at info; the one-shot commands only warnings and
     // errors, so their own output is not buried in the engine's start-up
     // lines. `RUST_LOG` overrides both.
-    let default_filter = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    let default_filter = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
@@ -245,51 +280,13 @@ fn main() -> ExitCode {
                 Err(e) => report(Err(e)),
             }
         }
-        Command::Serve {
-            data_dir,
-            database_url,
-            bind,
-            durability,
-            admin_token_file,
-            sweep_interval_secs,
-            workers,
-            enrollment_rate_per_minute,
-            enrollment_burst,
-            trusted_proxies,
-            max_open_enrollments,
-            envelopes,
-            head_timeout_secs,
-            body_timeout_secs,
-        } => {
-            let settings = read_token(admin_token_file).and_then(|t| Ok((t, envelopes.policy()?)));
-            let (admin_token, envelopes) = match settings {
-                Ok(t) => t,
+        Command::Serve(args) => {
+            let opts = match args.options() {
+                Ok(opts) => opts,
                 Err(e) => {
                     eprintln!("error: {e:#}");
                     return ExitCode::from(2);
                 }
-            };
-            let durability = match durability {
-                DurabilityArg::Sync => Durability::Sync,
-                DurabilityArg::Buffered => Durability::Buffered,
-            };
-            let database_url = with_env_url(database_url);
-            let opts = ServeOptions {
-                data_dir,
-                database_url,
-                must_exist: false,
-                bind,
-                durability,
-                admin_token,
-                sweep_interval_secs,
-                workers,
-                enrollment_rate_per_minute,
-                enrollment_burst,
-                trusted_proxies,
-                max_open_enrollments,
-                envelopes,
-                head_timeout_secs,
-                body_timeout_secs,
             };
             match serve(opts) {
                 Ok(()) => ExitCode::SUCCESS,

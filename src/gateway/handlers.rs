@@ -53,14 +53,6 @@ pub(super) struct ReasonBody {
     pub reason: Option<String>,
 }
 
-/// Parses a JSON body already read by `web::Json` (so size, content type and
-/// syntax were checked as usual) as the shape a route expects: a JSON object
-/// of that shape, else a 400 `invalid_json` ([`object_as`]). Used by routes
-/// whose body shape depends on the caller.
-pub(super) fn body_as<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
-    object_as(value)
-}
-
 /// Reads a JSON body (already read by `web::Json`, so size, content type and
 /// syntax were checked as usual) as a version-2 signed envelope and opens it
 /// for action `A` on `target` under the manager's envelope policy: 401
@@ -196,7 +188,7 @@ where
     move |m: web::Data<CommonsManager>, caller: Caller, id: web::Path<String>, body: web::Json<serde_json::Value>| async move {
         let value = match caller {
             Caller::Operator => {
-                let body: B = body_as(body.into_inner())?;
+                let body: B = object_as(body.into_inner())?;
                 run(&m, move |m| by_operator(m, &id, body)).await?
             }
             Caller::Signer => {

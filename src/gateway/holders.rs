@@ -26,9 +26,10 @@ use actix_web::{web, Handler, HttpResponse};
 use serde::Deserialize;
 
 use super::auth::{Caller, Operator};
+use super::body::object_as;
 use super::body::{require_credential, JsonObject};
 use super::error::ApiError;
-use super::handlers::{body_as, open_signed, operator_on, read, signed_on, ReasonBody};
+use super::handlers::{open_signed, operator_on, read, signed_on, ReasonBody};
 use super::{ok, parse_limit, run};
 use crate::manager::{AffiliationApprove, AffiliationLeave, AffiliationPromote, CommonsManager, CommonsResult};
 use crate::model::holder::{Capability, HolderView};
@@ -133,7 +134,7 @@ fn advance<A: Action + Send + 'static>(
           body: web::Json<serde_json::Value>| async move {
         let (id, jurisdiction) = path.into_inner();
         if let Caller::Operator = caller {
-            let reason = body_as::<ReasonBody>(body.into_inner())?.reason;
+            let reason = object_as::<ReasonBody>(body.into_inner())?.reason;
             return Ok(ok(&run(&m, move |m| by_operator(m, &id, &jurisdiction, reason)).await?));
         }
         require_credential(&body)?;
