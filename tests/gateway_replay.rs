@@ -215,7 +215,8 @@ fn one_evidence_envelope_sent_three_times_leaves_one_entry_also_after_sigkill() 
 
 #[test]
 fn envelopes_for_another_audience_expired_from_the_future_or_version_1_are_refused_with_their_codes() -> Result<()> {
-    let server = Server::start(&Dirs::new()?, "windows")?;
+    let dirs = Dirs::new()?;
+    let server = Server::start(&dirs, "windows")?;
     let p = Person::new();
     let id = bootstrap(&server, &p, "Ada")?;
     let now = wall_now();
@@ -258,7 +259,8 @@ fn envelopes_for_another_audience_expired_from_the_future_or_version_1_are_refus
 
 #[test]
 fn an_action_refused_for_another_reason_spends_nothing_and_goes_through_once_fixed() -> Result<()> {
-    let server = Server::start(&Dirs::new()?, "fixed")?;
+    let dirs = Dirs::new()?;
+    let server = Server::start(&dirs, "fixed")?;
     let founder = Person::new();
     bootstrap(&server, &founder, "Founder")?;
     let charter = draft_coop(&server, &founder, "potters")?;
