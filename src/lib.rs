@@ -90,7 +90,7 @@ pub use backend::{CommonsBackend, CommonsStoreBackend, Durability, OpenBackend, 
 pub use manager::{
     parse_affiliation_status, AmendmentFilter, AppealFilter, CharterFilter, Clock, ClosedAmendment, CommonsError,
     CommonsManager, CommonsResult, EnrollmentStarted, StewardFilter, StoreInfo, DEFAULT_MAX_OPEN_ENROLLMENTS,
-    MAX_ATTEMPTS, MAX_ENROLLMENT_RETRY_AFTER_SECS,
+    MAX_ATTEMPTS, MAX_ENROLLMENT_RETRY_AFTER_SECS, SPENT_NONCE_GRACE_SECS,
 };
 pub use model::did::{Did, InvalidDid};
 pub use model::error::{ConflictCode, Refusal};

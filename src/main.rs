@@ -139,8 +139,9 @@ struct EnvelopeArgs {
     #[arg(long, default_value = commons_gateway::DEFAULT_AUDIENCE)]
     audience: String,
     /// Seconds an envelope's `created` may be ahead of this server's clock,
-    /// and its `expires` behind it.
-    #[arg(long, default_value_t = 60)]
+    /// and its `expires` behind it (at most 600; gateways sharing one
+    /// database should use the same value).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=600))]
     max_clock_skew_secs: u64,
     /// Longest `expires - created` accepted, in seconds.
     #[arg(long, default_value_t = 600)]

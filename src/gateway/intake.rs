@@ -13,7 +13,7 @@
 //! (no application code can answer it): a request head that has not arrived
 //! within `serve --head-timeout-secs` (408, connection closed); a request
 //! target over 65,534 bytes, the most the `http` crate's `Uri` holds (400);
-//! a request head over 128 KiB (431); a request that is not HTTP (400).
+//! a request head over 128 KiB or with more than 96 header fields (431); a request that is not HTTP (400).
 //!
 //! **Invariant:** a request refused here reaches no handler and no extractor,
 //! so it changes nothing in the store.
@@ -76,7 +76,10 @@ pub(super) fn uri_too_long(req: &HttpRequest) -> Option<ApiError> {
 /// Whether a `Content-Type` value is `application/json` with no parameter
 /// but `charset=utf-8` (names and values compared case-insensitively).
 fn is_json_utf8(value: &str) -> bool {
-    let Ok(mime) = value.parse::<actix_web::mime::Mime>() else { return false };
+    // HTTP allows whitespace around the `;` (RFC 9110 section 5.6.6); the
+    // `mime` parser does not, so the parts are trimmed first.
+    let parts: Vec<&str> = value.split(';').map(str::trim).collect();
+    let Ok(mime) = parts.join("; ").parse::<actix_web::mime::Mime>() else { return false };
     mime.essence_str() == "application/json"
         && mime.params().all(|(name, value)| {
             name.as_str().eq_ignore_ascii_case("charset") && value.as_str().eq_ignore_ascii_case("utf-8")
@@ -177,7 +180,13 @@ mod tests {
 
     #[test]
     fn only_json_in_utf8_is_a_json_content_type() {
-        for good in ["application/json", "application/json; charset=utf-8", "Application/JSON; Charset=UTF-8"] {
+        for good in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON; Charset=UTF-8",
+            "application/json ; charset=utf-8",
+            "application/json;charset=utf-8",
+        ] {
             assert!(is_json_utf8(good), "{good}");
         }
         for bad in [

@@ -80,7 +80,7 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
-            "send the body as application/json",
+            "send the body as application/json (charset utf-8, or no charset)",
         ),
         JsonPayloadError::Payload(e) => {
             intake::body_refusal(e).unwrap_or_else(|| ApiError::bad_request("invalid_body", err.to_string()))

@@ -53,6 +53,7 @@ pub use error::{CommonsError, CommonsResult};
 pub use holders::{
     parse_affiliation_status, AffiliationApply, AffiliationApprove, AffiliationLeave, AffiliationPromote, HolderUpdate,
 };
+pub use replay::SPENT_NONCE_GRACE_SECS;
 pub use revocations::RevocationRequest;
 pub use stewards::StewardFilter;
 

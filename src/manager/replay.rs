@@ -18,8 +18,11 @@
 //! one database, cannot both take effect: both batches require the same
 //! record to be absent, the second conflicts, and its re-run finds the nonce
 //! spent. Nonce records are kept until the envelope's `expires` plus the
-//! allowed clock skew (after which the envelope is refused as expired) and
-//! then swept. Envelope times and `keep_until` are wall-clock seconds, not
+//! allowed clock skew (after which this gateway refuses the envelope as
+//! expired) plus [`SPENT_NONCE_GRACE_SECS`] (so that another gateway on the
+//! same database whose clock is behind, or whose skew setting is larger,
+//! still finds the nonce while it could still accept the envelope), and then
+//! swept. Envelope times and `keep_until` are wall-clock seconds, not
 //! the manager's [`Clock`] (which tests move to age records).
 //!
 //! [`Clock`]: super::Clock
@@ -32,6 +35,13 @@ use crate::model::error::{ConflictCode, Refusal};
 use crate::model::replay::SpentNonce;
 use crate::model::signing::{Action, EnvelopeError, Signed, SignedEnvelope};
 use crate::store::Due;
+
+/// Seconds a spent nonce is kept beyond the moment this gateway stops
+/// accepting its envelope (`expires` + its clock skew): one hour. Gateways
+/// sharing a database keep a replay refused as long as their clocks differ
+/// by less than this, less the difference of their `--max-clock-skew-secs`
+/// settings (each at most 600 s), so at least 50 minutes.
+pub const SPENT_NONCE_GRACE_SECS: u64 = 3600;
 
 thread_local! {
     /// The nonces of the signed operations running on this thread, innermost
@@ -140,7 +150,10 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             action: A::ACTION.to_string(),
             target: signed.target.clone(),
             spent_at: wall_now(),
-            keep_until: signed.expires.saturating_add(self.envelopes.max_clock_skew_secs),
+            keep_until: signed
+                .expires
+                .saturating_add(self.envelopes.max_clock_skew_secs)
+                .saturating_add(SPENT_NONCE_GRACE_SECS),
         };
         self.refuse_spent(&record)?;
         let guard = PendingGuard::push(self.owner_id(), record.clone());
@@ -159,11 +172,13 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                     Err(e) => Err(e.into()),
                 }
             }
-            Err(CommonsError::Store(e)) if e.is_conflict() => {
+            // Refused or conflicted: when another use of this envelope took
+            // effect meanwhile (it raced this one, on this gateway or
+            // another), that is the answer, not the rule the race tripped.
+            Err(e) => {
                 self.refuse_spent(&record)?;
-                Err(e.into())
+                Err(e)
             }
-            Err(e) => Err(e),
         }
     }
 
