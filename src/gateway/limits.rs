@@ -25,8 +25,11 @@ use super::error::ApiError;
 
 /// The default number of enrollment starts a client may make per minute,
 /// after its burst is spent (`serve --enrollment-rate-per-minute`): one
-/// person enrolling needs one start, a family or a retry a few more.
-pub const DEFAULT_ENROLLMENT_RATE_PER_MINUTE: NonZeroU32 = non_zero(30);
+/// person enrolling needs one start, a family or a retry a few more. Sized
+/// so that one address cannot fill the default open-session cap on its own:
+/// a session lives 24 h, and 6 a minute for 24 h plus the burst of 10 is
+/// 8,650 sessions, under the 10,000 of `DEFAULT_MAX_OPEN_ENROLLMENTS`.
+pub const DEFAULT_ENROLLMENT_RATE_PER_MINUTE: NonZeroU32 = non_zero(6);
 
 /// The default burst of enrollment starts a client may make at once
 /// (`serve --enrollment-burst`).
@@ -208,6 +211,15 @@ impl FromRequest for WithinEnrollmentRate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_address_at_the_default_rate_cannot_fill_the_default_cap() {
+        let minutes = crate::model::enrollment::ENROLLMENT_TTL_SECS / 60;
+        let most = u64::from(DEFAULT_ENROLLMENT_RATE_PER_MINUTE.get()) * minutes
+            + u64::from(DEFAULT_ENROLLMENT_BURST.get());
+        assert_eq!(most, 8_650);
+        assert!(most < crate::manager::DEFAULT_MAX_OPEN_ENROLLMENTS as u64);
+    }
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
