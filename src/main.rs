@@ -481,6 +481,13 @@ fn sign(
     serde_json::from_str::<serde_json::Value>(payload).context("--payload is not JSON")?;
     EnvelopePolicy::check_audience(audience).map_err(|e| anyhow::anyhow!("--audience: {e}"))?;
     anyhow::ensure!(lifetime_secs > 0, "--lifetime-secs must be at least 1");
+    let longest = EnvelopePolicy::default().max_lifetime_secs;
+    if lifetime_secs > longest {
+        eprintln!(
+            "warning: --lifetime-secs {lifetime_secs} is over the {longest} s a gateway accepts unless it was \
+             started with a larger --max-envelope-lifetime-secs"
+        );
+    }
     let key = ed25519_dalek::SigningKey::from_bytes(&secret);
     let now = commons_gateway::Clock::System.now();
     let header = EnvelopeHeader::new(audience, now, lifetime_secs);

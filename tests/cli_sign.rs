@@ -51,16 +51,25 @@ fn keygen_then_sign_gives_an_envelope_that_verifies() -> Result<()> {
     assert!(envelope.open::<AffiliationApply>("-", &policy, now).is_err(), "bound to its target");
 
     // Another network and another lifetime; a second run draws a new nonce.
-    let args = [&args[..], &["--audience", "river-coops", "--lifetime-secs", "60"]].concat();
-    let (code, out, stderr) = run(&args)?;
+    let river_args = [&args[..], &["--audience", "river-coops", "--lifetime-secs", "60"]].concat();
+    let (code, out, stderr) = run(&river_args)?;
     assert_eq!(code, 0, "{stderr}");
     let other: SignedEnvelope = serde_json::from_str(out.trim())?;
+    assert!(stderr.is_empty(), "{stderr}");
     assert_eq!(other.expires - other.created, 60);
     assert_ne!(other.nonce, envelope.nonce);
     let err = other.open::<AffiliationApply>(&holder, &policy, now).unwrap_err();
     assert_eq!(err.code(), "bad_signature", "signed for another audience: {err}");
     let river = EnvelopePolicy { audience: "river-coops".into(), ..EnvelopePolicy::default() };
     assert_eq!(other.open::<AffiliationApply>(&holder, &river, now)?.body.jurisdiction, "coop:bakers");
+
+    // Longer than a gateway takes by default: made, with a warning.
+    let long_args = [&args[..], &["--lifetime-secs", "3600"]].concat();
+    let (code, out, stderr) = run(&long_args)?;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("warning: --lifetime-secs 3600 is over the 600 s"), "{stderr}");
+    let long: SignedEnvelope = serde_json::from_str(out.trim())?;
+    assert_eq!(long.expires - long.created, 3600);
     Ok(())
 }
 

@@ -215,8 +215,8 @@ mod tests {
     #[test]
     fn one_address_at_the_default_rate_cannot_fill_the_default_cap() {
         let minutes = crate::model::enrollment::ENROLLMENT_TTL_SECS / 60;
-        let most = u64::from(DEFAULT_ENROLLMENT_RATE_PER_MINUTE.get()) * minutes
-            + u64::from(DEFAULT_ENROLLMENT_BURST.get());
+        let most =
+            u64::from(DEFAULT_ENROLLMENT_RATE_PER_MINUTE.get()) * minutes + u64::from(DEFAULT_ENROLLMENT_BURST.get());
         assert_eq!(most, 8_650);
         assert!(most < crate::manager::DEFAULT_MAX_OPEN_ENROLLMENTS as u64);
     }
