@@ -342,14 +342,38 @@ fn one_envelope_sent_at_once_through_three_gateways_takes_effect_once() -> Resul
             ensure!(holder.json["display_name"] == name.as_str(), "round {round}: {}", holder.text);
         }
     }
+    // A creation: the losers must hear `replayed`, not the `already_exists`
+    // that a copy which took effect first makes them meet.
+    let mut creations_replayed = 0;
+    for round in 0..ROUNDS {
+        let create = Call::post("/v1/charters").signed(
+            &p,
+            "charter-create",
+            "-",
+            json!({"domain_id": format!("coop:race-{round}"), "org_type": "Cooperative", "name": "Race",
+                   "membership_policy": {"open_enrollment": false}}),
+        );
+        let replies = at_once(PER_GATEWAY, |g, _| send_to(&bases[g], &create));
+        let mut created = 0;
+        for (i, reply) in replies.into_iter().enumerate() {
+            let reply = reply.with_context(|| format!("creation round {round}: client {i}"))?;
+            match reply.status {
+                201 => created += 1,
+                409 if reply.json["error"] == "replayed" => creations_replayed += 1,
+                other => bail!("creation round {round}: client {i}: {other} {}", reply.text),
+            }
+        }
+        ensure!(created == 1, "creation round {round}: one envelope took effect {created} times");
+    }
     c.check_logs()?;
     c.verify_clean()?;
     eprintln!(
-        "multi-gateway replay race: {ROUNDS} envelopes, each sent by {} clients at once: {ROUNDS} took effect, \
-         {replayed} answered 409 replayed",
+        "multi-gateway replay race: {ROUNDS} renames and {ROUNDS} creations, each envelope sent by {} clients at \
+         once: each took effect once; {replayed} + {creations_replayed} answered 409 replayed",
         GATEWAYS * PER_GATEWAY
     );
     ensure!(replayed == ROUNDS * (GATEWAYS * PER_GATEWAY - 1), "{replayed} replays refused");
+    ensure!(creations_replayed == ROUNDS * (GATEWAYS * PER_GATEWAY - 1), "{creations_replayed} replays refused");
     Ok(())
 }
 
