@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 
+use super::connection;
 use super::intake::BodyDeadline;
 use super::limits::{
     ClientAddresses, EnrollmentRateLimit, DEFAULT_ENROLLMENT_BURST, DEFAULT_ENROLLMENT_RATE_PER_MINUTE,
@@ -83,7 +84,8 @@ pub struct ServeOptions {
     /// Seconds a request body has to arrive, counted from the end of its
     /// head (at least 1; default [`DEFAULT_BODY_TIMEOUT_SECS`]). Past it the
     /// answer is 408 `request_timeout` with the JSON error body, and the
-    /// connection is closed; nothing in the store changes.
+    /// connection is closed (also for a chunked body); nothing in the store
+    /// changes.
     pub body_timeout_secs: u64,
 }
 
@@ -289,6 +291,7 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         let deadline = web::Data::new(BodyDeadline(Duration::from_secs(opts.body_timeout_secs.max(1))));
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(connection::hold))
                 .app_data(app_manager.clone())
                 .app_data(app_token.clone())
                 .app_data(app_limit.clone())
@@ -296,6 +299,7 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
                 .configure(configure)
         })
         .client_request_timeout(Duration::from_secs(opts.head_timeout_secs.max(1)))
+        .client_disconnect_timeout(connection::LINGER)
         .shutdown_timeout(30)
         .bind(&opts.bind)
         .map_err(io)?;
