@@ -12,15 +12,20 @@
 //!
 //! Also: a chunked body stalled after one chunk got its 408 but kept its
 //! connection open (the HTTP layer went on reading the body, with no timer,
-//! and then served the next request on it). Now the connection is closed.
+//! and then served the next request on it), and after a first answer a
+//! request head sent one byte at a time held its connection for ever. Now
+//! both connections are closed.
 //!
 //! Waits are on real events (an answer, the end of a stream), each bounded
-//! by a socket read timeout; nothing sleeps.
+//! by a socket read timeout; nothing sleeps but a trickling client between
+//! its bytes.
 
 mod common;
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
@@ -202,6 +207,60 @@ fn stalled_chunked_body_is_answered_and_its_connection_closed() -> Result<()> {
     }
     let lookup = server.send(&Call::get(format!("/v1/anchors/by-did/{}", person.did.as_str())))?;
     assert_eq!(lookup.status, 404, "{}", lookup.text);
+    Ok(())
+}
+
+#[test]
+fn every_request_head_on_a_kept_alive_connection_has_the_deadline() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let server = Server::start_with_flags(&dirs, "later-heads", &["--head-timeout-secs", "1"])?;
+    let mut stream = connect(&server)?;
+    // Quick requests share the connection (keep-alive is kept), one with a
+    // body read in full.
+    let body = json!({"identity_name": "Quinn"}).to_string();
+    for (request, expected) in [
+        (
+            format!(
+                "POST /v1/enrollments HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+            201,
+        ),
+        ("GET /v1/health HTTP/1.1\r\nHost: gateway\r\n\r\n".to_string(), 200),
+    ] {
+        stream.write_all(request.as_bytes())?;
+        let (status, head, body) = read_answer(&mut stream)?;
+        assert_eq!(status, expected, "{request}: {head}{body}");
+        assert!(!head.contains("connection: close"), "{request}: {head}");
+    }
+    let answered = Instant::now();
+    // The next head trickles in, one byte every 250 ms.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writer = stream.try_clone()?;
+    let trickle = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let head = format!("GET /v1/health HTTP/1.1\r\nHost: gateway\r\nX-Pad: {}", "a".repeat(200));
+            for byte in head.as_bytes() {
+                if stop.load(Ordering::Relaxed) || writer.write_all(&[*byte]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+    let after = rest_until_closed(&mut stream);
+    let closed_after = answered.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let _ = trickle.join();
+    let after = after?;
+    println!("trickled head: connection closed {closed_after:?} after the last answer (head deadline 1 s)");
+    assert!(after.is_empty(), "answered a trickled head: {:?}", String::from_utf8_lossy(&after));
+    assert!(closed_after >= Duration::from_millis(500), "{closed_after:?}");
+    assert!(closed_after < Duration::from_secs(3), "{closed_after:?}");
+    // Others are still served.
+    server.expect(&Call::get("/v1/health"), 200)?;
     Ok(())
 }
 
