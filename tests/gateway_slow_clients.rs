@@ -10,13 +10,22 @@
 //! the JSON error body, up to the HTTP layer's own limit (65,534 bytes),
 //! past which the HTTP layer answers 400 with an empty body.
 //!
+//! Also: a chunked body stalled after one chunk got its 408 but kept its
+//! connection open (the HTTP layer went on reading the body, with no timer,
+//! and then served the next request on it), and after a first answer a
+//! request head sent one byte at a time held its connection for ever. Now
+//! both connections are closed.
+//!
 //! Waits are on real events (an answer, the end of a stream), each bounded
-//! by a socket read timeout; nothing sleeps.
+//! by a socket read timeout; nothing sleeps but a trickling client between
+//! its bytes.
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
@@ -46,6 +55,49 @@ fn read_to_close(stream: &mut TcpStream, since: Instant) -> Result<(String, Dura
     let mut answer = first[..n].to_vec();
     stream.read_to_end(&mut answer).context("the server did not close the connection in time")?;
     Ok((String::from_utf8_lossy(&answer).into_owned(), first_after))
+}
+
+/// Reads what is left until the server closes the connection (a reset
+/// counts as closed); an error if it does not within [`READ_BOUND`] of the
+/// last byte.
+fn rest_until_closed(stream: &mut TcpStream) -> Result<Vec<u8>> {
+    let mut rest = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(rest),
+            Ok(n) => rest.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return Ok(rest),
+            Err(e) => {
+                return Err(e).context(format!(
+                    "the connection is still open {READ_BOUND:?} after the last byte (read so far: {:?})",
+                    String::from_utf8_lossy(&rest)
+                ))
+            }
+        }
+    }
+}
+
+/// Reads one answer (its head, then `Content-Length` bytes of body) from a
+/// connection that stays open: status, lower-cased head, body.
+fn read_answer(stream: &mut TcpStream) -> Result<(u16, String, String)> {
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut byte).context("the server did not answer in time")?;
+        ensure!(n == 1, "connection closed mid-answer: {:?}", String::from_utf8_lossy(&answer));
+        answer.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&answer).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .with_context(|| format!("no content-length in {head:?}"))?;
+    let mut body = vec![0u8; length];
+    stream.read_exact(&mut body).context("the answer's body did not arrive in time")?;
+    answer.extend_from_slice(&body);
+    parse(&String::from_utf8_lossy(&answer))
 }
 
 /// The status, lower-cased head and body of a raw HTTP/1.1 answer.
@@ -96,6 +148,119 @@ fn slow_body_is_408_json_and_closed_while_others_are_served() -> Result<()> {
     // Nothing was created, and the server still serves.
     let lookup = server.send(&Call::get(format!("/v1/anchors/by-did/{}", person.did.as_str())))?;
     assert_eq!(lookup.status, 404, "{}", lookup.text);
+    Ok(())
+}
+
+#[test]
+fn stalled_chunked_body_is_answered_and_its_connection_closed() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let server = Server::start_with_flags(&dirs, "chunked-body", &["--body-timeout-secs", "1"])?;
+    let person = Person::new();
+    let body = json!({"did": person.did.as_str()}).to_string();
+    // A route that reads the body (late: 408) and one that does not (200).
+    for (what, request, status) in [
+        (
+            "late body",
+            format!(
+                "POST /v1/anchors HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer {TOKEN}\r\n\
+                 Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ),
+            408,
+        ),
+        (
+            "unread body",
+            "GET /v1/health HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n\
+             Transfer-Encoding: chunked\r\n\r\n"
+                .to_string(),
+            200,
+        ),
+    ] {
+        let mut stream = connect(&server)?;
+        let started = Instant::now();
+        stream.write_all(request.as_bytes())?;
+        stream.write_all(format!("a\r\n{}\r\n", &body[..10]).as_bytes())?;
+        let (got, head, answer_body) = read_answer(&mut stream)?;
+        let answered_after = started.elapsed();
+        assert_eq!(got, status, "{what}: {head}{answer_body}");
+        assert!(head.contains("connection: close"), "{what}: {head}");
+        if status == 408 {
+            let error: Value = serde_json::from_str(&answer_body).with_context(|| format!("body {answer_body:?}"))?;
+            assert_eq!(error["error"], "request_timeout", "{answer_body}");
+        }
+        // The body stays stalled: the connection is closed all the same.
+        let after = rest_until_closed(&mut stream).with_context(|| what)?;
+        let closed_after = started.elapsed();
+        println!(
+            "{what}: {status} after {answered_after:?}, connection closed after {closed_after:?} (body deadline 1 s)"
+        );
+        assert!(after.is_empty(), "{what}: more after the answer: {:?}", String::from_utf8_lossy(&after));
+        assert!(closed_after < answered_after + Duration::from_secs(5), "{what}: closed after {closed_after:?}");
+        // Finishing the body and sending a second request gets no answer.
+        let rest = format!(
+            "{:x}\r\n{}\r\n0\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: gateway\r\n\r\n",
+            body.len() - 10,
+            &body[10..]
+        );
+        let _ = stream.write_all(rest.as_bytes());
+        let late = rest_until_closed(&mut stream).with_context(|| what)?;
+        assert!(late.is_empty(), "{what}: served after its answer: {:?}", String::from_utf8_lossy(&late));
+    }
+    let lookup = server.send(&Call::get(format!("/v1/anchors/by-did/{}", person.did.as_str())))?;
+    assert_eq!(lookup.status, 404, "{}", lookup.text);
+    Ok(())
+}
+
+#[test]
+fn every_request_head_on_a_kept_alive_connection_has_the_deadline() -> Result<()> {
+    let dirs = Dirs::new()?;
+    let server = Server::start_with_flags(&dirs, "later-heads", &["--head-timeout-secs", "1"])?;
+    let mut stream = connect(&server)?;
+    // Quick requests share the connection (keep-alive is kept), one with a
+    // body read in full.
+    let body = json!({"identity_name": "Quinn"}).to_string();
+    for (request, expected) in [
+        (
+            format!(
+                "POST /v1/enrollments HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+            201,
+        ),
+        ("GET /v1/health HTTP/1.1\r\nHost: gateway\r\n\r\n".to_string(), 200),
+    ] {
+        stream.write_all(request.as_bytes())?;
+        let (status, head, body) = read_answer(&mut stream)?;
+        assert_eq!(status, expected, "{request}: {head}{body}");
+        assert!(!head.contains("connection: close"), "{request}: {head}");
+    }
+    let answered = Instant::now();
+    // The next head trickles in, one byte every 250 ms.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writer = stream.try_clone()?;
+    let trickle = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let head = format!("GET /v1/health HTTP/1.1\r\nHost: gateway\r\nX-Pad: {}", "a".repeat(200));
+            for byte in head.as_bytes() {
+                if stop.load(Ordering::Relaxed) || writer.write_all(&[*byte]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
+        })
+    };
+    let after = rest_until_closed(&mut stream);
+    let closed_after = answered.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let _ = trickle.join();
+    let after = after?;
+    println!("trickled head: connection closed {closed_after:?} after the last answer (head deadline 1 s)");
+    assert!(after.is_empty(), "answered a trickled head: {:?}", String::from_utf8_lossy(&after));
+    assert!(closed_after >= Duration::from_millis(500), "{closed_after:?}");
+    assert!(closed_after < Duration::from_secs(3), "{closed_after:?}");
+    // Others are still served.
+    server.expect(&Call::get("/v1/health"), 200)?;
     Ok(())
 }
 

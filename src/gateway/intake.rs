@@ -10,8 +10,9 @@
 //! ([`body_refusal`]).
 //!
 //! What the HTTP/1 layer answers before any of this runs, with an empty body
-//! (no application code can answer it): a request head that has not arrived
-//! within `serve --head-timeout-secs` (408, connection closed); a request
+//! (no application code can answer it): a connection's first request head
+//! that has not arrived within `serve --head-timeout-secs` (408, connection
+//! closed; later heads are timed by the server's connection watchdog); a request
 //! target over 65,534 bytes, the most the `http` crate's `Uri` holds (400);
 //! a request head over 128 KiB or with more than 96 header fields (431); a request that is not HTTP (400).
 //!
@@ -42,7 +43,8 @@ use super::error::ApiError;
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
 /// Default of `serve --head-timeout-secs`: seconds from a connection's
-/// opening to the end of its first request head.
+/// opening to the end of its first request head, and from the end of an
+/// answer to the end of the next request head on the same connection.
 pub const DEFAULT_HEAD_TIMEOUT_SECS: u64 = 10;
 
 /// Default of `serve --body-timeout-secs`: seconds from the end of a request

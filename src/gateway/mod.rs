@@ -5,8 +5,10 @@
 //! rule, the operator token (`auth.rs`), the builders of recurring route
 //! shapes (`handlers.rs`), the shape of a body as a whole (`body.rs`), the
 //! limits every `/v1` request is held to (`intake.rs`: target length,
-//! content type, body deadline), JSON errors (`error.rs`), the abuse limits
-//! of public routes (`limits.rs`) and the server (`server.rs`).
+//! content type, body deadline), what each connection is held to (a body
+//! not fully received closes it; every request head has a deadline:
+//! `connection.rs`), JSON errors (`error.rs`), the abuse limits of public
+//! routes (`limits.rs`) and the server (`server.rs`).
 //!
 //! **Invariants:** handlers are thin (parse, authorise, call one manager
 //! method, map the result) and take the manager with its default type
@@ -23,6 +25,7 @@ mod appeals;
 mod auth;
 mod body;
 mod charters;
+mod connection;
 mod enrollments;
 mod error;
 mod handlers;

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 
+use super::connection;
 use super::intake::BodyDeadline;
 use super::limits::{
     ClientAddresses, EnrollmentRateLimit, DEFAULT_ENROLLMENT_BURST, DEFAULT_ENROLLMENT_RATE_PER_MINUTE,
@@ -77,13 +78,16 @@ pub struct ServeOptions {
     /// [`CommonsManager::with_max_open_enrollments`]).
     pub max_open_enrollments: usize,
     /// Seconds a new connection has to send its first request head (at
-    /// least 1; default [`DEFAULT_HEAD_TIMEOUT_SECS`]). Past it the HTTP
-    /// layer answers 408 with an empty body and closes the connection.
+    /// least 1; default [`DEFAULT_HEAD_TIMEOUT_SECS`]; past it the HTTP
+    /// layer answers 408 with an empty body and closes the connection), and
+    /// a kept-alive connection its next request head after an answer has
+    /// been written (past it the connection is closed without an answer).
     pub head_timeout_secs: u64,
     /// Seconds a request body has to arrive, counted from the end of its
     /// head (at least 1; default [`DEFAULT_BODY_TIMEOUT_SECS`]). Past it the
     /// answer is 408 `request_timeout` with the JSON error body, and the
-    /// connection is closed; nothing in the store changes.
+    /// connection is closed (also for a chunked body); nothing in the store
+    /// changes.
     pub body_timeout_secs: u64,
 }
 
@@ -287,15 +291,20 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         let app_token = token.clone();
         let app_limit = limit.clone();
         let deadline = web::Data::new(BodyDeadline(Duration::from_secs(opts.body_timeout_secs.max(1))));
+        let head_deadline = Duration::from_secs(opts.head_timeout_secs.max(1));
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(connection::hold))
                 .app_data(app_manager.clone())
                 .app_data(app_token.clone())
                 .app_data(app_limit.clone())
                 .app_data(deadline.clone())
                 .configure(configure)
         })
-        .client_request_timeout(Duration::from_secs(opts.head_timeout_secs.max(1)))
+        .client_request_timeout(head_deadline)
+        .on_connect(move |io, data| connection::watch(io, data, head_deadline))
+        .keep_alive(connection::KEEP_ALIVE_IDLE)
+        .client_disconnect_timeout(connection::LINGER)
         .shutdown_timeout(30)
         .bind(&opts.bind)
         .map_err(io)?;
