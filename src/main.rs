@@ -91,13 +91,13 @@ struct ServeArgs {
     max_open_enrollments: usize,
     #[command(flatten)]
     envelopes: EnvelopeArgs,
-    /// Seconds a new connection has to send its first request head; past
-    /// it the answer is 408 (empty body) and the connection is closed.
-    #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_HEAD_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seconds (1..=3600) a new connection has to send its first request head, and a kept-alive
+    /// one its next head after an answer; past it the connection is closed (the first with a 408).
+    #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_HEAD_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=commons_gateway::gateway::MAX_DEADLINE_SECS))]
     head_timeout_secs: u64,
-    /// Seconds a request body has to arrive after its head; past it the
-    /// answer is 408 request_timeout and the connection is closed.
-    #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Seconds (1..=3600) a request body has to arrive after its head; past it the answer is 408
+    /// request_timeout and the connection is closed.
+    #[arg(long, default_value_t = commons_gateway::gateway::DEFAULT_BODY_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=commons_gateway::gateway::MAX_DEADLINE_SECS))]
     body_timeout_secs: u64,
 }
 

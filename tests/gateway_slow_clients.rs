@@ -344,3 +344,15 @@ fn only_json_in_utf8_is_read() -> Result<()> {
     check_error_body(&reply, "payload_too_large", "a 70 KB body")?;
     Ok(())
 }
+
+#[test]
+fn deadlines_past_an_hour_are_refused_at_start_with_exit_code_2() -> Result<()> {
+    for flag in ["--head-timeout-secs", "--body-timeout-secs"] {
+        for bad in ["0", "3601", "18446744073709551615"] {
+            let ran = common::process::run(["serve", "--bind", "127.0.0.1:1", flag, bad])?;
+            ensure!(ran.code() == 2, "{flag} {bad}: exit {}; {}", ran.code(), ran.stderr);
+            ensure!(ran.stderr.contains(flag), "{flag} {bad}: {}", ran.stderr);
+        }
+    }
+    Ok(())
+}

@@ -51,6 +51,11 @@ pub const DEFAULT_HEAD_TIMEOUT_SECS: u64 = 10;
 /// head to the last byte of its body.
 pub const DEFAULT_BODY_TIMEOUT_SECS: u64 = 30;
 
+/// The longest head or body deadline, in seconds (one hour): longer ones
+/// are refused by `serve` and cut to this by [`crate::gateway::serve`] (a
+/// deadline is added to the clock, which must not overflow).
+pub const MAX_DEADLINE_SECS: u64 = 3600;
+
 /// How long a request body may take to arrive, counted from the moment its
 /// head was read; kept in the app's data (`web::Data<BodyDeadline>`).
 /// Without it a request has [`DEFAULT_BODY_TIMEOUT_SECS`].

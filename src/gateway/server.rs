@@ -33,7 +33,7 @@ use super::intake::BodyDeadline;
 use super::limits::{
     ClientAddresses, EnrollmentRateLimit, DEFAULT_ENROLLMENT_BURST, DEFAULT_ENROLLMENT_RATE_PER_MINUTE,
 };
-use super::{configure, AdminToken, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEAD_TIMEOUT_SECS};
+use super::{configure, AdminToken, DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEAD_TIMEOUT_SECS, MAX_DEADLINE_SECS};
 use crate::backend::CommonsBackend;
 use crate::backend::{Durability, OpenBackend, StoreConfig, BACKEND_NAME};
 use crate::manager::CommonsManager;
@@ -77,14 +77,14 @@ pub struct ServeOptions {
     /// is 429 `too_many_enrollments` (see
     /// [`CommonsManager::with_max_open_enrollments`]).
     pub max_open_enrollments: usize,
-    /// Seconds a new connection has to send its first request head (at
-    /// least 1; default [`DEFAULT_HEAD_TIMEOUT_SECS`]; past it the HTTP
+    /// Seconds a new connection has to send its first request head (1 to
+    /// [`MAX_DEADLINE_SECS`]; default [`DEFAULT_HEAD_TIMEOUT_SECS`]; past it the HTTP
     /// layer answers 408 with an empty body and closes the connection), and
     /// a kept-alive connection its next request head after an answer has
     /// been written (past it the connection is closed without an answer).
     pub head_timeout_secs: u64,
     /// Seconds a request body has to arrive, counted from the end of its
-    /// head (at least 1; default [`DEFAULT_BODY_TIMEOUT_SECS`]). Past it the
+    /// head (1 to [`MAX_DEADLINE_SECS`]; default [`DEFAULT_BODY_TIMEOUT_SECS`]). Past it the
     /// answer is 408 `request_timeout` with the JSON error body, and the
     /// connection is closed (also for a chunked body); nothing in the store
     /// changes.
@@ -290,8 +290,9 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         let app_manager = manager.clone();
         let app_token = token.clone();
         let app_limit = limit.clone();
-        let deadline = web::Data::new(BodyDeadline(Duration::from_secs(opts.body_timeout_secs.max(1))));
-        let head_deadline = Duration::from_secs(opts.head_timeout_secs.max(1));
+        let within = |secs: u64| Duration::from_secs(secs.clamp(1, MAX_DEADLINE_SECS));
+        let deadline = web::Data::new(BodyDeadline(within(opts.body_timeout_secs)));
+        let head_deadline = within(opts.head_timeout_secs);
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(connection::hold))
