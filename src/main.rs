@@ -68,8 +68,8 @@ struct ServeArgs {
     admin_token_file: Option<PathBuf>,
     /// Seconds between sweeps: expired enrollment sessions deleted, votes whose time is over closed,
     /// revocations past their appeal deadline finalized, spent envelope nonces past their keeping time
-    /// deleted.
-    #[arg(long, default_value_t = 60)]
+    /// deleted. 1..=86400.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     sweep_interval_secs: u64,
     /// HTTP worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]

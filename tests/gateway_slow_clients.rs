@@ -346,9 +346,11 @@ fn only_json_in_utf8_is_read() -> Result<()> {
 }
 
 #[test]
-fn deadlines_past_an_hour_are_refused_at_start_with_exit_code_2() -> Result<()> {
-    for flag in ["--head-timeout-secs", "--body-timeout-secs"] {
-        for bad in ["0", "3601", "18446744073709551615"] {
+fn deadlines_past_an_hour_and_sweeps_past_a_day_are_refused_at_start_with_exit_code_2() -> Result<()> {
+    for (flag, longest) in
+        [("--head-timeout-secs", "3601"), ("--body-timeout-secs", "3601"), ("--sweep-interval-secs", "86401")]
+    {
+        for bad in ["0", longest, "18446744073709551615"] {
             let ran = common::process::run(["serve", "--bind", "127.0.0.1:1", flag, bad])?;
             ensure!(ran.code() == 2, "{flag} {bad}: exit {}; {}", ran.code(), ran.stderr);
             ensure!(ran.stderr.contains(flag), "{flag} {bad}: {}", ran.stderr);

@@ -58,7 +58,8 @@ pub struct ServeOptions {
     /// Operator token; `None`: operator routes answer 403.
     pub admin_token: Option<String>,
     /// Seconds between sweeps (expired enrollment sessions, amendments to
-    /// close, revocations to finalize).
+    /// close, revocations to finalize, spent nonces to delete), 1 to 86,400
+    /// (a day); other values are brought into that range.
     pub sweep_interval_secs: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
@@ -314,7 +315,7 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         }
         let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
         tracing::info!(engine = BACKEND_NAME, addrs = ?addrs, "listening");
-        let sweeper = actix_web::rt::spawn(sweep_loop(manager.clone(), opts.sweep_interval_secs.max(1)));
+        let sweeper = actix_web::rt::spawn(sweep_loop(manager.clone(), opts.sweep_interval_secs.clamp(1, 86_400)));
         let forgetter = actix_web::rt::spawn(forget_idle_clients(limit));
         let r = server.run().await.map_err(io);
         sweeper.abort();
