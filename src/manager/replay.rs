@@ -175,10 +175,18 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             // Refused or conflicted: when another use of this envelope took
             // effect meanwhile (it raced this one, on this gateway or
             // another), that is the answer, not the rule the race tripped.
-            Err(e) => {
+            Err(refusal @ CommonsError::Refused(_)) => {
                 self.refuse_spent(&record)?;
-                Err(e)
+                Err(refusal)
             }
+            Err(CommonsError::Store(e)) if e.is_conflict() => {
+                self.refuse_spent(&record)?;
+                Err(e.into())
+            }
+            // Any other store error (503): the batch may have been committed
+            // before the connection broke; the client learns which by sending
+            // the same envelope again (`replayed`: it was).
+            Err(e) => Err(e),
         }
     }
 
