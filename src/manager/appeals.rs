@@ -76,7 +76,7 @@ signed_actions! {
     AppealFile = "appeal-file" {
         /// What is appealed (`{"kind": "Revocation", "revocation_id": ..}`,
         /// ...); a field beside those of its kind is a 400 `invalid_payload`.
-        #[serde(deserialize_with = "strict::<KindInput, _, _>")]
+        #[serde(deserialize_with = "strict")]
         pub kind: AppealKind,
         /// 1..=2,000 characters.
         pub grounds: String,
@@ -85,7 +85,7 @@ signed_actions! {
         pub statement: String,
         /// What is asked for (`{"kind": "Reinstate"}`, ...); a field beside
         /// those of its kind is a 400 `invalid_payload`.
-        #[serde(deserialize_with = "strict::<RemedyInput, _, _>")]
+        #[serde(deserialize_with = "strict")]
         pub requested_remedy: Remedy,
         /// The jurisdiction concerned (a charter domain), if any.
         #[serde(default)]
@@ -108,52 +108,6 @@ signed_actions! {
 
     /// `appeal-withdraw` on an appeal: the appellant withdraws it.
     AppealWithdraw = "appeal-withdraw" {}
-}
-
-/// [`AppealKind`] as a payload gives it: no field beside those of its kind.
-#[derive(Deserialize)]
-#[serde(tag = "kind", deny_unknown_fields)]
-enum KindInput {
-    Revocation { revocation_id: String },
-    Suspension {},
-    GovernanceDecision { reference: String },
-    StewardAction { steward_id: String },
-    Other {},
-}
-
-impl From<KindInput> for AppealKind {
-    fn from(k: KindInput) -> Self {
-        match k {
-            KindInput::Revocation { revocation_id } => AppealKind::Revocation { revocation_id },
-            KindInput::Suspension {} => AppealKind::Suspension,
-            KindInput::GovernanceDecision { reference } => AppealKind::GovernanceDecision { reference },
-            KindInput::StewardAction { steward_id } => AppealKind::StewardAction { steward_id },
-            KindInput::Other {} => AppealKind::Other,
-        }
-    }
-}
-
-/// [`Remedy`] as a payload gives it: no field beside those of its kind.
-#[derive(Deserialize)]
-#[serde(tag = "kind", deny_unknown_fields)]
-enum RemedyInput {
-    Reverse {},
-    Reinstate {},
-    Modify {},
-    Compensation { amount: u64, currency: String },
-    None {},
-}
-
-impl From<RemedyInput> for Remedy {
-    fn from(r: RemedyInput) -> Self {
-        match r {
-            RemedyInput::Reverse {} => Remedy::Reverse,
-            RemedyInput::Reinstate {} => Remedy::Reinstate,
-            RemedyInput::Modify {} => Remedy::Modify,
-            RemedyInput::Compensation { amount, currency } => Remedy::Compensation { amount, currency },
-            RemedyInput::None {} => Remedy::None,
-        }
-    }
 }
 
 /// Operator body of `POST /appeals/{id}/resolve`.

@@ -10,19 +10,32 @@ use crate::model::did::Did;
 use crate::model::error::Refusal;
 use crate::model::signing::Signed;
 
-/// Reads a request field of stored type `T` through its request-side shape
-/// `I`, for `#[serde(deserialize_with = "strict::<I, _, _>")]`. Stored types
-/// stay lenient (an older binary must read a newer record), so a request
-/// enum `I` is a copy of the stored one with `deny_unknown_fields` and data-less
-/// variants written `Name {}`: serde ignores extra fields beside the tag of a
-/// unit variant of an internally tagged enum (`{"kind": "Sybil", "x": 1}`),
-/// but refuses them in an empty struct variant.
-pub(crate) fn strict<'de, I, T, D>(deserializer: D) -> Result<T, D::Error>
+/// Reads a request field of stored type `T` that must carry no field beyond
+/// those `T` itself writes, for `#[serde(deserialize_with = "strict")]`.
+/// Stored types stay lenient (an older binary must read a newer record), and
+/// serde ignores extra fields beside the tag of an internally tagged enum's
+/// unit variant (`{"kind": "Sybil", "x": 1}`), so the value is read as `T`,
+/// written back, and any key of the request's object that the written form
+/// lacks is refused as an unknown field. One rule for every such type, so a
+/// variant added to a stored enum is accepted in requests with its fields.
+pub(crate) fn strict<'de, T, D>(deserializer: D) -> Result<T, D::Error>
 where
-    I: Deserialize<'de> + Into<T>,
+    T: serde::de::DeserializeOwned + serde::Serialize,
     D: Deserializer<'de>,
 {
-    I::deserialize(deserializer).map(Into::into)
+    use serde::de::Error;
+    let given = serde_json::Value::deserialize(deserializer)?;
+    let value: T = serde_json::from_value(given.clone()).map_err(D::Error::custom)?;
+    let written = serde_json::to_value(&value).map_err(D::Error::custom)?;
+    if let (Some(given), Some(written)) = (given.as_object(), written.as_object()) {
+        if let Some(extra) = given.keys().find(|k| !written.contains_key(k.as_str())) {
+            return Err(D::Error::custom(format!(
+                "unknown field `{extra}` beside kind {}",
+                written.get("kind").unwrap_or(&serde_json::Value::Null)
+            )));
+        }
+    }
+    Ok(value)
 }
 
 /// Longest operator `reason`, in characters.

@@ -55,11 +55,11 @@ use crate::store::{Changes, Page, Paging};
 pub struct RevocationRequest {
     /// What is revoked (`{"kind": "Anchor", "anchor_id": ..}`, ...); a field
     /// beside those of its kind is a 400 `invalid_json`.
-    #[serde(deserialize_with = "strict::<TargetInput, _, _>")]
+    #[serde(deserialize_with = "strict")]
     pub target: RevocationTarget,
     /// Why (`{"kind": "Sybil"}`, `{"kind": "Other", "text": ..}`, ...); a
     /// field beside those of its kind is a 400 `invalid_json`.
-    #[serde(deserialize_with = "strict::<ReasonInput, _, _>")]
+    #[serde(deserialize_with = "strict")]
     pub reason: RevocationReason,
     /// `true`: Revoked / Banned at once; `false`: Suspended until the deadline.
     pub immediate: bool,
@@ -68,55 +68,7 @@ pub struct RevocationRequest {
     pub appeal_window_days: Option<u64>,
 }
 
-/// [`RevocationTarget`] as a request gives it: no field beside those of its kind.
-#[derive(Deserialize)]
-#[serde(tag = "kind", deny_unknown_fields)]
-enum TargetInput {
-    Anchor { anchor_id: String },
-    Holder { holder_id: String },
-    Membership { holder_id: String, jurisdiction: String },
-    Steward { steward_id: String },
-}
-
-impl From<TargetInput> for RevocationTarget {
-    fn from(t: TargetInput) -> Self {
-        match t {
-            TargetInput::Anchor { anchor_id } => RevocationTarget::Anchor { anchor_id },
-            TargetInput::Holder { holder_id } => RevocationTarget::Holder { holder_id },
-            TargetInput::Membership { holder_id, jurisdiction } => {
-                RevocationTarget::Membership { holder_id, jurisdiction }
-            }
-            TargetInput::Steward { steward_id } => RevocationTarget::Steward { steward_id },
-        }
-    }
-}
-
 /// [`RevocationReason`] as a request gives it: `{"kind": "Sybil"}` and the
-/// other data-less kinds take no other field, `Other` only `text`.
-#[derive(Deserialize)]
-#[serde(tag = "kind", deny_unknown_fields)]
-enum ReasonInput {
-    Sybil {},
-    Fraud {},
-    PolicyViolation {},
-    GovernanceDecision {},
-    KeyCompromise {},
-    Other { text: String },
-}
-
-impl From<ReasonInput> for RevocationReason {
-    fn from(r: ReasonInput) -> Self {
-        match r {
-            ReasonInput::Sybil {} => RevocationReason::Sybil,
-            ReasonInput::Fraud {} => RevocationReason::Fraud,
-            ReasonInput::PolicyViolation {} => RevocationReason::PolicyViolation,
-            ReasonInput::GovernanceDecision {} => RevocationReason::GovernanceDecision,
-            ReasonInput::KeyCompromise {} => RevocationReason::KeyCompromise,
-            ReasonInput::Other { text } => RevocationReason::Other { text },
-        }
-    }
-}
-
 /// The record a revocation target lives in, as read (old) before a change.
 #[derive(Clone)]
 pub(crate) enum TargetRecord {
