@@ -294,16 +294,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `Forbidden` unless such a steward; as
     /// [`CommonsManager::open_amendment_voting_by_operator`].
     pub fn open_amendment_voting(&self, signed: &Signed<AmendmentOpenVoting>) -> CommonsResult<Amendment> {
-        self.once(signed, || {
-            let id = signed.target.as_str();
-            check_uuid("amendment", id)?;
-            self.exclusive(&[id], || {
-                let old = self.get_required::<Amendment>(id)?;
-                let charter = self.get_required::<Charter>(&old.charter_id)?;
-                self.attesting_steward(&signed.actor, Some(&charter.domain_id), self.now())?;
-                self.open_voting_locked(old, &charter)
-            })
-        })
+        self.once(signed, || self.open_voting(&signed.target, Some(&signed.actor)))
     }
 
     /// Operator: opens the vote (Submitted -> Voting).
@@ -312,20 +303,26 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// `InvalidId`; `NotFound`; `Conflict` `charter_not_active`;
     /// `InvalidTransition` unless Submitted.
     pub fn open_amendment_voting_by_operator(&self, id: &str) -> CommonsResult<Amendment> {
+        self.open_voting(id, None)
+    }
+
+    /// Opens the vote on amendment `id`, by `steward` (who must be able to
+    /// attest and serve the charter's jurisdiction) or, with `None`, by the
+    /// operator.
+    fn open_voting(&self, id: &str, steward: Option<&Did>) -> CommonsResult<Amendment> {
         check_uuid("amendment", id)?;
         self.exclusive(&[id], || {
             let old = self.get_required::<Amendment>(id)?;
             let charter = self.get_required::<Charter>(&old.charter_id)?;
-            self.open_voting_locked(old, &charter)
+            if let Some(steward) = steward {
+                self.attesting_steward(steward, Some(&charter.domain_id), self.now())?;
+            }
+            self.check_charter_active(&charter)?;
+            let mut amendment = old.clone();
+            amendment.open_voting(self.now())?;
+            self.save(&amendment, Some(&old))?;
+            Ok(amendment)
         })
-    }
-
-    fn open_voting_locked(&self, old: Amendment, charter: &Charter) -> CommonsResult<Amendment> {
-        self.check_charter_active(charter)?;
-        let mut amendment = old.clone();
-        amendment.open_voting(self.now())?;
-        self.save(&amendment, Some(&old))?;
-        Ok(amendment)
     }
 
     /// A Member with Vote of the charter's jurisdiction votes, once, while
