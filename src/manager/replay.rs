@@ -4,11 +4,13 @@
 //! there is refused with 409 `replayed` (`docs/DOMAIN.md`, "Signed actions").
 //!
 //! How: every public operation that takes a [`Signed`] value runs its body
-//! through [`CommonsManager::once`]. That refuses a spent nonce up front,
-//! then marks the nonce as pending for the calling thread while the body
-//! runs; the body's commit of the action ([`CommonsManager::commit`]) adds the
-//! nonce record to its batch, with the precondition that the record is
-//! absent. Housekeeping commits that a refused action may make on its way
+//! through [`CommonsManager::once`]. That marks the nonce as pending for
+//! the calling thread while the body runs; the body's commit of the action
+//! ([`CommonsManager::commit`]) adds the nonce record to its batch, with the
+//! precondition that the record is absent. A second use therefore cannot
+//! commit: its batch conflicts (or its rules refuse it first, the state
+//! having moved on), and whichever way it fails, `once` then finds the
+//! nonce spent and answers `replayed`. Housekeeping commits that a refused action may make on its way
 //! (deleting an expired enrollment session before answering 410) go straight
 //! to the store and carry no nonce, so a refused action spends nothing.
 //!
@@ -155,7 +157,9 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 .saturating_add(self.envelopes.max_clock_skew_secs)
                 .saturating_add(SPENT_NONCE_GRACE_SECS),
         };
-        self.refuse_spent(&record)?;
+        // No read of the nonce first: a second use cannot commit (its batch
+        // requires the record absent), and every way it fails below asks
+        // whether the nonce is spent, so a first use pays no extra read.
         let guard = PendingGuard::push(self.owner_id(), record.clone());
         let result = body();
         let written = guard.written();
