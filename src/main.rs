@@ -69,7 +69,7 @@ struct ServeArgs {
     /// Seconds between sweeps: expired enrollment sessions deleted, votes whose time is over closed,
     /// revocations past their appeal deadline finalized, spent envelope nonces past their keeping time
     /// deleted. 1..=86400.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=commons_gateway::gateway::MAX_SWEEP_INTERVAL_SECS))]
     sweep_interval_secs: u64,
     /// HTTP worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]

@@ -45,7 +45,7 @@ pub use auth::AdminToken;
 pub use error::ApiError;
 pub use intake::{DEFAULT_BODY_TIMEOUT_SECS, DEFAULT_HEAD_TIMEOUT_SECS, MAX_DEADLINE_SECS, MAX_URI_BYTES};
 pub use limits::{ClientAddresses, EnrollmentRateLimit, DEFAULT_ENROLLMENT_BURST, DEFAULT_ENROLLMENT_RATE_PER_MINUTE};
-pub use server::{check_location, open_manager, serve, ServeError, ServeOptions};
+pub use server::{check_location, open_manager, serve, ServeError, ServeOptions, MAX_SWEEP_INTERVAL_SECS};
 
 use crate::manager::{CommonsManager, CommonsResult, StoreInfo};
 

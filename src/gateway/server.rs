@@ -40,6 +40,10 @@ use crate::manager::CommonsManager;
 use crate::manager::{CommonsError, CommonsResult, DEFAULT_MAX_OPEN_ENROLLMENTS};
 use crate::model::signing::EnvelopePolicy;
 
+/// The longest `sweep_interval_secs`, in seconds (a day); longer periods
+/// are brought down to it (the sweep timer must not overflow).
+pub const MAX_SWEEP_INTERVAL_SECS: u64 = 86_400;
+
 /// How to run the gateway.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -58,8 +62,8 @@ pub struct ServeOptions {
     /// Operator token; `None`: operator routes answer 403.
     pub admin_token: Option<String>,
     /// Seconds between sweeps (expired enrollment sessions, amendments to
-    /// close, revocations to finalize, spent nonces to delete), 1 to 86,400
-    /// (a day); other values are brought into that range.
+    /// close, revocations to finalize, spent nonces to delete), 1 to
+    /// [`MAX_SWEEP_INTERVAL_SECS`]; other values are brought into that range.
     pub sweep_interval_secs: u64,
     /// HTTP worker threads (0: one per core).
     pub workers: usize,
@@ -315,7 +319,10 @@ pub fn serve(opts: ServeOptions) -> Result<(), ServeError> {
         }
         let addrs: Vec<String> = server.addrs().iter().map(ToString::to_string).collect();
         tracing::info!(engine = BACKEND_NAME, addrs = ?addrs, "listening");
-        let sweeper = actix_web::rt::spawn(sweep_loop(manager.clone(), opts.sweep_interval_secs.clamp(1, 86_400)));
+        let sweeper = actix_web::rt::spawn(sweep_loop(
+            manager.clone(),
+            opts.sweep_interval_secs.clamp(1, MAX_SWEEP_INTERVAL_SECS),
+        ));
         let forgetter = actix_web::rt::spawn(forget_idle_clients(limit));
         let r = server.run().await.map_err(io);
         sweeper.abort();
