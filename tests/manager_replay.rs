@@ -7,15 +7,13 @@
 mod common;
 
 use anyhow::Result;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use common::keys::{wall_now, Person};
+use common::probe::Probe;
 use common::world::{memory, snapshot};
 use commons_gateway::actions::{CharterCreate, HolderUpdate};
-use commons_gateway::backend::{BackendError, BackendResult, InMemoryCommonsStore, WriteBatch};
 use commons_gateway::{
-    Clock, CommonsError, CommonsManager, CommonsStoreBackend, ConflictCode, EnvelopeHeader, EnvelopePolicy, Refusal,
-    Signed, SignedEnvelope, StoreConfig, DEFAULT_AUDIENCE, SPENT_NONCE_GRACE_SECS,
+    Clock, CommonsError, CommonsManager, ConflictCode, EnvelopeHeader, EnvelopePolicy, Refusal, Signed, SignedEnvelope,
+    StoreConfig, DEFAULT_AUDIENCE, SPENT_NONCE_GRACE_SECS,
 };
 use serde_json::json;
 
@@ -128,59 +126,16 @@ fn copies_of_one_creation_sent_at_once_take_effect_once_and_the_rest_are_replaye
     Ok(())
 }
 
-/// An engine whose next batch with preconditions is written and then
-/// reported `Unavailable`, as when a database connection breaks during
-/// `COMMIT` after the server committed.
-#[derive(Default)]
-struct CommitsThenBreaks {
-    inner: InMemoryCommonsStore,
-    armed: AtomicBool,
-}
-
-impl CommonsStoreBackend for CommitsThenBreaks {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn persistent(&self) -> bool {
-        self.inner.persistent()
-    }
-    fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
-        self.inner.get(key)
-    }
-    fn scan_from(
-        &self,
-        prefix: &[u8],
-        start_after: Option<&[u8]>,
-        limit: usize,
-    ) -> BackendResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.inner.scan_from(prefix, start_after, limit)
-    }
-    fn apply(&self, batch: WriteBatch) -> BackendResult<()> {
-        let breaks = !batch.preconditions().is_empty() && self.armed.swap(false, Ordering::SeqCst);
-        self.inner.apply(batch)?;
-        if breaks {
-            return Err(BackendError::Unavailable { reason: "connection lost during COMMIT".into() });
-        }
-        Ok(())
-    }
-    fn flush(&self) -> BackendResult<()> {
-        self.inner.flush()
-    }
-    fn size_on_disk(&self) -> BackendResult<u64> {
-        self.inner.size_on_disk()
-    }
-}
-
 #[test]
 fn an_action_whose_commit_went_through_but_was_answered_unavailable_is_replayed_when_sent_again() -> Result<()> {
     // Uncached, as over PostgreSQL (the engine where a COMMIT can be lost
     // this way; the folder engines stop the store on a failed write).
     let uncached = StoreConfig { cache_records: 0, ..StoreConfig::default() };
-    let m = CommonsManager::with_backend(CommitsThenBreaks::default(), &uncached, Clock::default())?;
+    let m = CommonsManager::with_backend(Probe::default(), &uncached, Clock::default())?;
     let p = Person::new();
     let id = m.bootstrap_anchor(p.did.as_str(), Some("Ada".into()))?.anchor.anchor_id;
     let rename = p.sign::<HolderUpdate>(&id, json!({"display_name": "Eve"}));
-    m.store().backend().armed.store(true, Ordering::SeqCst);
+    m.store().backend().lose_answer_of_nth(1);
     // The batch went in, the answer did not: 503, not a replay of itself.
     let first = m.update_holder(&rename);
     assert!(matches!(&first, Err(e) if e.status() == 503), "{first:?}");

@@ -1,9 +1,11 @@
 //! [`Probe`]: an in-memory backend that tells the tests what the store does
 //! to it: it logs every read (`get <key>`, `scan <prefix>`) and, once armed
 //! with [`Probe::fail_nth`], fails one `apply` with `Unavailable`, as a
-//! networked engine may.
+//! networked engine may; with [`Probe::lose_answer_of_nth`], writes one and
+//! still answers `Unavailable`, as when a database connection breaks during
+//! `COMMIT` after the server committed.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use commons_gateway::backend::{BackendError, BackendResult, InMemoryCommonsStore, WriteBatch};
@@ -16,6 +18,8 @@ pub struct Probe {
     reads: Mutex<Vec<String>>,
     /// Applies still to let through before the failing one, plus one; 0 = disarmed.
     countdown: AtomicUsize,
+    /// The failing apply is written before it fails.
+    written_anyway: AtomicBool,
     failures: AtomicUsize,
 }
 
@@ -23,6 +27,14 @@ impl Probe {
     /// The `n`-th apply from now (1 = the next one) fails with
     /// `Unavailable`, once; later applies succeed.
     pub fn fail_nth(&self, n: usize) {
+        self.written_anyway.store(false, Ordering::SeqCst);
+        self.countdown.store(n, Ordering::SeqCst);
+    }
+
+    /// The `n`-th apply from now is written and then answered
+    /// `Unavailable`, once.
+    pub fn lose_answer_of_nth(&self, n: usize) {
+        self.written_anyway.store(true, Ordering::SeqCst);
         self.countdown.store(n, Ordering::SeqCst);
     }
 
@@ -65,6 +77,9 @@ impl CommonsStoreBackend for Probe {
         let armed = self.countdown.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1));
         if armed == Ok(1) {
             self.failures.fetch_add(1, Ordering::SeqCst);
+            if self.written_anyway.load(Ordering::SeqCst) {
+                self.inner.apply(batch)?;
+            }
             return Err(BackendError::Unavailable { reason: "injected failure".into() });
         }
         self.inner.apply(batch)
