@@ -373,6 +373,8 @@ fn open_store(at: &Location, must_exist: bool) -> anyhow::Result<CommonsManager>
 
 /// Opens the store that must already be at `at` (for `export` and
 /// `verify`): a mistyped directory is an error, never a new empty store.
+/// A store in a folder is checked and a throw-away copy of it is opened
+/// (see `OpenBackend::open_copy`), so its own files are only read.
 fn open_existing_store(at: &Location) -> anyhow::Result<CommonsManager> {
     // Only a folder engine looks for its folder: the in-memory build and a
     // postgres build refuse any data dir in `open_manager` (exit 2).
@@ -386,6 +388,8 @@ fn open_existing_store(at: &Location) -> anyhow::Result<CommonsManager> {
             "no {BACKEND_NAME} store at {} (nothing was created); check --data-dir",
             folder.display()
         );
+        let config = commons_gateway::StoreConfig { durability: Durability::Buffered, ..Default::default() };
+        return Ok(CommonsManager::open_copy(data_dir, &config)?);
     }
     open_store(at, true)
 }

@@ -9,11 +9,16 @@
 //! - No key or range bound reaches fjall unless it is 1..=[`MAX_KEY_LEN`]
 //!   bytes long: fjall panics on an empty key or one over 65,535 bytes, and a
 //!   panic during a write poisons the database for every later write.
-//! - A batch is one fjall batch (crash-atomic: one journal entry). With
+//! - A batch is one fjall batch (crash-atomic: one journal entry), and it
+//!   carries its commit sequence number under
+//!   [`COMMIT_SEQUENCE_KEY`](super::COMMIT_SEQUENCE_KEY). With
 //!   [`Durability::Sync`] the batch is committed to the OS and then the journal
 //!   is fsynced (`PersistMode::SyncAll`) through [`GroupSync`], so concurrent
 //!   writers share one fsync instead of each holding the journal lock for its
-//!   own.
+//!   own; the durability witness records what that fsync covered before any
+//!   writer is answered (see [`super::integrity`]).
+//! - The store is opened in place only after the checks of
+//!   [`super::integrity`]; `verify` and `export` open a copy.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -24,9 +29,10 @@ use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable};
 use tempfile::TempDir;
 
 use super::fail_stop::FailStop;
+use super::integrity::{self, Commits, FolderEngine, SealOnClose};
 use super::{
     check_preconditions, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
-    Durability, GroupSync, OpenBackend, Rows, StoreConfig, WriteBatch, MAX_KEY_LEN,
+    Durability, GroupSync, OpenBackend, Rows, StoreConfig, WriteBatch, COMMIT_SEQUENCE_KEY, MAX_KEY_LEN,
 };
 
 const ENGINE: &str = "fjall";
@@ -45,6 +51,9 @@ pub struct FjallCommonsStore {
     // directory that may hold them is removed.
     keyspace: Keyspace,
     db: Database,
+    /// Seals the folder once the engine has closed (after a clean close).
+    seal: SealOnClose,
+    commits: Commits,
     group: GroupSync,
     /// Held while a batch's preconditions are checked and it commits.
     commit_lock: Mutex<()>,
@@ -71,13 +80,16 @@ impl Drop for FjallCommonsStore {
         // flush is queued to fjall's workers) and wait a bounded time for the
         // table to be written. fjall's own `rotate_memtable_and_wait` (a test
         // helper) can wait forever; a close must not hang.
-        let sealed = self.db.persist(PersistMode::SyncAll).is_ok() && self.keyspace.rotate_memtable().is_ok();
+        let running = self.stop.check().is_ok();
+        let sealed = running && self.sync_to_disk().is_ok() && self.keyspace.rotate_memtable().is_ok();
         let deadline = std::time::Instant::now() + CLOSE_FLUSH_WAIT;
         while sealed && self.keyspace.sealed_memtable_count() > 0 && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         if !sealed || self.keyspace.sealed_memtable_count() > 0 {
             tracing::warn!(path = %self.dir.display(), "the memtable was not written out on close; the journal keeps the data");
+        } else {
+            self.seal.closed_cleanly();
         }
     }
 }
@@ -98,23 +110,20 @@ impl FjallCommonsStore {
         &self.dir
     }
 
-    fn open_in(dir: &Path, config: &StoreConfig, tempdir: Option<TempDir>) -> BackendResult<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| BackendError::Io { path: dir.to_path_buf(), source })?;
-        let db = Database::builder(dir)
-            .cache_size(config.engine_cache_bytes)
-            .open()
-            .map_err(|e| engine_error(dir, e, None))?;
-        let keyspace = db.keyspace(KEYSPACE, KeyspaceCreateOptions::default).map_err(|e| engine_error(dir, e, None))?;
-        Ok(Self {
-            keyspace,
-            db,
-            group: GroupSync::new(),
-            commit_lock: Mutex::new(()),
-            durability: config.durability,
-            stop: FailStop::new(ENGINE, dir),
-            dir: dir.to_path_buf(),
-            _tempdir: tempdir,
-        })
+    /// For tests of fail-stop under load: from now on, every sync of this
+    /// store whose number (0 for the first) `fails` picks fails before it
+    /// reaches the disk, as a failed `fsync` does (`EIO`), and the store
+    /// stops ([`FailStop`]). Only the first call has an effect. Not for
+    /// production use.
+    #[doc(hidden)]
+    pub fn inject_sync_failures(&self, fails: impl Fn(u64) -> bool + Send + Sync + 'static) {
+        self.commits.inject_sync_failures(Box::new(fails));
+    }
+
+    /// Reads the commit sequence number straight from the engine.
+    fn stored_sequence(db: &Database, keyspace: &Keyspace, dir: &Path) -> BackendResult<u64> {
+        let value = db.snapshot().get(keyspace, COMMIT_SEQUENCE_KEY).map_err(|e| engine_error(dir, e, None))?;
+        integrity::decode_sequence(value.as_deref(), dir)
     }
 
     /// Commits a validated, non-empty batch and, with [`Durability::Sync`],
@@ -154,7 +163,10 @@ impl FjallCommonsStore {
                     Ok(value.map(|v| v.to_vec()))
                 })?;
             }
+            let sequence = self.commits.next();
+            fjall_batch.insert(&self.keyspace, COMMIT_SEQUENCE_KEY, sequence.to_be_bytes());
             fjall_batch.commit().map_err(|e| engine_error(&self.dir, e, None))?;
+            self.commits.committed(sequence);
         }
         match self.durability {
             Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_to_disk())),
@@ -162,8 +174,9 @@ impl FjallCommonsStore {
         }
     }
 
+    /// fsyncs the journal, then records what it covered in the witness.
     fn sync_to_disk(&self) -> BackendResult<()> {
-        self.db.persist(PersistMode::SyncAll).map_err(|e| engine_error(&self.dir, e, None))
+        self.commits.sync(|| self.db.persist(PersistMode::SyncAll).map_err(|e| engine_error(&self.dir, e, None)))
     }
 }
 
@@ -216,8 +229,15 @@ impl OpenBackend for FjallCommonsStore {
     /// when the journal or a table fails its checks; `Engine` for fjall's other
     /// refusals (for example an unknown format version). Files are never
     /// removed or repaired.
+    /// The checks of [`super::integrity`] run first: a store whose files
+    /// changed since it was closed, or that lost acknowledged commits, is
+    /// refused as `Damaged` naming the files, with every file left as it was.
     fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
-        Self::open_in(dir, config, None)
+        integrity::open_checked(dir, config)
+    }
+
+    fn open_copy(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
+        integrity::open_copy(dir, config)
     }
 
     /// A store in a fresh [`TempDir`] under the system temporary directory,
@@ -225,7 +245,69 @@ impl OpenBackend for FjallCommonsStore {
     fn temporary(config: &StoreConfig) -> BackendResult<Self> {
         let tempdir = TempDir::new().map_err(|source| BackendError::Io { path: std::env::temp_dir(), source })?;
         let dir = tempdir.path().join(Self::FOLDER);
-        Self::open_in(&dir, config, Some(tempdir))
+        Self::open_engine(&dir, config, Some(tempdir))
+    }
+}
+
+impl FolderEngine for FjallCommonsStore {
+    const ENGINE: &'static str = ENGINE;
+    const LOCK_FILE: &'static str = "lock";
+
+    fn open_engine(dir: &Path, config: &StoreConfig, tempdir: Option<TempDir>) -> BackendResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| BackendError::Io { path: dir.to_path_buf(), source })?;
+        let db = Database::builder(dir)
+            .cache_size(config.engine_cache_bytes)
+            .open()
+            .map_err(|e| engine_error(dir, e, None))?;
+        let keyspace = db.keyspace(KEYSPACE, KeyspaceCreateOptions::default).map_err(|e| engine_error(dir, e, None))?;
+        let recovered = Self::stored_sequence(&db, &keyspace, dir)?;
+        Ok(Self {
+            keyspace,
+            db,
+            seal: SealOnClose::never(ENGINE),
+            commits: Commits::unwitnessed(recovered),
+            group: GroupSync::new(),
+            commit_lock: Mutex::new(()),
+            durability: config.durability,
+            stop: FailStop::new(ENGINE, dir),
+            dir: dir.to_path_buf(),
+            _tempdir: tempdir,
+        })
+    }
+
+    fn integrity_mut(&mut self) -> (&mut Commits, &mut SealOnClose) {
+        (&mut self.commits, &mut self.seal)
+    }
+
+    fn recovered_sequence(&self) -> BackendResult<u64> {
+        Self::stored_sequence(&self.db, &self.keyspace, &self.dir)
+    }
+
+    fn read_everything(&self) -> BackendResult<u64> {
+        let mut rows = 0;
+        for guard in self.db.snapshot().iter(&self.keyspace) {
+            guard.into_inner().map_err(|e| engine_error(&self.dir, e, None))?;
+            rows += 1;
+        }
+        Ok(rows)
+    }
+
+    fn immutable(relative: &str) -> bool {
+        // The format marker, the lock file, the tables, and the numbered
+        // version files (`keyspaces/<id>/v<n>`); `current` and the journals
+        // change.
+        let parts: Vec<&str> = relative.split('/').collect();
+        match parts.as_slice() {
+            ["version"] | ["lock"] | ["keyspaces", _, "tables", _] => true,
+            ["keyspaces", _, name] => {
+                name.strip_prefix('v').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            }
+            _ => false,
+        }
+    }
+
+    fn journal_files(dir: &Path) -> Vec<String> {
+        integrity::files_named(dir, |name| name.ends_with(".jnl"))
     }
 }
 

@@ -17,6 +17,8 @@ mod fail_stop;
 #[cfg(feature = "fjall-store")]
 mod fjall;
 mod group_sync;
+#[cfg(any(feature = "sled-store", feature = "fjall-store"))]
+pub mod integrity;
 mod memory;
 #[cfg(feature = "postgres-store")]
 mod postgres;
@@ -61,6 +63,13 @@ pub const BACKEND_NAME: &str = <CommonsBackend as OpenBackend>::NAME;
 /// refuse a data directory that holds another engine's store.
 pub const KNOWN_STORE_FOLDERS: &[(&str, &str)] = &[("sled", "commons.sled"), ("fjall", "commons.fjall")];
 
+/// The one key no caller may use: the engines that keep their store in a
+/// folder write the commit sequence number under it, in every batch (see
+/// `backend::integrity`, built with `fjall-store` or `sled-store`). Every
+/// backend refuses it as [`BackendError::InvalidKey`], and scans never
+/// return it.
+pub const COMMIT_SEQUENCE_KEY: &[u8] = b"\x00commons/commit_sequence";
+
 /// Longest key a backend accepts, in bytes. The store's own keys are well under
 /// 300 bytes; fjall panics on keys over 65,535 bytes, so every backend refuses
 /// long keys up front with [`BackendError::InvalidKey`].
@@ -85,6 +94,19 @@ pub enum BackendError {
         /// The key whose value is corrupt, lossily decoded as UTF-8.
         key: String,
         /// What was wrong with it.
+        reason: String,
+    },
+    /// The store's files are damaged: a check made before the engine opened
+    /// them found a file changed since the store was last closed, commits
+    /// acknowledged as durable missing, or records that do not read back
+    /// (see `backend::integrity`). Nothing was opened and no file was
+    /// changed. Do not retry: restore the store from a backup or an export;
+    /// `commons-gateway verify` shows what a copy of it still holds.
+    #[error("{reason}")]
+    Damaged {
+        /// The store's folder.
+        store: PathBuf,
+        /// What was found, naming the damaged files and what may be lost.
         reason: String,
     },
     /// The key is empty or longer than [`MAX_KEY_LEN`]. Nothing was written;
@@ -223,6 +245,10 @@ pub fn validate_key(key: &[u8]) -> BackendResult<()> {
     if key.len() > MAX_KEY_LEN {
         let shown = String::from_utf8_lossy(&key[..64]).into_owned();
         return Err(BackendError::InvalidKey { key: shown, reason: "key is longer than 4096 bytes" });
+    }
+    if key == COMMIT_SEQUENCE_KEY {
+        let shown = String::from_utf8_lossy(key).into_owned();
+        return Err(BackendError::InvalidKey { key: shown, reason: "the key is reserved for the commit sequence" });
     }
     Ok(())
 }
@@ -545,6 +571,19 @@ pub trait OpenBackend: CommonsStoreBackend + Sized {
     /// the engine cannot recover it (the files are left untouched).
     fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self>;
 
+    /// A throw-away copy of the existing store in `dir`, for tools that must
+    /// not change a byte of it (`verify`, `export`): an engine that keeps its
+    /// store in a folder runs the checks of `backend::integrity` on the store and
+    /// opens a copy in a scratch folder (removed when the store drops); the
+    /// in-memory engine opens a new empty store.
+    ///
+    /// # Errors
+    /// As [`OpenBackend::open`]; `Damaged` naming the damaged file or the
+    /// lost commits when a check fails.
+    fn open_copy(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
+        Self::open(dir, config)
+    }
+
     /// A store in a fresh temporary directory, removed when the store drops.
     /// The networked engine makes a fresh schema on the server named by
     /// `COMMONS_TEST_DATABASE_URL` instead, dropped when the store drops.
@@ -694,7 +733,8 @@ macro_rules! durable_engine_methods {
 #[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(unused_imports))]
 use durable_engine_methods;
 
-/// The first `limit` rows an engine's range iterator yields.
+/// The first `limit` rows an engine's range iterator yields, leaving out
+/// [`COMMIT_SEQUENCE_KEY`].
 ///
 /// # Errors
 /// The iterator's first error.
@@ -703,7 +743,32 @@ fn take_rows<K: AsRef<[u8]>, V: AsRef<[u8]>>(
     rows: impl Iterator<Item = BackendResult<(K, V)>>,
     limit: usize,
 ) -> BackendResult<Rows> {
-    rows.take(limit).map(|row| row.map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec()))).collect()
+    rows.filter(|row| !matches!(row, Ok((k, _)) if k.as_ref() == COMMIT_SEQUENCE_KEY))
+        .take(limit)
+        .map(|row| row.map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec())))
+        .collect()
+}
+
+/// Makes the entries of folder `dir` durable (new, renamed or removed files
+/// in it).
+///
+/// # Errors
+/// `Io` naming the folder.
+#[cfg_attr(not(any(feature = "sled-store", feature = "fjall-store")), allow(dead_code))]
+pub(crate) fn sync_dir(dir: &Path) -> BackendResult<()> {
+    #[cfg(unix)]
+    {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|source| BackendError::Io { path: dir.to_path_buf(), source })
+    }
+    // Elsewhere a folder cannot be opened for syncing; its entries become
+    // durable with the files' own metadata.
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
 }
 
 /// Runtime choice of engine (`Arc<dyn CommonsStoreBackend>`), for tools and

@@ -11,6 +11,11 @@
 //!   were written out (`Db::flush`, which on Linux stops at `sync_file_range`)
 //!   *and* the data file and any new blob file were fsynced by this module.
 //!   Concurrent writers share those syncs through [`GroupSync`].
+//! - Every batch carries its commit sequence number under
+//!   [`COMMIT_SEQUENCE_KEY`](super::COMMIT_SEQUENCE_KEY), and a sync records
+//!   what it covered in the durability witness before any writer is answered;
+//!   the store is opened in place only after the checks of
+//!   [`super::integrity`], and `verify` and `export` open a copy.
 //! - The store never writes to `/dev/shm`: [`OpenBackend::temporary`] opens
 //!   sled in a [`TempDir`] that lives exactly as long as the store.
 
@@ -23,9 +28,10 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 use super::fail_stop::FailStop;
+use super::integrity::{self, Commits, FolderEngine, SealOnClose};
 use super::{
-    check_preconditions, prefix_end, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
-    Durability, GroupSync, OpenBackend, Rows, StoreConfig, WriteBatch,
+    check_preconditions, prefix_end, sync_dir, validate_key, BackendError, BackendResult, BatchOp, CommonsStoreBackend,
+    Durability, GroupSync, OpenBackend, Rows, StoreConfig, WriteBatch, COMMIT_SEQUENCE_KEY,
 };
 
 const ENGINE: &str = "sled";
@@ -41,6 +47,9 @@ pub struct SledCommonsStore {
     // Field order is drop order: sled is closed (and its last buffers written)
     // before the directory that may hold it is removed.
     db: sled::Db,
+    /// Seals the folder once the engine has closed (after a clean close).
+    seal: SealOnClose,
+    commits: Commits,
     /// Write side: `apply`. Read side: `scan_from`. See the module docs.
     gate: RwLock<()>,
     group: GroupSync,
@@ -67,42 +76,26 @@ impl std::fmt::Debug for SledCommonsStore {
 }
 
 impl SledCommonsStore {
+    /// Reads the commit sequence number straight from the engine.
+    fn stored_sequence(db: &sled::Db, dir: &Path) -> BackendResult<u64> {
+        let value = db.get(COMMIT_SEQUENCE_KEY).map_err(|e| engine_error(dir, e, None))?;
+        integrity::decode_sequence(value.as_deref(), dir)
+    }
+
     /// The store's folder (the `dir` given to [`OpenBackend::open`], or the
     /// folder inside the temporary directory).
     pub fn path(&self) -> &Path {
         &self.dir
     }
 
-    fn open_in(dir: &Path, config: &StoreConfig, tempdir: Option<TempDir>) -> BackendResult<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
-        let db = open_db(dir, config)?;
-        let data_path = dir.join("db");
-        let data_file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&data_path)
-            .map_err(|source| io_error(&data_path, source))?;
-        // sled creates `db`, `conf` and `blobs/` on first open without syncing
-        // them; make the files and their directory entries durable once here.
-        let conf_path = dir.join("conf");
-        File::open(&conf_path).and_then(|f| f.sync_all()).map_err(|source| io_error(&conf_path, source))?;
-        data_file.sync_all().map_err(|source| io_error(&data_path, source))?;
-        sync_dir(&dir.join("blobs"))?;
-        sync_dir(dir)?;
-        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
-        }
-        Ok(Self {
-            db,
-            gate: RwLock::new(()),
-            group: GroupSync::new(),
-            data_file,
-            synced_blob: Mutex::new(0),
-            durability: config.durability,
-            stop: FailStop::new(ENGINE, dir),
-            dir: dir.to_path_buf(),
-            _tempdir: tempdir,
-        })
+    /// For tests of fail-stop under load: from now on, every sync of this
+    /// store whose number (0 for the first) `fails` picks fails before it
+    /// reaches the disk, as a failed `fsync` does (`EIO`), and the store
+    /// stops ([`FailStop`]). Only the first call has an effect. Not for
+    /// production use.
+    #[doc(hidden)]
+    pub fn inject_sync_failures(&self, fails: impl Fn(u64) -> bool + Send + Sync + 'static) {
+        self.commits.inject_sync_failures(Box::new(fails));
     }
 
     /// Applies a validated, non-empty batch and, with [`Durability::Sync`],
@@ -129,7 +122,10 @@ impl SledCommonsStore {
             check_preconditions(&preconditions, |key| {
                 self.db.get(key).map(|v| v.map(|v| v.to_vec())).map_err(|e| engine_error(&self.dir, e, Some(key)))
             })?;
+            let sequence = self.commits.next();
+            sled_batch.insert(COMMIT_SEQUENCE_KEY, &sequence.to_be_bytes());
             self.db.apply_batch(sled_batch).map_err(|e| engine_error(&self.dir, e, None))?;
+            self.commits.committed(sequence);
         }
         match self.durability {
             Durability::Sync => self.group.sync_after_write(|| self.stop.guarded_sync(|| self.sync_to_disk())),
@@ -137,12 +133,15 @@ impl SledCommonsStore {
         }
     }
 
-    /// Writes out sled's buffers and fsyncs everything they went to. Runs
-    /// under [`GroupSync`], so never twice at the same time.
+    /// Writes out sled's buffers and fsyncs everything they went to, then
+    /// records what that covered in the witness. Runs under [`GroupSync`],
+    /// so never twice at the same time.
     fn sync_to_disk(&self) -> BackendResult<()> {
-        self.db.flush().map_err(|e| engine_error(&self.dir, e, None))?;
-        self.data_file.sync_all().map_err(|source| io_error(&self.dir.join("db"), source))?;
-        self.sync_new_blobs()
+        self.commits.sync(|| {
+            self.db.flush().map_err(|e| engine_error(&self.dir, e, None))?;
+            self.data_file.sync_all().map_err(|source| io_error(&self.dir.join("db"), source))?;
+            self.sync_new_blobs()
+        })
     }
 
     /// sled writes values (and nodes) over 128 KiB to `blobs/<lsn>` files and
@@ -226,8 +225,15 @@ impl OpenBackend for SledCommonsStore {
     /// synced; `Corrupt` when sled detects corruption while recovering;
     /// `Engine` for sled's other refusals (for example a store written by an
     /// incompatible sled version). Files are never removed or repaired.
+    /// The checks of [`super::integrity`] run first: a store whose files
+    /// changed since it was closed, or that lost acknowledged commits, is
+    /// refused as `Damaged` naming the files, with every file left as it was.
     fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
-        Self::open_in(dir, config, None)
+        integrity::open_checked(dir, config)
+    }
+
+    fn open_copy(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
+        integrity::open_copy(dir, config)
     }
 
     /// A store in a fresh [`TempDir`] under the system temporary directory
@@ -235,7 +241,88 @@ impl OpenBackend for SledCommonsStore {
     fn temporary(config: &StoreConfig) -> BackendResult<Self> {
         let tempdir = TempDir::new().map_err(|source| io_error(&std::env::temp_dir(), source))?;
         let dir = tempdir.path().join(Self::FOLDER);
-        Self::open_in(&dir, config, Some(tempdir))
+        Self::open_engine(&dir, config, Some(tempdir))
+    }
+}
+
+impl Drop for SledCommonsStore {
+    fn drop(&mut self) {
+        // sled writes its buffers out when the last handle closes; sync them
+        // (and the witness) here, so that a store that stopped on a failed
+        // write, or whose last sync failed, is not sealed.
+        if self.stop.check().is_ok() && self.sync_to_disk().is_ok() {
+            self.seal.closed_cleanly();
+        }
+    }
+}
+
+impl FolderEngine for SledCommonsStore {
+    const ENGINE: &'static str = ENGINE;
+    const LOCK_FILE: &'static str = "db";
+
+    fn open_engine(dir: &Path, config: &StoreConfig, tempdir: Option<TempDir>) -> BackendResult<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
+        let db = open_db(dir, config)?;
+        let data_path = dir.join("db");
+        let data_file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&data_path)
+            .map_err(|source| io_error(&data_path, source))?;
+        // sled creates `db`, `conf` and `blobs/` on first open without syncing
+        // them; make the files and their directory entries durable once here.
+        let conf_path = dir.join("conf");
+        File::open(&conf_path).and_then(|f| f.sync_all()).map_err(|source| io_error(&conf_path, source))?;
+        data_file.sync_all().map_err(|source| io_error(&data_path, source))?;
+        sync_dir(&dir.join("blobs"))?;
+        sync_dir(dir)?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        let recovered = Self::stored_sequence(&db, dir)?;
+        Ok(Self {
+            db,
+            seal: SealOnClose::never(ENGINE),
+            commits: Commits::unwitnessed(recovered),
+            gate: RwLock::new(()),
+            group: GroupSync::new(),
+            data_file,
+            synced_blob: Mutex::new(0),
+            durability: config.durability,
+            stop: FailStop::new(ENGINE, dir),
+            dir: dir.to_path_buf(),
+            _tempdir: tempdir,
+        })
+    }
+
+    fn integrity_mut(&mut self) -> (&mut Commits, &mut SealOnClose) {
+        (&mut self.commits, &mut self.seal)
+    }
+
+    fn recovered_sequence(&self) -> BackendResult<u64> {
+        Self::stored_sequence(&self.db, &self.dir)
+    }
+
+    fn read_everything(&self) -> BackendResult<u64> {
+        let mut rows = 0;
+        for item in self.db.iter() {
+            item.map_err(|e| engine_error(&self.dir, e, None))?;
+            rows += 1;
+        }
+        Ok(rows)
+    }
+
+    fn immutable(relative: &str) -> bool {
+        // The configuration, snapshots (`snap.<lsn>`, written under another
+        // name and renamed) and blobs (`blobs/<lsn>`); `db` changes.
+        relative == "conf"
+            || relative.strip_prefix("snap.").is_some_and(|lsn| lsn.bytes().all(|b| b.is_ascii_hexdigit()))
+            || relative.strip_prefix("blobs/").is_some_and(|lsn| lsn.bytes().all(|b| b.is_ascii_digit()))
+    }
+
+    fn journal_files(_dir: &Path) -> Vec<String> {
+        // sled keeps its log and its pages in one file.
+        vec!["db".to_string()]
     }
 }
 
@@ -325,20 +412,5 @@ fn engine_error(dir: &Path, error: sled::Error, key: Option<&[u8]>) -> BackendEr
             reason: format!("sled found corrupt data in {} (at {at:?})", dir.display()),
         },
         other => BackendError::Engine { engine: ENGINE, message: other.to_string() },
-    }
-}
-
-/// Makes the entries of folder `dir` durable (new or renamed files in it).
-fn sync_dir(dir: &Path) -> BackendResult<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir).and_then(|d| d.sync_all()).map_err(|source| io_error(dir, source))
-    }
-    // Elsewhere a folder cannot be opened for syncing; its entries become
-    // durable with the files' own metadata.
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        Ok(())
     }
 }

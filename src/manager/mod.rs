@@ -142,6 +142,19 @@ impl<S: OpenBackend> CommonsManager<S> {
         Ok(manager)
     }
 
+    /// A manager over a throw-away copy of the existing store of engine `S`
+    /// in `data_dir` (see [`CommonsStore::open_copy`]): the store's own files
+    /// are only read. For `verify` and `export`.
+    ///
+    /// # Errors
+    /// As [`CommonsManager::open`]; `Store(Backend(Damaged))` naming the
+    /// damaged file or the lost commits when the store fails its checks.
+    pub fn open_copy(data_dir: &Path, config: &StoreConfig) -> CommonsResult<Self> {
+        let mut manager = Self::over(CommonsStore::open_copy(data_dir, config)?, config, Clock::System);
+        manager.info.data_dir = Some(data_dir.to_path_buf());
+        Ok(manager)
+    }
+
     /// Connects to the store of the networked engine `S` (PostgreSQL) at
     /// `url`, with the system clock. Any number of managers, in any number of
     /// processes, may share one database.

@@ -305,6 +305,18 @@ impl<S: OpenBackend> CommonsStore<S> {
         Self::new(S::open(&folder, config)?, config)
     }
 
+    /// A throw-away copy of the existing store of engine `S` in `data_dir`
+    /// (see [`OpenBackend::open_copy`]), for tools that must not change a
+    /// byte of it: `verify`, `export`.
+    ///
+    /// # Errors
+    /// As [`CommonsStore::open`]; `Backend(Damaged)` naming the damaged file
+    /// or the lost commits when the store fails its checks.
+    pub fn open_copy(data_dir: &Path, config: &StoreConfig) -> StoreResult<Self> {
+        let folder = store_folder::<S>(data_dir)?;
+        Self::new(S::open_copy(&folder, config)?, config)
+    }
+
     /// Connects to the store of the networked engine `S` at `url` (see
     /// [`OpenBackend::connect`]).
     ///
