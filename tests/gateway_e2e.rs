@@ -239,12 +239,7 @@ fn sigterm_exits_zero_and_a_restart_keeps_the_data() -> Result<()> {
     let mut server = Server::start(&dirs, "first")?;
     let a = Person::new();
     let anchor = bootstrap(&server, &a, "Ada")?;
-    let pid = i32::try_from(server.process.pid())?;
-    // SAFETY: sending a signal to our own child process by its id.
-    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-    ensure!(rc == 0, "kill(SIGTERM) failed: {}", std::io::Error::last_os_error());
-    let status = server.process.wait_exit(BOUND)?;
-    ensure!(status.code() == Some(0), "SIGTERM ended the server with {status}; stderr:\n{}", server.process.stderr());
+    server.process.terminate()?;
 
     let restarted = Server::start(&dirs, "restarted")?;
     ensure!(get_ok(&restarted, &format!("/v1/anchors/by-did/{}", a.did))? == anchor, "anchor changed across SIGTERM");

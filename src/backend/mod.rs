@@ -100,8 +100,8 @@ pub enum BackendError {
     /// them found a file changed since the store was last closed, commits
     /// acknowledged as durable missing, or records that do not read back
     /// (see `backend::integrity`). Nothing was opened and no file was
-    /// changed. Do not retry: restore the store from a backup or an export;
-    /// `commons-gateway verify` shows what a copy of it still holds.
+    /// changed. Do not retry: restore the store from a backup or an export,
+    /// and keep the damaged folder as it is for inspection.
     #[error("{reason}")]
     Damaged {
         /// The store's folder.

@@ -156,6 +156,17 @@ impl ChildGuard {
         }
     }
 
+    /// SIGTERM, then wait for the exit, which must be 0 (a clean shutdown).
+    pub fn terminate(&mut self) -> Result<ExitStatus> {
+        let pid = i32::try_from(self.pid())?;
+        // SAFETY: sending a signal to our own child process by its id.
+        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        ensure!(rc == 0, "kill(SIGTERM) failed: {}", std::io::Error::last_os_error());
+        let status = self.wait_exit(Duration::from_secs(30))?;
+        ensure!(status.code() == Some(0), "SIGTERM ended the process with {status}; stderr:\n{}", self.stderr());
+        Ok(status)
+    }
+
     /// SIGKILL, then reap. Returns the exit status.
     pub fn kill(&mut self) -> Result<ExitStatus> {
         let mut child = self.child.take().context("process already reaped")?;

@@ -257,7 +257,7 @@ fn compare<E: FolderEngine>(dir: &Path, reading: Reading, recovered: u64) -> Bac
         store: dir.to_path_buf(),
         reason: format!(
             "the {} store at {} {what}. The store was not opened and no file was changed. Restore it from a backup \
-             (or an export); `commons-gateway verify` shows what a copy of it still holds",
+             (or an export), and keep this folder as it is for inspection",
             E::ENGINE,
             dir.display()
         ),
@@ -339,7 +339,7 @@ fn unrecoverable<E: FolderEngine>(error: BackendError, dir: &Path, intact: &BTre
             "the {} store at {} was not closed cleanly, and a copy of it could not be recovered and read back \
              whole ({error}). The damaged file is one of those written since the store was last opened: {}{}. \
              Records in it may be lost. The store was not opened and no file was changed. Restore it from a backup \
-             (or an export); `commons-gateway verify` shows what a copy of it still holds",
+             (or an export), and keep this folder as it is for inspection",
             E::ENGINE,
             dir.display(),
             unchecked.join(", "),

@@ -242,8 +242,8 @@ pub(crate) fn check(dir: &Path) -> BackendResult<SealCheck> {
         store: dir.to_path_buf(),
         reason: format!(
             "the {} store at {} {when}: {}. Records kept in those files may be lost, so the store was not opened \
-             and no file was changed. Restore the store from a backup (or an export); `commons-gateway verify` \
-             shows what a copy of it still holds",
+             and no file was changed. Restore the store from a backup (or an export), \
+             and keep this folder as it is for inspection",
             doc.engine,
             dir.display(),
             problems.join("; ")
