@@ -24,6 +24,8 @@
 mod common;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread;
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
@@ -99,21 +101,33 @@ impl Rng {
 
 /// An engine whose syncs can be made to fail.
 trait FailingSyncs: OpenBackend {
-    /// Makes sync number `n` (0 for the first) of this store fail with `EIO`.
-    fn fail_sync(&self, n: u64);
+    /// Makes sync number `n` (0 for the first) of this store fail with
+    /// `EIO`, setting `fired` as it fails.
+    fn fail_sync(&self, n: u64, fired: Arc<AtomicBool>);
+}
+
+/// The fault of [`FailingSyncs::fail_sync`].
+fn failing(n: u64, fired: Arc<AtomicBool>) -> impl Fn(u64) -> bool + Send + Sync + 'static {
+    move |i| {
+        let fails = i == n;
+        if fails {
+            fired.store(true, Ordering::SeqCst);
+        }
+        fails
+    }
 }
 
 #[cfg(feature = "fjall-store")]
 impl FailingSyncs for commons_gateway::backend::FjallCommonsStore {
-    fn fail_sync(&self, n: u64) {
-        self.inject_sync_failures(move |i| i == n);
+    fn fail_sync(&self, n: u64, fired: Arc<AtomicBool>) {
+        self.inject_sync_failures(failing(n, fired));
     }
 }
 
 #[cfg(feature = "sled-store")]
 impl FailingSyncs for commons_gateway::backend::SledCommonsStore {
-    fn fail_sync(&self, n: u64) {
-        self.inject_sync_failures(move |i| i == n);
+    fn fail_sync(&self, n: u64, fired: Arc<AtomicBool>) {
+        self.inject_sync_failures(failing(n, fired));
     }
 }
 
@@ -197,8 +211,15 @@ fn is_not_found<T>(r: &Result<T, CommonsError>) -> bool {
 }
 
 /// One client: writes until its first error, then checks that reads and
-/// writes all answer `Unavailable`.
-fn client<S: CommonsStoreBackend>(m: &CommonsManager<S>, seed: u64, index: usize, folder: &Path) -> Result<Client> {
+/// writes all answer `Unavailable`. `fired` is set once the sync has failed:
+/// a write issued after that must not be acknowledged.
+fn client<S: CommonsStoreBackend>(
+    m: &CommonsManager<S>,
+    seed: u64,
+    index: usize,
+    folder: &Path,
+    fired: &AtomicBool,
+) -> Result<Client> {
     let mut rng = Rng::new(seed.wrapping_mul(31).wrapping_add(index as u64 + 1));
     let mut c = Client { holders: Vec::new(), renames: 0, failed: None, refused_after: Vec::new(), late_calls: 0 };
     for i in 0..MAX_WRITES_PER_CLIENT {
@@ -209,7 +230,10 @@ fn client<S: CommonsStoreBackend>(m: &CommonsManager<S>, seed: u64, index: usize
         } else {
             Write::Bootstrap { person: rng.person(), name }
         };
-        match (perform(m, &write), write) {
+        let issued_after_the_fault = fired.load(Ordering::SeqCst);
+        let done = perform(m, &write);
+        ensure!(done.is_err() || !issued_after_the_fault, "{write:?}, issued after the sync failed, was acknowledged");
+        match (done, write) {
             (Ok(Done::Anchor(anchor)), Write::Bootstrap { person, name }) => {
                 ensure!(anchor.anchor.did == person.did, "bootstrap answered another DID");
                 c.holders.push(Holder { person, anchor, name, renamed: None });
@@ -268,14 +292,15 @@ fn round<E: FailingSyncs>(seed: u64, figures: &mut Figures) -> Result<()> {
     let folder = store_folder::<E>(data_dir.path())?;
     ensure!(folder == data_dir.path().join(E::FOLDER));
     let backend = E::open(&folder, &StoreConfig::default())?;
-    backend.fail_sync(failing_sync);
+    let fired = Arc::new(AtomicBool::new(false));
+    backend.fail_sync(failing_sync, fired.clone());
     let m = manager_on(backend)?;
 
     let clients = thread::scope(|s| {
         let handles: Vec<_> = (0..CLIENTS)
             .map(|index| {
-                let (m, folder) = (&m, &folder);
-                s.spawn(move || client(m, seed, index, folder).with_context(|| format!("client {index}")))
+                let (m, folder, fired) = (&m, &folder, &*fired);
+                s.spawn(move || client(m, seed, index, folder, fired).with_context(|| format!("client {index}")))
             })
             .collect();
         handles.into_iter().map(|h| h.join().map_err(|_| anyhow!("a client panicked"))?).collect::<Result<Vec<_>>>()
@@ -285,7 +310,8 @@ fn round<E: FailingSyncs>(seed: u64, figures: &mut Figures) -> Result<()> {
     // every other client's first error is Unavailable, and the store serves
     // nothing more.
     let failures: Vec<&CommonsError> = clients.iter().filter_map(|c| c.failed.as_ref().map(|(_, e)| e)).collect();
-    ensure!(failures.len() == CLIENTS, "{} of {CLIENTS} clients met an error: the fault did not fire", failures.len());
+    ensure!(fired.load(Ordering::SeqCst), "sync {failing_sync} never ran: the fault did not fire");
+    ensure!(failures.len() == CLIENTS, "{} of {CLIENTS} clients met an error", failures.len());
     let eio = failures.iter().filter(|e| is_injected_eio(e)).count();
     ensure!(eio == 1, "{eio} writes got the sync's I/O error, expected exactly one: {failures:?}");
     for e in failures.iter().filter(|e| !is_injected_eio(e)) {
@@ -438,9 +464,6 @@ fn sled_failed_sync_under_16_writers_stops_the_store_and_loses_no_acknowledged_w
 #[cfg(all(feature = "gateway", not(feature = "postgres-store")))]
 #[actix_web::test]
 async fn http_the_request_whose_sync_failed_is_500_and_every_later_one_503() -> Result<()> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
-
     use actix_web::web;
     use common::http::{check_error_body, Call, Gateway, TOKEN};
     use commons_gateway::CommonsBackend;
