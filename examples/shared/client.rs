@@ -2,6 +2,9 @@
 //! the running gateways (plain, operator and signed-envelope requests, sent
 //! to the gateways in turn when there are several), and the two helpers that
 //! read a field of an answer or fail saying which.
+//!
+//! Shared by the examples that drive a real server (each includes it with
+//! `#[path]`).
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -10,8 +13,6 @@ use anyhow::{anyhow, bail, ensure, Context, Result};
 use commons_gateway::{Clock, EnvelopeHeader, SignedEnvelope, DEFAULT_AUDIENCE};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
-
-use crate::DEMO_DEADLINE;
 
 /// Connect timeout of one request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -94,7 +95,7 @@ impl<'a> Client<'a> {
 
     /// [`Client::send`], also returning the route as messages show it.
     fn send_routed(&self, method: &str, path: &str, body: Option<&Value>, admin: bool) -> Result<(u16, Value, String)> {
-        ensure!(Instant::now() < self.deadline, "the demo ran past its {}s deadline", DEMO_DEADLINE.as_secs());
+        ensure!(Instant::now() < self.deadline, "{method} {path}: the run is past its deadline");
         let gateway = self.pick()?;
         let route = self.route(method, path, gateway);
         let mut request = self.agent.request(method, &format!("{}{path}", gateway.base));
