@@ -80,7 +80,7 @@
 //! its checks), [`report`] the checkpoints and the table (step 9); [`server`]
 //! starts, stops and verifies the server processes and [`client`] talks to
 //! them. [`client`], [`server`] and [`founding`] (the founding steps of act
-//! 1) live in `examples/shared/`, for other examples to share.
+//! 1) live in `examples/shared/`, shared with the `soak` example.
 
 /// Prints one line of the story, stamped with the seconds since the demo
 /// began: `say!(clock, "{n} votes cast")` prints `[demo]   12.3s 10 votes cast`.

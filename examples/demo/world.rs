@@ -5,7 +5,7 @@
 //! [`World`] remembers what the server acknowledged, and [`World::check`]
 //! reads it all back after a restart (steps 6 and 7, and every later check),
 //! with the affiliations as the governance act left them. The founding
-//! steps themselves live in `examples/shared/founding.rs`.
+//! steps themselves are shared with the soak (`examples/shared/founding.rs`).
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -4,7 +4,7 @@
 //! (start, verify, vouch, complete). Each step checks the answer and fails
 //! naming the route when it is not what the API promises.
 //!
-//! Shared by the examples that drive a real server (each includes it with
+//! Shared by the `demo` and `soak` examples (each includes it with
 //! `#[path]`).
 
 use anyhow::{ensure, Result};

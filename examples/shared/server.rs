@@ -5,8 +5,12 @@
 //! `commons-gateway verify` on the store, and printing the server logs'
 //! tails after a failure. Every wait here is bounded.
 //!
-//! Shared by the examples that drive a real server (each includes it with
-//! `#[path]`).
+//! Shared by the `demo` and `soak` examples (each includes it with
+//! `#[path]`); each uses a part, hence the `dead_code` allowance. A
+//! [`Server`] remembers when it was spawned and how long `/v1/health` took
+//! to answer 200, which the soak reports as restart times.
+
+#![allow(dead_code)]
 
 use std::ffi::OsString;
 use std::fmt;
@@ -25,8 +29,9 @@ use crate::client::{self, Client};
 
 /// Longest wait for `/v1/health` to answer 200 after a start.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
-/// Pause between health polls.
-const HEALTH_POLL: Duration = Duration::from_millis(100);
+/// Pause between health polls: short, since the time to the first 200 is
+/// reported as the server's start time.
+const HEALTH_POLL: Duration = Duration::from_millis(5);
 /// Longest wait for the server to exit after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for `commons-gateway verify` to exit.
@@ -88,14 +93,17 @@ pub struct Stage<'a> {
     verify_log: PathBuf,
     agent: ureq::Agent,
     deadline: Instant,
-    /// What prefixes the lines printed (`demo`, ...).
+    /// What prefixes the lines printed (`demo`, `soak`).
     tag: &'static str,
+    /// Whether a start prints its line (pid, address, engine).
+    announce: bool,
 }
 
 impl<'a> Stage<'a> {
     /// Writes a fresh admin token file into `dir`, where the logs will be
     /// too ([`LOG`], [`SECOND_LOG`]). No request is started after `deadline`.
-    /// Lines printed start with `[tag]`.
+    /// Lines printed start with `[tag]`; each start prints one (see
+    /// [`Stage::quiet`]).
     pub fn prepare(
         binary: &'a Path,
         engine: &'a str,
@@ -119,7 +127,14 @@ impl<'a> Stage<'a> {
             agent: client::agent(),
             deadline,
             tag,
+            announce: true,
         })
+    }
+
+    /// The same stage, but a start prints nothing (for a caller that starts
+    /// the server many times and reports its own line).
+    pub fn quiet(self) -> Self {
+        Self { announce: false, ..self }
     }
 
     /// Where the commons is kept.
@@ -180,6 +195,10 @@ pub struct Server {
     child: Child,
     base: String,
     name: &'static str,
+    /// When the process was spawned.
+    spawned: Instant,
+    /// From the spawn to the first 200 of `/v1/health`.
+    healthy_after: Duration,
 }
 
 impl Server {
@@ -209,9 +228,10 @@ impl Server {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {}", stage.binary.display()))?;
-        let mut server = Self { child, base: format!("http://{bind}"), name };
-        let started = Instant::now();
+        let spawned = Instant::now();
+        let mut server = Self { child, base: format!("http://{bind}"), name, spawned, healthy_after: Duration::ZERO };
         let health = server.wait_healthy(&stage.agent, stage.deadline)?;
+        server.healthy_after = spawned.elapsed();
         ensure!(
             health["backend"] == stage.engine,
             "/v1/health reports backend {} but the {} was asked for {:?}: {health}",
@@ -220,17 +240,29 @@ impl Server {
             stage.engine
         );
         ensure!(health["persistent"] == true, "/v1/health reports a non-persistent store: {health}");
-        println!(
-            "[{}] {} pid {} up on {} in {:.1}s (backend {}, durability {})",
-            stage.tag,
-            server.name,
-            server.child.id(),
-            server.base,
-            started.elapsed().as_secs_f64(),
-            health["backend"],
-            health["durability"]
-        );
+        if stage.announce {
+            println!(
+                "[{}] {} pid {} up on {} in {:.1}s (backend {}, durability {})",
+                stage.tag,
+                server.name,
+                server.child.id(),
+                server.base,
+                server.healthy_after.as_secs_f64(),
+                health["backend"],
+                health["durability"]
+            );
+        }
         Ok(server)
+    }
+
+    /// When the process was spawned.
+    pub fn spawned(&self) -> Instant {
+        self.spawned
+    }
+
+    /// From the spawn to the first 200 of `/v1/health`.
+    pub fn healthy_after(&self) -> Duration {
+        self.healthy_after
     }
 
     /// How the story names it: `server`, `gateway A` or `gateway B`.
