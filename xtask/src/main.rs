@@ -4,8 +4,9 @@
 //! (`xtask = "run --quiet --package xtask --"`). One module per command:
 //!
 //! - [`ci`]: `cargo xtask ci`, the whole check the CI runs (format, docs,
-//!   then clippy and tests for every feature set), with a test count
-//!   per feature set and in total.
+//!   then clippy and tests for every feature set, and a short crash soak
+//!   on each folder engine), with a test count per feature set and in
+//!   total.
 //! - [`demo`]: `cargo xtask demo [--engine fjall|sled|postgres|both|all]`,
 //!   builds the release server and the `demo` example and runs the example
 //!   against it (for postgres, on a throwaway PostgreSQL server, with a
@@ -51,7 +52,10 @@ commands:
                                   (COMMONS_TEST_DATABASE_URL, and the command that
                                   restarts it, COMMONS_TEST_PG_RESTART); the binaries must be
                                   installed (with CI=true, xtask runs
-                                  `apt-get install -y postgresql` when they are not)
+                                  `apt-get install -y postgresql` when they are not).
+                                  After the sled-store and fjall-store tests, a
+                                  3-cycle crash soak (soak --cycles 3 --seed 1) on
+                                  the debug binaries they built
   demo [--engine E]               build the release server and run examples/demo
                                   against it; E: fjall (default), sled, postgres,
                                   both (fjall, sled) or all (fjall, sled, postgres).
