@@ -34,6 +34,11 @@ use crate::server::{Server, Stage};
 /// Acknowledged votes on an amendment after which a client whose members
 /// have all voted on it closes it and starts the next one.
 const CLOSE_AFTER_VOTES: usize = 12;
+/// Acknowledged votes on an amendment after which the next client that
+/// would vote closes it and starts the next one instead. A vote rewrites
+/// the amendment with every vote so far, so this also bounds what one vote
+/// costs.
+const MOST_VOTES: usize = 48;
 /// A client revokes a membership only while it keeps more Members than
 /// this (so votes go on).
 const MEMBERS_KEPT: usize = 2;
@@ -469,9 +474,10 @@ impl Worker {
     }
 
     /// A Member who has not voted on the amendment open for voting votes
-    /// (signed; three in four approve). With no amendment open, or once
-    /// every Member of this client voted and enough votes are in, the
-    /// client moves the pipeline on ([`Worker::advance_ballot`]).
+    /// (signed; three in four approve). With no amendment open, with
+    /// [`MOST_VOTES`] votes in, or once every Member of this client voted
+    /// and [`CLOSE_AFTER_VOTES`] are in, the client moves the pipeline on
+    /// ([`Worker::advance_ballot`]).
     fn vote(
         &mut self,
         client: &Client<'_>,
@@ -485,6 +491,10 @@ impl Worker {
             return self.advance_ballot(client, ctx, report, None);
         };
         let amendment_id = amendment_id.to_string();
+        if ctx.ballot.votes_on_current.load(Ordering::SeqCst) >= MOST_VOTES {
+            drop(ballot);
+            return self.advance_ballot(client, ctx, report, Some(index));
+        }
         let fits = |p: &Person| p.standing == Standing::Member && p.voted_on.as_deref() != Some(amendment_id.as_str());
         let Some(i) = self.pick(rng, fits) else {
             let enough = ctx.ballot.votes_on_current.load(Ordering::SeqCst) >= CLOSE_AFTER_VOTES;

@@ -19,13 +19,13 @@
 //! 2. runs the cycles. Each cycle, N client threads ([`load`]) send a mixed
 //!    load of writes, one at a time each: full signed enrollments (start,
 //!    verify, vouch, complete), display-name updates, operator promotions,
-//!    votes on the amendment open for voting (a client whose Members all
-//!    voted on it closes it, once 12 votes are in, and proposes, submits and
-//!    opens the next one), operator revocations of memberships (one in four
-//!    immediate), and appeals of them (filed by the member, reviewed and
-//!    resolved Upheld by the operator). A 2xx answer makes a write
-//!    acknowledged, and the model ([`model`]) records what it changed; a
-//!    write whose answer never came is unknown;
+//!    votes on the amendment open for voting (the operator closes it once 48
+//!    votes are in, or 12 and a client's Members have all voted on it, and
+//!    the next one is proposed, submitted and opened), operator revocations
+//!    of memberships (one in four immediate), and appeals of them (filed by
+//!    the member, reviewed and resolved Upheld by the operator). A 2xx
+//!    answer makes a write acknowledged, and the model ([`model`]) records
+//!    what it changed; a write whose answer never came is unknown;
 //! 3. after a delay drawn from the seed (0.3 to 3 s of load), SIGKILLs the
 //!    server, runs `commons-gateway verify --data-dir DIR` (its exit code
 //!    must be 0, and every `PROBLEM` line it prints is a defect), restarts
