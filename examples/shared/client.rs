@@ -182,10 +182,13 @@ impl<'a> Client<'a> {
         Ok(value)
     }
 
+    /// `GET path`: status and JSON body (see [`Client::send`]).
     pub fn get(&self, path: &str) -> Result<(u16, Value)> {
         self.send("GET", path, None, false)
     }
 
+    /// `POST path` with the operator token; fails unless the status is
+    /// `want` (see [`Client::expect`]).
     pub fn admin_post(&self, path: &str, body: Value, want: u16) -> Result<Value> {
         self.expect("POST", path, Some(&body), true, want)
     }

@@ -21,7 +21,9 @@ pub const FOUNDERS: usize = 3;
 
 /// One principal: its key, DID and (once it has one) anchor id.
 pub struct Principal {
+    /// Its Ed25519 key.
     pub key: SigningKey,
+    /// The `did:key` of that key.
     pub did: String,
     /// Empty until the principal has an anchor.
     pub anchor_id: String,

@@ -69,8 +69,9 @@ pub struct Findings {
     pub lost: u64,
     /// Unknown writes found half applied.
     pub torn: u64,
-    /// Unknown writes found applied, and found absent.
+    /// Unknown writes found applied.
     pub applied: u64,
+    /// Unknown writes found absent.
     pub absent: u64,
     /// Every difference, as a sentence (lost and half-applied writes
     /// included).

@@ -61,7 +61,9 @@ const OPS: [(Op, u32); 6] =
 
 /// What setup made and the clients share during one cycle's load.
 pub struct LoadContext<'a> {
+    /// The cooperative, its stewards and the proposer.
     pub commons: &'a Commons,
+    /// The amendments, shared by every client.
     pub ballot: &'a SharedBallot,
     /// Set just before the server is killed: no client starts a request
     /// after it.
@@ -73,6 +75,7 @@ pub struct LoadContext<'a> {
 /// What one client's load produced in one cycle.
 #[derive(Default)]
 pub struct LoadReport {
+    /// Writes answered 2xx, by kind.
     pub acknowledged: Ledger,
     /// Writes in flight at the kill whose answer never came.
     pub unknown: u64,
@@ -86,7 +89,9 @@ pub struct LoadReport {
 
 /// One client: the people it enrolled, across cycles.
 pub struct Worker {
+    /// Which client (from 0).
     pub index: usize,
+    /// Everyone this client enrolled or is enrolling, as acknowledged.
     pub people: Vec<Person>,
     /// Display names and enrollments sent so far (to make each unique).
     sent: u64,

@@ -129,8 +129,11 @@ impl Ledger {
 
 /// A steward of the commons (a genesis member the operator registered).
 pub struct Steward {
+    /// Its steward record's id.
     pub steward_id: String,
+    /// The DID of its key.
     pub did: String,
+    /// The key its vouches and vote openings are signed with.
     pub key: SigningKey,
 }
 
@@ -138,6 +141,7 @@ pub struct Steward {
 pub struct Commons {
     /// The cooperative's domain (`coop:soak-...`).
     pub domain_id: String,
+    /// The cooperative's charter (Active).
     pub charter_id: String,
     /// The two commons-wide stewards; a person is vouched by one of them.
     pub stewards: Vec<Steward>,
@@ -187,8 +191,11 @@ pub enum RevocationAppeal {
 /// One acknowledged revocation of a person's membership.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
+    /// The id the server gave it.
     pub revocation_id: String,
+    /// True: the membership Banned; false: Suspended.
     pub immediate: bool,
+    /// Where its appeal stands.
     pub appeal: RevocationAppeal,
 }
 
@@ -228,8 +235,11 @@ impl AppealStatus {
 /// One acknowledged appeal of a revocation of the person's membership.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Appeal {
+    /// The id the server gave it.
     pub appeal_id: String,
+    /// The revocation appealed.
     pub revocation_id: String,
+    /// Where it stands.
     pub status: AppealStatus,
 }
 
@@ -285,12 +295,15 @@ impl Write {
 
 /// A person one client enrolled (or is enrolling), as acknowledged.
 pub struct Person {
+    /// Their key: they sign their own actions.
     pub key: SigningKey,
+    /// The DID of their key.
     pub did: String,
     /// The anchor (= holder) id; empty until the enrollment completed.
     pub anchor_id: String,
     /// Which steward of [`Commons::stewards`] vouches (vouched) for them.
     pub steward: usize,
+    /// Their enrollment or membership, as acknowledged.
     pub standing: Standing,
     /// The last acknowledged display name (none until one is set).
     pub display_name: Option<String>,
@@ -335,7 +348,9 @@ impl Person {
 /// One vote sent on an amendment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vote {
+    /// Who voted.
     pub voter_did: String,
+    /// For or against.
     pub approve: bool,
     /// Acknowledged (201), or found applied by a check; false while its
     /// answer never came and no check has settled it.
@@ -378,7 +393,9 @@ impl AmendmentStatus {
 
 /// One amendment the proposer made.
 pub struct Amendment {
+    /// The id the server gave it.
     pub amendment_id: String,
+    /// Where it stands, as acknowledged.
     pub status: AmendmentStatus,
     /// The votes sent on it, in no particular order.
     pub votes: Vec<Vote>,
@@ -443,6 +460,7 @@ impl Ballot {
 /// takes the write lock.
 #[derive(Default)]
 pub struct SharedBallot {
+    /// The amendments (see the type's docs for who holds which lock).
     pub ballot: RwLock<Ballot>,
     /// Acknowledged votes on the current amendment (the threshold for
     /// closing it).
