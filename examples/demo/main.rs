@@ -79,7 +79,8 @@
 //! act 1 (steps 2 to 5 and their checks), [`governance`] act 2 (step 8 and
 //! its checks), [`report`] the checkpoints and the table (step 9); [`server`]
 //! starts, stops and verifies the server processes and [`client`] talks to
-//! them.
+//! them. [`client`], [`server`] and [`founding`] (the founding steps of act
+//! 1) live in `examples/shared/`, shared with the `soak` example.
 
 /// Prints one line of the story, stamped with the seconds since the demo
 /// began: `say!(clock, "{n} votes cast")` prints `[demo]   12.3s 10 votes cast`.
@@ -89,9 +90,13 @@ macro_rules! say {
     };
 }
 
+#[path = "../shared/client.rs"]
 mod client;
+#[path = "../shared/founding.rs"]
+mod founding;
 mod governance;
 mod report;
+#[path = "../shared/server.rs"]
 mod server;
 mod world;
 
@@ -125,7 +130,7 @@ fn main_inner() -> Result<()> {
     let result = run(&args, dir.path());
     if result.is_err() {
         for log in [server::LOG, server::SECOND_LOG] {
-            server::print_log_tail(&dir.path().join(log));
+            server::print_log_tail(&dir.path().join(log), "demo");
         }
     }
     result
@@ -138,7 +143,7 @@ fn main_inner() -> Result<()> {
 /// second gateway serves the same database for part of each act.
 fn run(args: &Args, dir: &Path) -> Result<()> {
     let clock = Clock::start();
-    let stage = Stage::prepare(&args.binary, &args.engine, args.store_at(dir), dir, clock.deadline())?;
+    let stage = Stage::prepare(&args.binary, &args.engine, args.store_at(dir), dir, clock.deadline(), "demo")?;
     let mut report = Report::default();
     println!("[demo] engine {}, binary {}, store {}", args.engine, args.binary.display(), stage.store());
 

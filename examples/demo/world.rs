@@ -4,40 +4,22 @@
 //! PostgreSQL the enrollments' requests alternate between two gateways). The
 //! [`World`] remembers what the server acknowledged, and [`World::check`]
 //! reads it all back after a restart (steps 6 and 7, and every later check),
-//! with the affiliations as the governance act left them.
+//! with the affiliations as the governance act left them. The founding
+//! steps themselves are shared with the soak (`examples/shared/founding.rs`).
 
 use std::collections::{BTreeSet, HashMap};
 
-use anyhow::{ensure, Result};
-use commons_gateway::Did;
-use ed25519_dalek::SigningKey;
-use rand::rngs::OsRng;
+use anyhow::Result;
 use serde_json::{json, Value};
 
-use crate::client::{expect_eq, string_field, Client};
+use crate::client::Client;
+use crate::founding::{bootstrap_genesis, enroll, found_charter, register_stewards, Principal, FOUNDERS};
 use crate::Clock;
 
 /// Genesis members bootstrapped by the operator.
 const GENESIS: usize = 5;
-/// How many of the genesis members found (sign) the charter.
-const FOUNDERS: usize = 3;
 /// People enrolled through the stewards.
 const PEOPLE: usize = 200;
-
-/// One principal the demo created.
-pub struct Principal {
-    pub key: SigningKey,
-    pub did: String,
-    pub anchor_id: String,
-}
-
-impl Principal {
-    fn generate() -> Self {
-        let key = SigningKey::generate(&mut OsRng);
-        let did = Did::from_verifying_key(&key.verifying_key()).as_str().to_string();
-        Self { key, did, anchor_id: String::new() }
-    }
-}
 
 /// What the demo wrote, to be found again after each restart.
 pub struct World {
@@ -93,7 +75,7 @@ impl World {
     pub fn write(founding: &Client<'_>, enrolling: &Client<'_>, clock: &Clock) -> Result<World> {
         let slug = format!("demo-{}", hex::encode(rand::random::<[u8; 4]>()));
         let domain_id = format!("coop:{slug}");
-        let genesis = bootstrap_genesis(founding)?;
+        let genesis = bootstrap_genesis(founding, GENESIS)?;
         say!(clock, "{GENESIS} genesis members bootstrapped");
         let stewards = register_stewards(founding, &genesis[..2])?;
         say!(clock, "2 stewards registered");
@@ -206,88 +188,6 @@ impl World {
     }
 }
 
-/// Step 2: the operator bootstraps [`GENESIS`] members (`POST /v1/anchors`).
-fn bootstrap_genesis(client: &Client<'_>) -> Result<Vec<Principal>> {
-    let mut genesis: Vec<Principal> = (0..GENESIS).map(|_| Principal::generate()).collect();
-    for (i, member) in genesis.iter_mut().enumerate() {
-        let name = format!("Genesis {}", i + 1);
-        let anchor = client.admin_post("/v1/anchors", json!({"did": member.did, "display_name": name}), 201)?;
-        let context = format!("POST /v1/anchors for {name}");
-        expect_eq(&anchor["did"], &json!(member.did), &context, "did")?;
-        expect_eq(&anchor["pathway"], &json!({"kind": "Admin"}), &context, "pathway")?;
-        expect_eq(&anchor["status"], &json!({"kind": "Active"}), &context, "status")?;
-        expect_eq(&anchor["attestations"], &json!([]), &context, "attestations")?;
-        expect_eq(&anchor["pop_level"], &Value::Null, &context, "pop_level")?;
-        member.anchor_id = string_field(&anchor, "anchor_id", &context)?;
-    }
-    Ok(genesis)
-}
-
-/// Step 3: the operator registers these members as stewards
-/// (`POST /v1/stewards`); returns `(steward_id, did)` of each.
-fn register_stewards(client: &Client<'_>, members: &[Principal]) -> Result<Vec<(String, String)>> {
-    let mut stewards = Vec::new();
-    for member in members {
-        let steward = client.admin_post("/v1/stewards", json!({"did": member.did, "term_days": 365}), 201)?;
-        let context = format!("POST /v1/stewards for {}", member.did);
-        expect_eq(&steward["did"], &json!(member.did), &context, "did")?;
-        expect_eq(&steward["holder_id"], &json!(member.anchor_id), &context, "holder_id")?;
-        expect_eq(&steward["status"], &json!({"kind": "Active"}), &context, "status")?;
-        expect_eq(&steward["attestations_issued"], &json!(0), &context, "attestations_issued")?;
-        expect_eq(&steward["can_attest"], &json!(true), &context, "can_attest")?;
-        stewards.push((string_field(&steward, "steward_id", &context)?, member.did.clone()));
-    }
-    Ok(stewards)
-}
-
-/// Step 4: genesis 1 creates the cooperative charter of `domain_id`, the
-/// first [`FOUNDERS`] genesis members sign it as founders and genesis 1
-/// activates it (signed envelopes). Returns the charter id.
-fn found_charter(client: &Client<'_>, genesis: &[Principal], slug: &str, domain_id: &str) -> Result<String> {
-    let charter = client.signed_post(
-        "/v1/charters",
-        &genesis[0].key,
-        "charter-create",
-        "-",
-        json!({
-            "domain_id": domain_id,
-            "org_type": "Cooperative",
-            "name": format!("Demo Cooperative {slug}"),
-            "description": "A cooperative created by examples/demo.rs to show that the commons survives restarts.",
-            "membership_policy": {"min_founders": 3, "open_enrollment": false, "required_pop_level": "Strong"},
-        }),
-        201,
-    )?;
-    let context = "POST /v1/charters";
-    expect_eq(&charter["founders"], &json!([]), context, "founders")?;
-    expect_eq(&charter["status"], &json!({"kind": "Draft"}), context, "status")?;
-    let charter_id = string_field(&charter, "charter_id", context)?;
-    let digest = string_field(&charter, "digest", context)?;
-    let signatures = format!("/v1/charters/{charter_id}/signatures");
-    for (i, founder) in genesis[..FOUNDERS].iter().enumerate() {
-        let charter = client.signed_post(
-            &signatures,
-            &founder.key,
-            "charter-sign",
-            &charter_id,
-            json!({"digest": digest, "role": "founder"}),
-            200,
-        )?;
-        let founders = charter["founders"].as_array().map_or(0, Vec::len);
-        ensure!(founders == i + 1, "POST {signatures}: expected {} founders, got {founders}: {charter}", i + 1);
-    }
-    let charter = client.signed_post(
-        &format!("/v1/charters/{charter_id}/activate"),
-        &genesis[0].key,
-        "charter-activate",
-        &charter_id,
-        json!({}),
-        200,
-    )?;
-    expect_eq(&charter["status"], &json!({"kind": "Active"}), "POST /v1/charters/{id}/activate", "status")?;
-    Ok(charter_id)
-}
-
 /// Step 5: [`PEOPLE`] people enroll in `domain_id`, each with a fresh key;
 /// the two stewards (genesis 1 and 2) vouch in turn, half each.
 fn enroll_people(
@@ -307,62 +207,6 @@ fn enroll_people(
         }
     }
     Ok(people)
-}
-
-/// Enrolls person `i` (from 0) with a fresh key: start, verify (the person),
-/// vouch (the steward), complete (the person). Returns the person, anchored.
-fn enroll(
-    client: &Client<'_>,
-    i: usize,
-    domain_id: &str,
-    steward_key: &SigningKey,
-    steward_did: &str,
-) -> Result<Principal> {
-    let mut person = Principal::generate();
-    let session = client.expect(
-        "POST",
-        "/v1/enrollments",
-        Some(&json!({"identity_name": format!("Person {}", i + 1), "domain_id": domain_id})),
-        false,
-        201,
-    )?;
-    let enrollment_id = string_field(&session, "enrollment_id", "POST /v1/enrollments")?;
-    let code = string_field(&session, "verification_code", "POST /v1/enrollments")?;
-    let base = format!("/v1/enrollments/{enrollment_id}");
-    client.signed_post(
-        &format!("{base}/verify"),
-        &person.key,
-        "enroll-verify",
-        &enrollment_id,
-        json!({"verification_code": code}),
-        200,
-    )?;
-    client.signed_post(
-        &format!("{base}/vouch"),
-        steward_key,
-        "enroll-vouch",
-        &enrollment_id,
-        json!({"person_did": person.did}),
-        200,
-    )?;
-    let anchor = client.signed_post(
-        &format!("{base}/complete"),
-        &person.key,
-        "enroll-complete",
-        &enrollment_id,
-        json!({}),
-        201,
-    )?;
-    let context = format!("POST {base}/complete");
-    expect_eq(&anchor["did"], &json!(person.did), &context, "did")?;
-    expect_eq(&anchor["pathway"], &json!({"kind": "StewardVouched", "steward_did": steward_did}), &context, "pathway")?;
-    let attestations = anchor["attestations"].as_array().map_or(&[][..], Vec::as_slice);
-    ensure!(
-        attestations.len() == 1 && attestations[0]["level"] == "Strong",
-        "{context}: expected one Strong attestation, got {anchor}"
-    );
-    person.anchor_id = string_field(&anchor, "anchor_id", &context)?;
-    Ok(person)
 }
 
 /// `None` if the holder has exactly one affiliation, in `domain_id`, as

@@ -6,7 +6,11 @@
 //!    (a minute from scratch, so a broken doc link fails the run early)
 //! 3. for each feature set of [`FEATURE_SETS`], in order:
 //!    `cargo clippy --workspace --all-targets <flags> -- -D warnings`, then
-//!    `cargo test --workspace --no-fail-fast <flags>`
+//!    `cargo test --workspace --no-fail-fast <flags>`; for the sets of the
+//!    folder engines (`--features sled-store`, `--features fjall-store`), then
+//!    a 3-cycle crash soak smoke run ([`soak_smoke_command`]) on the debug
+//!    server and `soak` example that `cargo test` just built (about 10 s
+//!    each)
 //!
 //! The feature sets that turn on `postgres-store` ([`needs_postgres`]:
 //! `--features postgres-store` and `--all-features`) run their tests
@@ -31,6 +35,7 @@
 //! **Invariant:** every step uses the same target directory (see
 //! [`crate::cmd`]), never one per feature set.
 
+use std::env::consts::EXE_SUFFIX;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -70,7 +75,19 @@ pub struct FeatureSet {
     pub name: &'static str,
     /// The flags passed to cargo.
     pub flags: &'static [&'static str],
+    /// The folder engine (`fjall`, `sled`) whose crash soak smoke run
+    /// follows the set's tests ([`soak_smoke_command`]), on the debug
+    /// server and `soak` example those tests just built; the set's flags
+    /// must select exactly that engine.
+    pub soak: Option<&'static str>,
 }
+
+/// Cycles of the crash soak smoke run.
+pub const SOAK_SMOKE_CYCLES: &str = "3";
+
+/// The smoke run's seed: the same kill schedule in every run, so a failure
+/// can be repeated with `--seed 1`.
+pub const SOAK_SMOKE_SEED: &str = "1";
 
 /// The feature sets, in the order they run: the in-memory default first
 /// (fastest feedback), each persistent engine alone (the embedded ones
@@ -78,12 +95,12 @@ pub struct FeatureSet {
 /// (every compiled-in backend runs the conformance suite), and the library
 /// alone without the gateway.
 pub const FEATURE_SETS: &[FeatureSet] = &[
-    FeatureSet { name: "default", flags: &[] },
-    FeatureSet { name: "--features sled-store", flags: &["--features", "sled-store"] },
-    FeatureSet { name: "--features fjall-store", flags: &["--features", "fjall-store"] },
-    FeatureSet { name: "--features postgres-store", flags: &["--features", "postgres-store"] },
-    FeatureSet { name: "--all-features", flags: &["--all-features"] },
-    FeatureSet { name: "--no-default-features", flags: &["--no-default-features"] },
+    FeatureSet { name: "default", flags: &[], soak: None },
+    FeatureSet { name: "--features sled-store", flags: &["--features", "sled-store"], soak: Some("sled") },
+    FeatureSet { name: "--features fjall-store", flags: &["--features", "fjall-store"], soak: Some("fjall") },
+    FeatureSet { name: "--features postgres-store", flags: &["--features", "postgres-store"], soak: None },
+    FeatureSet { name: "--all-features", flags: &["--all-features"], soak: None },
+    FeatureSet { name: "--no-default-features", flags: &["--no-default-features"], soak: None },
 ];
 
 /// Whether `set`'s flags turn on [`POSTGRES_FEATURE`]: `--all-features`,
@@ -241,8 +258,28 @@ fn run_steps(report: &mut Report, postgres: &mut Option<TestServer>) -> Result {
                 set.name
             )));
         }
+        if let Some(engine) = set.soak {
+            // Right away: the next set's build replaces the debug server.
+            step(report, soak_smoke_command(engine))?;
+        }
     }
     Ok(())
+}
+
+/// The crash soak's smoke run, on the binaries the last `cargo test` built
+/// (it builds the server for the integration tests and every example, in
+/// the dev profile): `<target>/debug/examples/soak --binary
+/// <target>/debug/commons-gateway --engine <engine> --cycles 3 --seed 1`,
+/// 16 clients. About 10 s per engine; it fails on any lost or half-applied
+/// write, verify defect or failed check (see `cargo xtask soak`).
+pub fn soak_smoke_command(engine: &str) -> Command {
+    let debug = cmd::target_dir().join("debug");
+    let mut soak = Command::new(debug.join("examples").join(format!("soak{EXE_SUFFIX}")));
+    soak.arg("--binary")
+        .arg(debug.join(format!("commons-gateway{EXE_SUFFIX}")))
+        .args(["--engine", engine, "--cycles", SOAK_SMOKE_CYCLES, "--seed", SOAK_SMOKE_SEED])
+        .current_dir(cmd::project_root());
+    soak
 }
 
 /// `cargo clippy --workspace --all-targets <flags> -- -D warnings` (no
@@ -406,10 +443,24 @@ mod tests {
     }
 
     #[test]
+    fn each_folder_engine_set_alone_runs_its_soak_smoke() {
+        let soaking: Vec<(&str, &str)> =
+            FEATURE_SETS.iter().filter_map(|set| set.soak.map(|engine| (set.name, engine))).collect();
+        assert_eq!(soaking, [("--features sled-store", "sled"), ("--features fjall-store", "fjall")]);
+        for set in FEATURE_SETS.iter().filter(|set| set.soak.is_some()) {
+            let feature = format!("{}-store", set.soak.unwrap_or_default());
+            assert_eq!(set.flags, ["--features", feature.as_str()], "{}", set.name);
+        }
+        let shown = cmd::display(&soak_smoke_command("fjall"));
+        assert!(shown.ends_with("--engine fjall --cycles 3 --seed 1"), "{shown}");
+        assert!(shown.contains("/debug/examples/soak --binary "), "{shown}");
+    }
+
+    #[test]
     fn only_the_sets_that_turn_on_postgres_store_need_the_server() {
         let needing: Vec<&str> = FEATURE_SETS.iter().filter(|set| needs_postgres(set)).map(|set| set.name).collect();
         assert_eq!(needing, ["--features postgres-store", "--all-features"]);
-        let set = |flags: &'static [&'static str]| FeatureSet { name: "x", flags };
+        let set = |flags: &'static [&'static str]| FeatureSet { name: "x", flags, soak: None };
         assert!(needs_postgres(&set(&["--features", "sled-store,postgres-store"])));
         assert!(needs_postgres(&set(&["--features=commons-gateway/postgres-store"])));
         assert!(needs_postgres(&set(&["-F", "fjall-store postgres-store"])));

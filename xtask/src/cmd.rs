@@ -1,11 +1,13 @@
 //! Running cargo from xtask: where the workspace is, which `cargo` to call,
-//! and how a child's exit status becomes xtask's own result.
+//! the release build that `demo` and `soak` drive ([`build_release`]), and
+//! how a child's exit status becomes xtask's own result.
 //!
 //! **Invariant:** every cargo invocation runs in the workspace root with the
 //! caller's environment, so all of them share one target directory (the
 //! workspace `target/`, or `CARGO_TARGET_DIR` when the caller set it) and
 //! nothing is built twice for lack of a shared cache.
 
+use std::env::consts::EXE_SUFFIX;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
@@ -69,6 +71,30 @@ where
     let mut command = Command::new(program);
     command.args(args).current_dir(project_root());
     command
+}
+
+/// A release build of the server and of one example, with one engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseBuild {
+    /// `<target>/release/commons-gateway`.
+    pub server: PathBuf,
+    /// `<target>/release/examples/<example>`.
+    pub example: PathBuf,
+}
+
+/// Builds the release server and `example` with the engine's feature
+/// (`cargo build --release --features <engine>-store --bin commons-gateway
+/// --example <example>`; the default `gateway` feature stays on) and says
+/// where they are. The build replaces the previous release server, whatever
+/// its engine. Fails with cargo's exit code when the build fails.
+pub fn build_release(engine: &str, example: &str) -> Result<ReleaseBuild> {
+    let features = format!("{engine}-store");
+    run(&mut cargo(["build", "--release", "--features", &features, "--bin", "commons-gateway", "--example", example]))?;
+    let release = target_dir().join("release");
+    Ok(ReleaseBuild {
+        server: release.join(format!("commons-gateway{EXE_SUFFIX}")),
+        example: release.join("examples").join(format!("{example}{EXE_SUFFIX}")),
+    })
 }
 
 /// The command as a person would type it (`cargo` for the cargo binary,

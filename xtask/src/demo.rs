@@ -18,8 +18,6 @@
 //! is stopped and its directory removed when the demo ends, whatever its
 //! outcome.
 
-use std::env::consts::EXE_SUFFIX;
-
 use crate::cmd::{self, Failure, Result};
 use crate::postgres::TestServer;
 
@@ -89,22 +87,9 @@ pub fn run(args: &[String]) -> Result {
 /// Builds the release binary and the demo with `<engine>-store`, then runs
 /// the demo; for postgres, on a [`TestServer`] of its own.
 fn build_and_run(engine: &str) -> Result {
-    let features = format!("{engine}-store");
-    cmd::run(&mut cmd::cargo([
-        "build",
-        "--release",
-        "--features",
-        features.as_str(),
-        "--bin",
-        "commons-gateway",
-        "--example",
-        "demo",
-    ]))?;
-    let release = cmd::target_dir().join("release");
-    let demo = release.join("examples").join(format!("demo{EXE_SUFFIX}"));
-    let server = release.join(format!("commons-gateway{EXE_SUFFIX}"));
-    let mut command = std::process::Command::new(&demo);
-    command.arg("--binary").arg(&server).args(["--engine", engine]).current_dir(cmd::project_root());
+    let build = cmd::build_release(engine, "demo")?;
+    let mut command = std::process::Command::new(&build.example);
+    command.arg("--binary").arg(&build.server).args(["--engine", engine]).current_dir(cmd::project_root());
     if engine != "postgres" {
         return cmd::run(&mut command);
     }

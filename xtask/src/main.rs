@@ -4,12 +4,18 @@
 //! (`xtask = "run --quiet --package xtask --"`). One module per command:
 //!
 //! - [`ci`]: `cargo xtask ci`, the whole check the CI runs (format, docs,
-//!   then clippy and tests for every feature set), with a test count
-//!   per feature set and in total.
+//!   then clippy and tests for every feature set, and a short crash soak
+//!   on each folder engine), with a test count per feature set and in
+//!   total.
 //! - [`demo`]: `cargo xtask demo [--engine fjall|sled|postgres|both|all]`,
 //!   builds the release server and the `demo` example and runs the example
 //!   against it (for postgres, on a throwaway PostgreSQL server, with a
 //!   second gateway on the same database).
+//! - [`soak`]: `cargo xtask soak [--engine fjall|sled] [--cycles N]
+//!   [--clients N] [--seed N]`, builds the release server and the `soak`
+//!   example and runs the crash soak against it: concurrent writers, a
+//!   SIGKILL at a random moment of each cycle, `verify`, restart, and a
+//!   check that nothing acknowledged was lost.
 //! - [`bench`]: `cargo xtask bench [ARGS...]`, the criterion benchmarks with
 //!   every persistent engine compiled in, PostgreSQL on a throwaway server.
 //! - [`postgres`]: `cargo xtask postgres`, a throwaway PostgreSQL server
@@ -27,6 +33,7 @@ mod ci;
 mod cmd;
 mod demo;
 mod postgres;
+mod soak;
 #[cfg(test)]
 mod tidy;
 
@@ -45,12 +52,24 @@ commands:
                                   (COMMONS_TEST_DATABASE_URL, and the command that
                                   restarts it, COMMONS_TEST_PG_RESTART); the binaries must be
                                   installed (with CI=true, xtask runs
-                                  `apt-get install -y postgresql` when they are not)
+                                  `apt-get install -y postgresql` when they are not).
+                                  After the sled-store and fjall-store tests, a
+                                  3-cycle crash soak (soak --cycles 3 --seed 1) on
+                                  the debug binaries they built
   demo [--engine E]               build the release server and run examples/demo
                                   against it; E: fjall (default), sled, postgres,
                                   both (fjall, sled) or all (fjall, sled, postgres).
                                   postgres starts a throwaway PostgreSQL server (as
                                   ci does) and runs two gateways on it
+  soak [--engine E] [--cycles N] [--clients N] [--seed N]
+                                  build the release server and run examples/soak
+                                  against it: N clients (default 16) write a mixed
+                                  load, the server is SIGKILLed at a random moment
+                                  of each cycle (default 10 cycles), `verify` runs,
+                                  the server restarts, and every acknowledged write
+                                  must be found and every unanswered one wholly
+                                  applied or absent; E: fjall (default) or sled.
+                                  The seed (printed) repeats the kill schedule
   bench [ARGS...]                 cargo bench --features sled-store,fjall-store,postgres-store
                                   [ARGS...], with a throwaway PostgreSQL server
                                   (COMMONS_TEST_DATABASE_URL); without one, postgres is
@@ -76,6 +95,7 @@ fn main() -> ExitCode {
     let result = match command {
         "ci" => ci::run(rest),
         "demo" => demo::run(rest),
+        "soak" => soak::run(rest),
         "bench" => bench::run(rest),
         "postgres" => postgres::run(rest),
         "help" | "--help" | "-h" => {

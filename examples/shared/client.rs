@@ -1,7 +1,13 @@
 //! Talking to the server: the HTTP agent and its bounds, the [`Client`] for
 //! the running gateways (plain, operator and signed-envelope requests, sent
-//! to the gateways in turn when there are several), and the two helpers that
-//! read a field of an answer or fail saying which.
+//! to the gateways in turn when there are several), what became of a request
+//! ([`Reply`]: answered, never sent, or sent with no answer), and the two
+//! helpers that read a field of an answer or fail saying which.
+//!
+//! Shared by the `demo` and `soak` examples (each includes it with
+//! `#[path]`); each uses a part, hence the `dead_code` allowance.
+
+#![allow(dead_code)]
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -11,8 +17,6 @@ use commons_gateway::{Clock, EnvelopeHeader, SignedEnvelope, DEFAULT_AUDIENCE};
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 
-use crate::DEMO_DEADLINE;
-
 /// Connect timeout of one request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Whole-request timeout of one request.
@@ -21,6 +25,21 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// The HTTP agent every client shares, with the per-request bounds.
 pub fn agent() -> ureq::Agent {
     ureq::AgentBuilder::new().timeout_connect(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT).build()
+}
+
+/// What became of one request.
+#[derive(Debug)]
+pub enum Reply {
+    /// The server answered: the status and the body as JSON (`null` when
+    /// empty, a JSON string when the body is not JSON).
+    Answered(u16, Value),
+    /// No connection could be made: the request never reached a server, so
+    /// it changed nothing. The error, as a sentence.
+    NotSent(String),
+    /// The request may have reached the server, but no whole answer came
+    /// back (the connection broke, or the request timed out): it may or may
+    /// not have taken effect. The error, as a sentence.
+    NoAnswer(String),
 }
 
 /// One running gateway as a client sees it.
@@ -87,14 +106,44 @@ impl<'a> Client<'a> {
         }
     }
 
-    /// Sends a request and returns status and JSON body (non-2xx included).
+    /// Sends a request and returns status and JSON body (non-2xx included);
+    /// a request without an answer is an error naming the route.
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>, admin: bool) -> Result<(u16, Value)> {
         self.send_routed(method, path, body, admin).map(|(status, value, _)| (status, value))
     }
 
     /// [`Client::send`], also returning the route as messages show it.
     fn send_routed(&self, method: &str, path: &str, body: Option<&Value>, admin: bool) -> Result<(u16, Value, String)> {
-        ensure!(Instant::now() < self.deadline, "the demo ran past its {}s deadline", DEMO_DEADLINE.as_secs());
+        let (reply, route) = self.request_routed(method, path, body, admin)?;
+        match reply {
+            Reply::Answered(status, value) => Ok((status, value, route)),
+            Reply::NotSent(error) | Reply::NoAnswer(error) => bail!("{route}: {error}"),
+        }
+    }
+
+    /// Sends a request and says what became of it. Fails only when the
+    /// client may not send it (past its deadline).
+    pub fn request(&self, method: &str, path: &str, body: Option<&Value>, admin: bool) -> Result<Reply> {
+        self.request_routed(method, path, body, admin).map(|(reply, _)| reply)
+    }
+
+    /// Sends a version-2 envelope (see [`Client::signed_post`]) with
+    /// `method` and says what became of it, as [`Client::request`].
+    pub fn signed(
+        &self,
+        method: &str,
+        path: &str,
+        key: &SigningKey,
+        action: &str,
+        target: &str,
+        payload: &Value,
+    ) -> Result<Reply> {
+        self.request(method, path, Some(&envelope(key, action, target, payload)?), false)
+    }
+
+    /// [`Client::request`], also returning the route as messages show it.
+    fn request_routed(&self, method: &str, path: &str, body: Option<&Value>, admin: bool) -> Result<(Reply, String)> {
+        ensure!(Instant::now() < self.deadline, "{method} {path}: the run is past its deadline");
         let gateway = self.pick()?;
         let route = self.route(method, path, gateway);
         let mut request = self.agent.request(method, &format!("{}{path}", gateway.base));
@@ -108,13 +157,22 @@ impl<'a> Client<'a> {
         let response = match result {
             Ok(response) => response,
             Err(ureq::Error::Status(_, response)) => response,
-            Err(ureq::Error::Transport(error)) => bail!("{route}: {error}"),
+            // Refused at connect: nothing of the request left this process.
+            Err(ureq::Error::Transport(error)) if error.kind() == ureq::ErrorKind::ConnectionFailed => {
+                return Ok((Reply::NotSent(error.to_string()), route));
+            }
+            Err(ureq::Error::Transport(error)) => return Ok((Reply::NoAnswer(error.to_string()), route)),
         };
         let status = response.status();
-        let text = response.into_string().with_context(|| format!("{route}: reading the body"))?;
+        let text = match response.into_string() {
+            Ok(text) => text,
+            Err(error) => {
+                return Ok((Reply::NoAnswer(format!("reading the body of a {status} answer: {error}")), route))
+            }
+        };
         let value =
             if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Ok((status, value, route))
+        Ok((Reply::Answered(status, value), route))
     }
 
     /// Sends a request and fails (printing the body) unless the status is `want`.
@@ -124,10 +182,13 @@ impl<'a> Client<'a> {
         Ok(value)
     }
 
+    /// `GET path`: status and JSON body (see [`Client::send`]).
     pub fn get(&self, path: &str) -> Result<(u16, Value)> {
         self.send("GET", path, None, false)
     }
 
+    /// `POST path` with the operator token; fails unless the status is
+    /// `want` (see [`Client::expect`]).
     pub fn admin_post(&self, path: &str, body: Value, want: u16) -> Result<Value> {
         self.expect("POST", path, Some(&body), true, want)
     }

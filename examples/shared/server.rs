@@ -4,6 +4,13 @@
 //! and waiting for `/v1/health`, stopping it with SIGKILL or SIGTERM, running
 //! `commons-gateway verify` on the store, and printing the server logs'
 //! tails after a failure. Every wait here is bounded.
+//!
+//! Shared by the `demo` and `soak` examples (each includes it with
+//! `#[path]`); each uses a part, hence the `dead_code` allowance. A
+//! [`Server`] remembers when it was spawned and how long `/v1/health` took
+//! to answer 200, which the soak reports as restart times.
+
+#![allow(dead_code)]
 
 use std::ffi::OsString;
 use std::fmt;
@@ -22,8 +29,9 @@ use crate::client::{self, Client};
 
 /// Longest wait for `/v1/health` to answer 200 after a start.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(60);
-/// Pause between health polls.
-const HEALTH_POLL: Duration = Duration::from_millis(100);
+/// Pause between health polls: short, since the time to the first 200 is
+/// reported as the server's start time.
+const HEALTH_POLL: Duration = Duration::from_millis(5);
 /// Longest wait for the server to exit after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest wait for `commons-gateway verify` to exit.
@@ -31,9 +39,9 @@ pub const VERIFY_TIMEOUT: Duration = Duration::from_secs(120);
 /// Pause between polls for a child process's exit.
 const EXIT_POLL: Duration = Duration::from_millis(50);
 /// The log of the first gateway (the only one on a folder engine), in the
-/// demo's directory.
+/// run's directory.
 pub const LOG: &str = "server.log";
-/// The log of the second gateway (PostgreSQL only), in the demo's directory.
+/// The log of the second gateway (PostgreSQL only), in the run's directory.
 pub const SECOND_LOG: &str = "server-b.log";
 
 /// Where the commons is kept: what `serve` and `verify` are told.
@@ -62,7 +70,7 @@ impl StoreAt {
 }
 
 impl fmt::Display for StoreAt {
-    /// `--data-dir DIR` or `--database-url URL` (the demo's URLs carry no
+    /// `--data-dir DIR` or `--database-url URL` (the examples' URLs carry no
     /// password: the xtask's test server trusts local connections).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -85,12 +93,25 @@ pub struct Stage<'a> {
     verify_log: PathBuf,
     agent: ureq::Agent,
     deadline: Instant,
+    /// What prefixes the lines printed (`demo`, `soak`).
+    tag: &'static str,
+    /// Whether a start prints its line (pid, address, engine).
+    announce: bool,
 }
 
 impl<'a> Stage<'a> {
     /// Writes a fresh admin token file into `dir`, where the logs will be
     /// too ([`LOG`], [`SECOND_LOG`]). No request is started after `deadline`.
-    pub fn prepare(binary: &'a Path, engine: &'a str, store: StoreAt, dir: &Path, deadline: Instant) -> Result<Self> {
+    /// Lines printed start with `[tag]`; each start prints one (see
+    /// [`Stage::quiet`]).
+    pub fn prepare(
+        binary: &'a Path,
+        engine: &'a str,
+        store: StoreAt,
+        dir: &Path,
+        deadline: Instant,
+        tag: &'static str,
+    ) -> Result<Self> {
         let token = hex::encode(rand::random::<[u8; 32]>());
         let token_file = dir.join("admin.token");
         fs::write(&token_file, &token).context("writing the admin token file")?;
@@ -105,7 +126,15 @@ impl<'a> Stage<'a> {
             verify_log: dir.join("verify.log"),
             agent: client::agent(),
             deadline,
+            tag,
+            announce: true,
         })
+    }
+
+    /// The same stage, but a start prints nothing (for a caller that starts
+    /// the server many times and reports its own line).
+    pub fn quiet(self) -> Self {
+        Self { announce: false, ..self }
     }
 
     /// Where the commons is kept.
@@ -161,11 +190,15 @@ impl<'a> Stage<'a> {
 }
 
 /// A running `commons-gateway serve` process. Dropping it kills the process
-/// (SIGKILL) and reaps it, so a failing demo never leaves a server behind.
+/// (SIGKILL) and reaps it, so a failing run never leaves a server behind.
 pub struct Server {
     child: Child,
     base: String,
     name: &'static str,
+    /// When the process was spawned.
+    spawned: Instant,
+    /// From the spawn to the first 200 of `/v1/health`.
+    healthy_after: Duration,
 }
 
 impl Server {
@@ -186,35 +219,50 @@ impl Server {
             .args(["--bind", &bind])
             .arg("--admin-token-file")
             .arg(&stage.token_file)
-            // The demo enrolls its hundreds of people from one address, as
-            // fast as it can: far past the per-client default (a burst of 10,
-            // then 30 a minute) meant for the public.
+            // The examples enroll their hundreds of people from one address, as
+            // fast as they can: far past the per-client default (a burst of 10,
+            // then 6 a minute) meant for the public.
             .args(["--enrollment-burst", "10000", "--enrollment-rate-per-minute", "10000"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("duplicating the log file handle")?)
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {}", stage.binary.display()))?;
-        let mut server = Self { child, base: format!("http://{bind}"), name };
-        let started = Instant::now();
+        let spawned = Instant::now();
+        let mut server = Self { child, base: format!("http://{bind}"), name, spawned, healthy_after: Duration::ZERO };
         let health = server.wait_healthy(&stage.agent, stage.deadline)?;
+        server.healthy_after = spawned.elapsed();
         ensure!(
             health["backend"] == stage.engine,
-            "/v1/health reports backend {} but this demo was asked for {:?}: {health}",
+            "/v1/health reports backend {} but the {} was asked for {:?}: {health}",
             health["backend"],
+            stage.tag,
             stage.engine
         );
         ensure!(health["persistent"] == true, "/v1/health reports a non-persistent store: {health}");
-        println!(
-            "[demo] {} pid {} up on {} in {:.1}s (backend {}, durability {})",
-            server.name,
-            server.child.id(),
-            server.base,
-            started.elapsed().as_secs_f64(),
-            health["backend"],
-            health["durability"]
-        );
+        if stage.announce {
+            println!(
+                "[{}] {} pid {} up on {} in {:.1}s (backend {}, durability {})",
+                stage.tag,
+                server.name,
+                server.child.id(),
+                server.base,
+                server.healthy_after.as_secs_f64(),
+                health["backend"],
+                health["durability"]
+            );
+        }
         Ok(server)
+    }
+
+    /// When the process was spawned.
+    pub fn spawned(&self) -> Instant {
+        self.spawned
+    }
+
+    /// From the spawn to the first 200 of `/v1/health`.
+    pub fn healthy_after(&self) -> Duration {
+        self.healthy_after
     }
 
     /// How the story names it: `server`, `gateway A` or `gateway B`.
@@ -306,8 +354,9 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Prints the last lines of the server log (after a failure).
-pub fn print_log_tail(log: &Path) {
+/// Prints the last lines of the server log (after a failure), the heading
+/// prefixed with `[tag]`.
+pub fn print_log_tail(log: &Path, tag: &str) {
     let mut text = String::new();
     if File::open(log).and_then(|mut f| f.read_to_string(&mut text)).is_err() {
         return;
@@ -317,7 +366,7 @@ pub fn print_log_tail(log: &Path) {
         return;
     }
     let start = lines.len().saturating_sub(30);
-    eprintln!("[demo] last {} line(s) of {}:", lines.len() - start, log.display());
+    eprintln!("[{tag}] last {} line(s) of {}:", lines.len() - start, log.display());
     for line in &lines[start..] {
         eprintln!("    {line}");
     }
