@@ -37,6 +37,13 @@ use super::{
 
 const ENGINE: &str = "fjall";
 
+/// Most bytes of journal fjall keeps before it writes memtables out to tables
+/// and deletes the journals they covered (fjall's default is 512 MiB; its
+/// least, 64 MiB). A start replays the whole journal, and a start after a
+/// crash copies it first (see [`super::integrity`]), so it is kept at the
+/// least: measured with the soak, a 280 MB journal took 0.7 s to replay.
+const MAX_JOURNALING_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Name of the one keyspace the commons lives in.
 const KEYSPACE: &str = "commons";
 
@@ -257,6 +264,7 @@ impl FolderEngine for FjallCommonsStore {
         std::fs::create_dir_all(dir).map_err(|source| BackendError::Io { path: dir.to_path_buf(), source })?;
         let db = Database::builder(dir)
             .cache_size(config.engine_cache_bytes)
+            .max_journaling_size(MAX_JOURNALING_BYTES)
             .open()
             .map_err(|e| engine_error(dir, e, None))?;
         let keyspace = db.keyspace(KEYSPACE, KeyspaceCreateOptions::default).map_err(|e| engine_error(dir, e, None))?;
