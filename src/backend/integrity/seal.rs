@@ -15,8 +15,9 @@
 //! and blobs: [`super::FolderEngine::immutable`]). A store that crashes
 //! while open thus still has the hashes of those files: its next open checks
 //! them (a listed file that is gone was removed by the engine, which is no
-//! damage), and checks the rest on a copy (see [`super`]), naming the files
-//! that could not be checked when the copy fails.
+//! damage, and neither is a file created again under the same name, told
+//! by its creation time), and checks the rest on a copy (see [`super`]),
+//! naming the files that could not be checked when the copy fails.
 //!
 //! **Format:** one line of JSON (`{"format":"commons-seal/1","engine":..,
 //! "closed":true|false,"files":[{"path","bytes","xxh3"}]}`), then a line with the SHA-256 (hex)
@@ -56,6 +57,16 @@ struct SealedFile {
     path: String,
     bytes: u64,
     xxh3: String,
+    /// In an open seal: when the file was created (nanoseconds since the
+    /// Unix epoch, where the file system records it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    born: Option<u64>,
+}
+
+/// When the file at `path` was created, where the file system says.
+fn born(path: &Path) -> Option<u64> {
+    let created = std::fs::metadata(path).and_then(|m| m.created()).ok()?;
+    u64::try_from(created.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos()).ok()
 }
 
 /// What the seal check found.
@@ -145,7 +156,8 @@ fn write_doc(dir: &Path, engine: &str, closed: bool, wanted: impl Fn(&str) -> bo
     for (name, path) in files_of(dir)? {
         if wanted(&name) {
             let (bytes, xxh3) = hash_file(&path)?;
-            files.push(SealedFile { path: name, bytes, xxh3 });
+            let born = if closed { None } else { born(&path) };
+            files.push(SealedFile { path: name, bytes, xxh3, born });
         }
     }
     let doc = SealDoc { format: FORMAT.into(), engine: engine.into(), closed, files };
@@ -214,6 +226,12 @@ pub(crate) fn check(dir: &Path) -> BackendResult<SealCheck> {
             }
             continue;
         };
+        // A file the engine removed and then wrote again under the same name
+        // (fjall reuses the number of a table left half-written by a crash)
+        // is another file; it cannot be checked, and is no damage.
+        if !doc.closed && (sealed.born.is_none() || born(&path) != sealed.born) {
+            continue;
+        }
         let (bytes, xxh3) = hash_file(&path)?;
         if bytes != sealed.bytes {
             problems.push(format!("{} is {bytes} bytes, was {}", sealed.path, sealed.bytes));
@@ -278,18 +296,27 @@ mod tests {
     fn an_open_seal_checks_only_the_immutable_files_still_there() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("tables")).unwrap();
-        for name in ["tables/1", "tables/2"] {
+        for name in ["tables/1", "tables/2", "tables/3"] {
             std::fs::write(dir.path().join(name), name.as_bytes()).unwrap();
         }
         std::fs::write(dir.path().join("0.jnl"), b"journal").unwrap();
         write_open(dir.path(), "fjall", |name| name.starts_with("tables/")).unwrap();
-        // The engine writes its journal, removes one table, adds another.
+        // The engine writes its journal, removes table 1, adds table 4, and
+        // writes table 3 again under its name (another file: created later).
         std::fs::write(dir.path().join("0.jnl"), b"journal, longer").unwrap();
         std::fs::remove_file(dir.path().join("tables/1")).unwrap();
-        std::fs::write(dir.path().join("tables/3"), b"new").unwrap();
+        std::fs::write(dir.path().join("tables/4"), b"new").unwrap();
+        let table_3 = dir.path().join("tables/3");
+        let first = born(&table_3);
+        // File times tick with the kernel's clock (a few ms): write the file
+        // anew until its creation time differs.
+        while born(&table_3) == first {
+            std::fs::remove_file(&table_3).unwrap();
+            std::fs::write(&table_3, b"another table 3").unwrap();
+        }
         let intact = BTreeSet::from(["tables/2".to_string()]);
         assert_eq!(check(dir.path()).unwrap(), SealCheck::Open { intact });
-        // A listed table that changed is named.
+        // A listed table changed in place is named.
         std::fs::write(dir.path().join("tables/2"), b"tables/X").unwrap();
         let Err(BackendError::Damaged { reason, .. }) = check(dir.path()) else { panic!("expected Damaged") };
         assert!(reason.contains("tables/2 changed"), "{reason}");
