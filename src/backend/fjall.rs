@@ -301,17 +301,13 @@ impl FolderEngine for FjallCommonsStore {
     }
 
     fn immutable(relative: &str) -> bool {
-        // The format marker, the lock file, the tables, and the numbered
-        // version files (`keyspaces/<id>/v<n>`); `current` and the journals
-        // change.
+        // The format marker, the lock file and the tables (created with
+        // `File::create_new`: a table number left by a crash is removed
+        // before it is used again). Not the version files (`v<n>`): fjall
+        // writes one with `File::create`, over a file a crash left under
+        // that name; nor `current` and the journals, which change.
         let parts: Vec<&str> = relative.split('/').collect();
-        match parts.as_slice() {
-            ["version"] | ["lock"] | ["keyspaces", _, "tables", _] => true,
-            ["keyspaces", _, name] => {
-                name.strip_prefix('v').is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-            }
-            _ => false,
-        }
+        matches!(parts.as_slice(), ["version"] | ["lock"] | ["keyspaces", _, "tables", _])
     }
 
     fn journal_files(dir: &Path) -> Vec<String> {

@@ -313,11 +313,12 @@ impl FolderEngine for SledCommonsStore {
     }
 
     fn immutable(relative: &str) -> bool {
-        // The configuration, snapshots (`snap.<lsn>`, written under another
-        // name and renamed) and blobs (`blobs/<lsn>`); `db` changes.
+        // The configuration (written once, when the store is made) and the
+        // snapshots (`snap.<lsn>`, written as `.generating` and renamed, so
+        // a snapshot made again is another file). Not `db`, which changes,
+        // nor blobs, whose numbers a write after a crash may take again.
         relative == "conf"
             || relative.strip_prefix("snap.").is_some_and(|lsn| lsn.bytes().all(|b| b.is_ascii_hexdigit()))
-            || relative.strip_prefix("blobs/").is_some_and(|lsn| lsn.bytes().all(|b| b.is_ascii_digit()))
     }
 
     fn journal_files(_dir: &Path) -> Vec<String> {

@@ -11,8 +11,8 @@
 //!
 //! Before the engine opens the store in place, the seal is replaced
 //! (durably) by an *open* seal that lists only the files the engine never
-//! changes once written (fjall's tables and version files, sled's snapshots
-//! and blobs: [`super::FolderEngine::immutable`]). A store that crashes
+//! changes once written (fjall's tables, sled's configuration and
+//! snapshots: [`super::FolderEngine::immutable`]). A store that crashes
 //! while open thus still has the hashes of those files: its next open checks
 //! them (a listed file that is gone was removed by the engine, which is no
 //! damage, and neither is a file created again under the same name, told
