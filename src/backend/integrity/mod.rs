@@ -372,7 +372,16 @@ fn checked_copy<E: FolderEngine>(
         .tempdir()
         .map_err(|source| BackendError::Io { path: std::env::temp_dir(), source })?;
     let copy = scratch.path().join(dir.file_name().unwrap_or_else(|| "store".as_ref()));
-    copy_tree(dir, &copy)?;
+    if let Err(e) = copy_tree(dir, &copy) {
+        tracing::error!(
+            path = %dir.display(),
+            scratch = %scratch.path().display(),
+            error = %e,
+            "the store could not be copied to be checked: the check needs room for one copy of it under TMPDIR \
+             (set TMPDIR to a folder with room)"
+        );
+        return Err(e);
+    }
     let config = StoreConfig { durability: Durability::Buffered, ..config.clone() };
     let checked = E::open_engine(&copy, &config, Some(scratch)).and_then(|engine| {
         compare::<E>(dir, reading, engine.recovered_sequence()?)?;
