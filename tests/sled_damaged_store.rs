@@ -46,7 +46,7 @@ fn truncated_sled_file_is_refused_or_recovered_never_a_panic() -> Result<()> {
         std::fs::OpenOptions::new().write(true).open(copy.join("db"))?.set_len(len * percent / 100)?;
         // Without the seal of the clean close, the store is checked as after
         // a crash: sled recovers a copy of it, which is what is tested here.
-        std::fs::remove_file(copy.join(commons_gateway::backend::integrity::SEAL_FILE))?;
+        std::fs::remove_file(copy.join(commons_gateway::backend::SEAL_FILE))?;
         match SledCommonsStore::open(&copy, &StoreConfig::default()) {
             Err(BackendError::Corrupt { reason, .. }) => {
                 assert!(reason.contains(&copy.display().to_string()), "{reason}");

@@ -87,7 +87,9 @@ impl Drop for FjallCommonsStore {
         // flush is queued to fjall's workers) and wait a bounded time for the
         // table to be written. fjall's own `rotate_memtable_and_wait` (a test
         // helper) can wait forever; a close must not hang.
-        let running = self.stop.check().is_ok();
+        // A store that met an error (a damaged block, a failed write) writes
+        // nothing more and is not sealed.
+        let running = self.stop.check().is_ok() && !self.seal.tainted();
         let sealed = running && self.sync_to_disk().is_ok() && self.keyspace.rotate_memtable().is_ok();
         let deadline = std::time::Instant::now() + CLOSE_FLUSH_WAIT;
         while sealed && self.keyspace.sealed_memtable_count() > 0 && std::time::Instant::now() < deadline {
@@ -115,6 +117,13 @@ impl FjallCommonsStore {
     /// folder inside the temporary directory).
     pub fn path(&self) -> &Path {
         &self.dir
+    }
+
+    /// Maps an error of the engine, and remembers that the store met one:
+    /// a store that did is not sealed when it closes (see `SealOnClose`).
+    fn failed(&self, error: fjall::Error, key: Option<&[u8]>) -> BackendError {
+        self.seal.taint();
+        engine_error(&self.dir, error, key)
     }
 
     /// For tests of fail-stop under load: from now on, every sync of this
@@ -166,13 +175,13 @@ impl FjallCommonsStore {
             if !preconditions.is_empty() {
                 let snapshot = self.db.snapshot();
                 check_preconditions(&preconditions, |key| {
-                    let value = snapshot.get(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+                    let value = snapshot.get(&self.keyspace, key).map_err(|e| self.failed(e, Some(key)))?;
                     Ok(value.map(|v| v.to_vec()))
                 })?;
             }
             let sequence = self.commits.next();
             fjall_batch.insert(&self.keyspace, COMMIT_SEQUENCE_KEY, sequence.to_be_bytes());
-            fjall_batch.commit().map_err(|e| engine_error(&self.dir, e, None))?;
+            fjall_batch.commit().map_err(|e| self.failed(e, None))?;
             self.commits.committed(sequence);
         }
         match self.durability {
@@ -183,7 +192,7 @@ impl FjallCommonsStore {
 
     /// fsyncs the journal, then records what it covered in the witness.
     fn sync_to_disk(&self) -> BackendResult<()> {
-        self.commits.sync(|| self.db.persist(PersistMode::SyncAll).map_err(|e| engine_error(&self.dir, e, None)))
+        self.commits.sync(|| self.db.persist(PersistMode::SyncAll).map_err(|e| self.failed(e, None)))
     }
 }
 
@@ -193,14 +202,14 @@ impl CommonsStoreBackend for FjallCommonsStore {
     fn get(&self, key: &[u8]) -> BackendResult<Option<Vec<u8>>> {
         validate_key(key)?;
         self.stop.check()?;
-        let value = self.db.snapshot().get(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+        let value = self.db.snapshot().get(&self.keyspace, key).map_err(|e| self.failed(e, Some(key)))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
     fn exists(&self, key: &[u8]) -> BackendResult<bool> {
         validate_key(key)?;
         self.stop.check()?;
-        self.db.snapshot().contains_key(&self.keyspace, key).map_err(|e| engine_error(&self.dir, e, Some(key)))
+        self.db.snapshot().contains_key(&self.keyspace, key).map_err(|e| self.failed(e, Some(key)))
     }
 
     fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
@@ -214,7 +223,7 @@ impl CommonsStoreBackend for FjallCommonsStore {
         let snapshot = self.db.snapshot();
         let rows = snapshot
             .range::<Vec<u8>, _>(&self.keyspace, range)
-            .map(|guard| guard.into_inner().map_err(|e| engine_error(&self.dir, e, None)));
+            .map(|guard| guard.into_inner().map_err(|e| self.failed(e, None)));
         super::take_rows(rows, limit)
     }
 
@@ -236,7 +245,7 @@ impl OpenBackend for FjallCommonsStore {
     /// when the journal or a table fails its checks; `Engine` for fjall's other
     /// refusals (for example an unknown format version). Files are never
     /// removed or repaired.
-    /// The checks of [`super::integrity`] run first: a store whose files
+    /// The damage checks (`backend::integrity`) run first: a store whose files
     /// changed since it was closed, or that lost acknowledged commits, is
     /// refused as `Damaged` naming the files, with every file left as it was.
     fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
@@ -291,10 +300,25 @@ impl FolderEngine for FjallCommonsStore {
         Self::stored_sequence(&self.db, &self.keyspace, &self.dir)
     }
 
+    /// Walks every key and value, and reads each key again on its own: a
+    /// walk reads the data blocks of the tables, a point read also their
+    /// index and filter blocks, which a walk passes over.
     fn read_everything(&self) -> BackendResult<u64> {
+        let snapshot = self.db.snapshot();
         let mut rows = 0;
-        for guard in self.db.snapshot().iter(&self.keyspace) {
-            guard.into_inner().map_err(|e| engine_error(&self.dir, e, None))?;
+        for guard in snapshot.iter(&self.keyspace) {
+            let (key, value) = guard.into_inner().map_err(|e| self.failed(e, None))?;
+            let found = snapshot.get(&self.keyspace, &key).map_err(|e| self.failed(e, Some(&key)))?;
+            if found.as_deref() != Some(&*value) {
+                self.seal.taint();
+                return Err(BackendError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    reason: format!(
+                        "a point read in {} does not find what a walk of the store found",
+                        self.dir.display()
+                    ),
+                });
+            }
             rows += 1;
         }
         Ok(rows)

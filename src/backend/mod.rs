@@ -18,7 +18,7 @@ mod fail_stop;
 mod fjall;
 mod group_sync;
 #[cfg(any(feature = "sled-store", feature = "fjall-store"))]
-pub mod integrity;
+mod integrity;
 mod memory;
 #[cfg(feature = "postgres-store")]
 mod postgres;
@@ -32,6 +32,8 @@ pub use self::postgres::{schema_url, PostgresCommonsStore, TEST_URL_VAR};
 #[cfg(feature = "sled-store")]
 pub use self::sled::SledCommonsStore;
 pub use group_sync::GroupSync;
+#[cfg(any(feature = "sled-store", feature = "fjall-store"))]
+pub use integrity::{SEAL_FILE, WITNESS_FILE};
 pub use memory::InMemoryCommonsStore;
 
 cfg_if::cfg_if! {
@@ -89,7 +91,7 @@ pub enum BackendError {
     /// A stored value could not be read back as what it should be.
     /// Do not retry; inspect the store (`commons-gateway verify`) and restore
     /// from an export or backup.
-    #[error("corrupt value at key {key:?}: {reason}")]
+    #[error("{}", corrupt_text(.key, .reason))]
     Corrupt {
         /// The key whose value is corrupt, lossily decoded as UTF-8.
         key: String,
@@ -196,6 +198,15 @@ pub enum BackendError {
         /// Why.
         reason: String,
     },
+}
+
+/// The message of [`BackendError::Corrupt`]: the key when there is one.
+fn corrupt_text(key: &str, reason: &str) -> String {
+    if key.is_empty() {
+        format!("corrupt data: {reason}")
+    } else {
+        format!("corrupt value at key {key:?}: {reason}")
+    }
 }
 
 impl BackendError {

@@ -88,6 +88,13 @@ impl SledCommonsStore {
         &self.dir
     }
 
+    /// Maps an error of the engine, and remembers that the store met one:
+    /// a store that did is not sealed when it closes (see `SealOnClose`).
+    fn failed(&self, error: sled::Error, key: Option<&[u8]>) -> BackendError {
+        self.seal.taint();
+        engine_error(&self.dir, error, key)
+    }
+
     /// For tests of fail-stop under load: from now on, every sync of this
     /// store whose number (0 for the first) `fails` picks fails before it
     /// reaches the disk, as a failed `fsync` does (`EIO`), and the store
@@ -120,11 +127,11 @@ impl SledCommonsStore {
             // under it still hold when the batch is applied.
             let _writing = self.gate.write().unwrap_or_else(PoisonError::into_inner);
             check_preconditions(&preconditions, |key| {
-                self.db.get(key).map(|v| v.map(|v| v.to_vec())).map_err(|e| engine_error(&self.dir, e, Some(key)))
+                self.db.get(key).map(|v| v.map(|v| v.to_vec())).map_err(|e| self.failed(e, Some(key)))
             })?;
             let sequence = self.commits.next();
             sled_batch.insert(COMMIT_SEQUENCE_KEY, &sequence.to_be_bytes());
-            self.db.apply_batch(sled_batch).map_err(|e| engine_error(&self.dir, e, None))?;
+            self.db.apply_batch(sled_batch).map_err(|e| self.failed(e, None))?;
             self.commits.committed(sequence);
         }
         match self.durability {
@@ -138,7 +145,7 @@ impl SledCommonsStore {
     /// so never twice at the same time.
     fn sync_to_disk(&self) -> BackendResult<()> {
         self.commits.sync(|| {
-            self.db.flush().map_err(|e| engine_error(&self.dir, e, None))?;
+            self.db.flush().map_err(|e| self.failed(e, None))?;
             self.data_file.sync_all().map_err(|source| io_error(&self.dir.join("db"), source))?;
             self.sync_new_blobs()
         })
@@ -183,14 +190,14 @@ impl CommonsStoreBackend for SledCommonsStore {
         // A single `get` cannot interleave with `apply_batch`: sled runs a
         // batch under its global write lock and a point read under its read
         // lock, so the gate is not needed here.
-        let value = self.db.get(key).map_err(|e| engine_error(&self.dir, e, Some(key)))?;
+        let value = self.db.get(key).map_err(|e| self.failed(e, Some(key)))?;
         Ok(value.map(|v| v.to_vec()))
     }
 
     fn exists(&self, key: &[u8]) -> BackendResult<bool> {
         validate_key(key)?;
         self.stop.check()?;
-        self.db.contains_key(key).map_err(|e| engine_error(&self.dir, e, Some(key)))
+        self.db.contains_key(key).map_err(|e| self.failed(e, Some(key)))
     }
 
     fn scan_from(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> BackendResult<Rows> {
@@ -202,8 +209,7 @@ impl CommonsStoreBackend for SledCommonsStore {
         }
         self.stop.check()?;
         let _view = self.gate.read().unwrap_or_else(PoisonError::into_inner);
-        let rows =
-            self.db.range::<Vec<u8>, _>((lower, upper)).map(|item| item.map_err(|e| engine_error(&self.dir, e, None)));
+        let rows = self.db.range::<Vec<u8>, _>((lower, upper)).map(|item| item.map_err(|e| self.failed(e, None)));
         super::take_rows(rows, limit)
     }
 
@@ -225,7 +231,7 @@ impl OpenBackend for SledCommonsStore {
     /// synced; `Corrupt` when sled detects corruption while recovering;
     /// `Engine` for sled's other refusals (for example a store written by an
     /// incompatible sled version). Files are never removed or repaired.
-    /// The checks of [`super::integrity`] run first: a store whose files
+    /// The damage checks (`backend::integrity`) run first: a store whose files
     /// changed since it was closed, or that lost acknowledged commits, is
     /// refused as `Damaged` naming the files, with every file left as it was.
     fn open(dir: &Path, config: &StoreConfig) -> BackendResult<Self> {
@@ -250,7 +256,7 @@ impl Drop for SledCommonsStore {
         // sled writes its buffers out when the last handle closes; sync them
         // (and the witness) here, so that a store that stopped on a failed
         // write, or whose last sync failed, is not sealed.
-        if self.stop.check().is_ok() && self.sync_to_disk().is_ok() {
+        if self.stop.check().is_ok() && !self.seal.tainted() && self.sync_to_disk().is_ok() {
             self.seal.closed_cleanly();
         }
     }
@@ -306,7 +312,7 @@ impl FolderEngine for SledCommonsStore {
     fn read_everything(&self) -> BackendResult<u64> {
         let mut rows = 0;
         for item in self.db.iter() {
-            item.map_err(|e| engine_error(&self.dir, e, None))?;
+            item.map_err(|e| self.failed(e, None))?;
             rows += 1;
         }
         Ok(rows)

@@ -185,13 +185,18 @@ impl Commits {
 pub(crate) struct SealOnClose {
     dir: Option<PathBuf>,
     engine: &'static str,
+    /// The engine's lock file, taken while the seal is written.
+    lock_file: &'static str,
     clean: AtomicBool,
+    /// The store met an engine error (a read of a damaged block, a failed
+    /// write): it is never sealed, whatever its close says.
+    tainted: AtomicBool,
 }
 
 impl SealOnClose {
     /// No seal (temporary stores, copies).
     pub(crate) fn never(engine: &'static str) -> Self {
-        Self { dir: None, engine, clean: AtomicBool::new(false) }
+        Self { dir: None, engine, lock_file: "", clean: AtomicBool::new(false), tainted: AtomicBool::new(false) }
     }
 
     /// Says the engine closed cleanly: every commit is durable and it wrote
@@ -199,17 +204,38 @@ impl SealOnClose {
     pub(crate) fn closed_cleanly(&self) {
         self.clean.store(true, Ordering::Release);
     }
+
+    /// Says the store met an engine error: it will not be sealed.
+    pub(crate) fn taint(&self) {
+        self.tainted.store(true, Ordering::Release);
+    }
+
+    /// Whether the store met an engine error.
+    pub(crate) fn tainted(&self) -> bool {
+        self.tainted.load(Ordering::Acquire)
+    }
 }
 
 impl Drop for SealOnClose {
     fn drop(&mut self) {
         let Some(dir) = &self.dir else { return };
-        if !self.clean.load(Ordering::Acquire) {
+        if !self.clean.load(Ordering::Acquire) || self.tainted() {
             tracing::warn!(path = %dir.display(), "the store did not close cleanly and is not sealed; its next open checks a copy");
             return;
         }
-        if let Err(e) = seal::write(dir, self.engine) {
-            tracing::warn!(path = %dir.display(), error = %e, "the store could not be sealed; its next open checks a copy");
+        // The engine has let go of its lock: take it for the time the seal is
+        // written, so that a process opening the store meanwhile waits for
+        // the seal. If another process took the store first, it is not
+        // sealed (its next open checks a copy).
+        match hold_lock_file(dir, self.lock_file) {
+            Ok(_lock) => {
+                if let Err(e) = seal::write(dir, self.engine) {
+                    tracing::warn!(path = %dir.display(), error = %e, "the store could not be sealed; its next open checks a copy");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(path = %dir.display(), error = %e, "the store was not sealed; its next open checks a copy")
+            }
         }
     }
 }
@@ -222,7 +248,12 @@ const LOCK_WAIT: Duration = Duration::from_secs(1);
 /// engine takes), so that no other process opens it while it is checked or
 /// copied. `None` when the lock file does not exist.
 fn hold_lock<E: FolderEngine>(dir: &Path) -> BackendResult<Option<File>> {
-    let path = dir.join(E::LOCK_FILE);
+    hold_lock_file(dir, E::LOCK_FILE)
+}
+
+/// As [`hold_lock`], for the lock file `name`.
+fn hold_lock_file(dir: &Path, name: &str) -> BackendResult<Option<File>> {
+    let path = dir.join(name);
     let file = match File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -268,8 +299,8 @@ fn compare<E: FolderEngine>(dir: &Path, reading: Reading, recovered: u64) -> Bac
             let files = if files.is_empty() { "no journal file was found".to_string() } else { files.join(", ") };
             Err(refused(format!(
                 "recovered {recovered} commits, but {acknowledged} were acknowledged as durable: the last {} \
-                 acknowledged commits (numbers {} to {acknowledged}) are lost. They were written to the journal ({files}), \
-                 which must be damaged or cut short",
+                 acknowledged commits (numbers {} to {acknowledged}) are lost. They were written to the journal, so one of \
+                 these files must be damaged, cut short or missing: {files}",
                 acknowledged - recovered,
                 recovered + 1
             )))
@@ -323,31 +354,48 @@ fn relocate(error: BackendError, copy: &Path, original: &Path) -> BackendError {
     }
 }
 
+/// What an open seal found of the files it lists.
+#[derive(Debug, Default)]
+struct Kept {
+    /// Checked and as they were.
+    intact: BTreeSet<String>,
+    /// Gone since.
+    gone: Vec<String>,
+}
+
 /// The refusal of a store whose copy the engine could not recover, or could
 /// not read back whole, after a crash: names the files that were not checked
-/// against a seal (the damaged one is among them) and `intact`, the ones that
-/// were.
-fn unrecoverable<E: FolderEngine>(error: BackendError, dir: &Path, intact: &BTreeSet<String>) -> BackendError {
+/// against a seal (the damaged one is among them), the listed ones gone
+/// since, and how many were checked.
+fn unrecoverable<E: FolderEngine>(error: BackendError, dir: &Path, kept: &Kept) -> BackendError {
     if matches!(error, BackendError::Damaged { .. }) {
         return error;
     }
     let unchecked: Vec<String> =
-        seal::file_names(dir).unwrap_or_default().into_iter().filter(|name| !intact.contains(name)).collect();
+        seal::file_names(dir).unwrap_or_default().into_iter().filter(|name| !kept.intact.contains(name)).collect();
+    let gone = if kept.gone.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; or one of those there when it was last opened and gone now (the engine may have removed them): {}",
+            kept.gone.join(", ")
+        )
+    };
+    let checked = if kept.intact.is_empty() {
+        String::new()
+    } else {
+        format!(" ({} files kept from before were checked and are intact)", kept.intact.len())
+    };
     BackendError::Damaged {
         store: dir.to_path_buf(),
         reason: format!(
             "the {} store at {} was not closed cleanly, and a copy of it could not be recovered and read back \
-             whole ({error}). The damaged file is one of those written since the store was last opened: {}{}. \
-             Records in it may be lost. The store was not opened and no file was changed. Restore it from a backup \
-             (or an export), and keep this folder as it is for inspection",
+             whole ({error}). The damaged file is one of those written since the store was last opened: {}{gone}\
+             {checked}. Records in it may be lost. The store was not opened and no file was changed. Restore it \
+             from a backup (or an export), and keep this folder as it is for inspection",
             E::ENGINE,
             dir.display(),
             unchecked.join(", "),
-            if intact.is_empty() {
-                String::new()
-            } else {
-                format!(" ({} files kept from before were checked and are intact)", intact.len())
-            }
         ),
     }
 }
@@ -365,22 +413,24 @@ fn checked_copy<E: FolderEngine>(
     dir: &Path,
     config: &StoreConfig,
     reading: Reading,
-    intact: &BTreeSet<String>,
+    kept: &Kept,
 ) -> BackendResult<(E, u64)> {
+    remove_abandoned_scratch();
     let scratch = tempfile::Builder::new()
-        .prefix("commons-check-")
+        .prefix(&format!("{SCRATCH_PREFIX}{}-", std::process::id()))
         .tempdir()
-        .map_err(|source| BackendError::Io { path: std::env::temp_dir(), source })?;
+        .map_err(|e| no_room(dir, &std::env::temp_dir(), &e))?;
     let copy = scratch.path().join(dir.file_name().unwrap_or_else(|| "store".as_ref()));
-    if let Err(e) = copy_tree(dir, &copy) {
-        tracing::error!(
-            path = %dir.display(),
-            scratch = %scratch.path().display(),
-            error = %e,
-            "the store could not be copied to be checked: the check needs room for one copy of it under TMPDIR \
-             (set TMPDIR to a folder with room)"
-        );
-        return Err(e);
+    match copy_tree(dir, &copy) {
+        Err(BackendError::Io { source, .. })
+            if matches!(source.kind(), std::io::ErrorKind::ReadOnlyFilesystem)
+                || BackendError::Io { path: PathBuf::new(), source: source.kind().into() }.is_out_of_space() =>
+        {
+            return Err(no_room(dir, scratch.path(), &source));
+        }
+        // Another error (a file of the store that cannot be read) names it.
+        Err(e) => return Err(e),
+        Ok(()) => {}
     }
     let config = StoreConfig { durability: Durability::Buffered, ..config.clone() };
     let checked = E::open_engine(&copy, &config, Some(scratch)).and_then(|engine| {
@@ -388,7 +438,47 @@ fn checked_copy<E: FolderEngine>(
         let rows = engine.read_everything()?;
         Ok((engine, rows))
     });
-    checked.map_err(|e| unrecoverable::<E>(relocate(e, &copy, dir), dir, intact))
+    checked.map_err(|e| unrecoverable::<E>(relocate(e, &copy, dir), dir, kept))
+}
+
+/// How the scratch folders of the checks are named under `TMPDIR`:
+/// `commons-check-<pid>-<random>`.
+const SCRATCH_PREFIX: &str = "commons-check-";
+
+/// The error of a check that could not copy the store in `dir` to
+/// `scratch`: it says what the check needs.
+fn no_room(dir: &Path, scratch: &Path, cause: &dyn std::fmt::Display) -> BackendError {
+    BackendError::Unavailable {
+        reason: format!(
+            "the store at {} was not closed cleanly and must be checked on a copy, but copying it to {} failed \
+             ({cause}); the check needs room for one copy of the store under TMPDIR (set TMPDIR to a folder with \
+             room). The store was not opened and no file of it was changed",
+            dir.display(),
+            scratch.display()
+        ),
+    }
+}
+
+/// Removes the scratch folders of checks whose process is gone (killed in
+/// the middle of a check), so that a process that crashes while it starts
+/// does not fill `TMPDIR` with copies.
+fn remove_abandoned_scratch() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(SCRATCH_PREFIX))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = pid == std::process::id() || Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && Path::new("/proc/self").exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Opens (or creates) the store in `dir` in place, after the checks of the
@@ -405,14 +495,14 @@ pub(crate) fn open_checked<E: FolderEngine>(dir: &Path, config: &StoreConfig) ->
     } else {
         let lock = hold_lock::<E>(dir)?;
         let reading = witness::read(dir)?;
-        let intact = match seal::check(dir)? {
+        let kept = match seal::check(dir)? {
             SealCheck::Closed => None,
-            SealCheck::Open { intact } => Some(intact),
-            SealCheck::Absent => Some(BTreeSet::new()),
+            SealCheck::Open { intact, gone } => Some(Kept { intact, gone }),
+            SealCheck::Absent => Some(Kept::default()),
         };
-        if let Some(intact) = intact {
+        if let Some(kept) = kept {
             let started = Instant::now();
-            let (_copy, rows) = checked_copy::<E>(dir, config, reading, &intact)?;
+            let (_copy, rows) = checked_copy::<E>(dir, config, reading, &kept)?;
             tracing::info!(
                 engine = E::ENGINE,
                 path = %dir.display(),
@@ -431,7 +521,13 @@ pub(crate) fn open_checked<E: FolderEngine>(dir: &Path, config: &StoreConfig) ->
     let witness = Witness::open(dir, recovered)?;
     let (commits, seal) = engine.integrity_mut();
     *commits = Commits::new(recovered, Some(witness));
-    *seal = SealOnClose { dir: Some(dir.to_path_buf()), engine: E::ENGINE, clean: AtomicBool::new(false) };
+    *seal = SealOnClose {
+        dir: Some(dir.to_path_buf()),
+        engine: E::ENGINE,
+        lock_file: E::LOCK_FILE,
+        clean: AtomicBool::new(false),
+        tainted: AtomicBool::new(false),
+    };
     Ok(engine)
 }
 
@@ -444,11 +540,11 @@ pub(crate) fn open_checked<E: FolderEngine>(dir: &Path, config: &StoreConfig) ->
 pub(crate) fn open_copy<E: FolderEngine>(dir: &Path, config: &StoreConfig) -> BackendResult<E> {
     let lock = hold_lock::<E>(dir)?;
     let reading = witness::read(dir)?;
-    let intact = match seal::check(dir)? {
-        SealCheck::Open { intact } => intact,
-        SealCheck::Closed | SealCheck::Absent => BTreeSet::new(),
+    let kept = match seal::check(dir)? {
+        SealCheck::Open { intact, gone } => Kept { intact, gone },
+        SealCheck::Closed | SealCheck::Absent => Kept::default(),
     };
-    let (copy, _rows) = checked_copy::<E>(dir, config, reading, &intact)?;
+    let (copy, _rows) = checked_copy::<E>(dir, config, reading, &kept)?;
     drop(lock);
     Ok(copy)
 }

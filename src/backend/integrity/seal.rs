@@ -81,6 +81,8 @@ pub(crate) enum SealCheck {
     Open {
         /// The files checked, relative to the store folder.
         intact: BTreeSet<String>,
+        /// The files listed that are gone (the engine may have removed them).
+        gone: Vec<String>,
     },
 }
 
@@ -218,11 +220,14 @@ pub(crate) fn check(dir: &Path) -> BackendResult<SealCheck> {
     let mut present = files_of(dir)?;
     let mut problems = Vec::new();
     let mut intact = BTreeSet::new();
+    let mut gone = Vec::new();
     for sealed in &doc.files {
         let Some(path) = present.remove(&sealed.path) else {
             // An open seal lists files the engine may since have removed.
             if doc.closed {
                 problems.push(format!("{} is missing ({} bytes when closed)", sealed.path, sealed.bytes));
+            } else {
+                gone.push(sealed.path.clone());
             }
             continue;
         };
@@ -248,20 +253,25 @@ pub(crate) fn check(dir: &Path) -> BackendResult<SealCheck> {
     }
     match (problems.is_empty(), doc.closed) {
         (true, true) => return Ok(SealCheck::Closed),
-        (true, false) => return Ok(SealCheck::Open { intact }),
+        (true, false) => return Ok(SealCheck::Open { intact, gone }),
         (false, _) => {}
     }
-    let when = if doc.closed {
-        "was closed cleanly, and its files changed since"
+    let (when, hint) = if doc.closed {
+        (
+            "was closed cleanly, and its files changed since",
+            " If a version of commons-gateway that keeps no seal (before 0.2) opened the store since, or a file \
+             was put into the folder by hand, move that file out or remove commons.seal to have the store checked \
+             as after a crash instead.",
+        )
     } else {
-        "has files that changed although its engine never rewrites them"
+        ("has files that changed although its engine never rewrites them", "")
     };
     Err(BackendError::Damaged {
         store: dir.to_path_buf(),
         reason: format!(
             "the {} store at {} {when}: {}. Records kept in those files may be lost, so the store was not opened \
              and no file was changed. Restore the store from a backup (or an export), \
-             and keep this folder as it is for inspection",
+             and keep this folder as it is for inspection.{hint}",
             doc.engine,
             dir.display(),
             problems.join("; ")
@@ -315,7 +325,7 @@ mod tests {
             std::fs::write(&table_3, b"another table 3").unwrap();
         }
         let intact = BTreeSet::from(["tables/2".to_string()]);
-        assert_eq!(check(dir.path()).unwrap(), SealCheck::Open { intact });
+        assert_eq!(check(dir.path()).unwrap(), SealCheck::Open { intact, gone: vec!["tables/1".to_string()] });
         // A listed table changed in place is named.
         std::fs::write(dir.path().join("tables/2"), b"tables/X").unwrap();
         let Err(BackendError::Damaged { reason, .. }) = check(dir.path()) else { panic!("expected Damaged") };
