@@ -15,6 +15,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
+use common::files::contents;
 use common::http::Call;
 use common::keys::Person;
 use common::process::{run, ChildGuard, Dirs, Server};
@@ -24,21 +25,7 @@ use sha2::{Digest, Sha256};
 
 /// Every file under `dir` with the SHA-256 of its bytes, by relative path.
 fn hashes(dir: &Path) -> Result<BTreeMap<String, String>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) -> Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                walk(root, &path, out)?;
-            } else {
-                let name = path.strip_prefix(root)?.display().to_string();
-                out.insert(name, hex::encode(Sha256::digest(std::fs::read(&path)?)));
-            }
-        }
-        Ok(())
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out)?;
-    Ok(out)
+    Ok(contents(dir)?.into_iter().map(|(name, bytes)| (name, hex::encode(Sha256::digest(bytes)))).collect())
 }
 
 /// Runs `verify` and `export` on the store of `dirs`; checks that neither

@@ -5,23 +5,12 @@
 
 #![cfg(feature = "sled-store")]
 
+mod common;
+
 use anyhow::Result;
+use common::files::copy_dir;
 use commons_gateway::backend::{BackendError, SledCommonsStore, WriteBatch};
 use commons_gateway::{CommonsStoreBackend, OpenBackend, StoreConfig};
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
-}
 
 #[test]
 fn truncated_sled_file_is_refused_or_recovered_never_a_panic() -> Result<()> {

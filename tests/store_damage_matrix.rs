@@ -15,10 +15,12 @@
 
 #![cfg(any(feature = "fjall-store", feature = "sled-store"))]
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
+use common::files::{contents, copy_dir};
 use commons_gateway::backend::{BackendError, WriteBatch};
 use commons_gateway::{CommonsStoreBackend, OpenBackend, StoreConfig};
 
@@ -35,39 +37,6 @@ impl Rng {
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
-    Ok(())
-}
-
-/// Every file under `dir` with its bytes, by relative path.
-fn snapshot(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                walk(root, &path, out)?;
-            } else {
-                let name = path.strip_prefix(root)?.display().to_string();
-                out.insert(name, std::fs::read(&path)?);
-            }
-        }
-        Ok(())
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out)?;
-    Ok(out)
 }
 
 /// The writes every case must find: 40 batches of 8 keys, each acknowledged
@@ -175,13 +144,13 @@ struct Tally {
 /// Checks the rule for the store in `dir`, whose file `file` was damaged.
 fn check_case<S: OpenBackend>(dir: &Path, file: &str, rows: &[(String, String)], tally: &mut Tally) -> Result<()> {
     let config = StoreConfig::default();
-    let before = snapshot(dir)?;
+    let before = contents(dir)?;
 
     // The read-only view changes nothing, whatever it answers.
     let copy = S::open_copy(dir, &config);
     let copy_ok = copy.is_ok();
     drop(copy);
-    if snapshot(dir)? != before {
+    if contents(dir)? != before {
         bail!("open_copy changed files of the store");
     }
 
@@ -195,7 +164,7 @@ fn check_case<S: OpenBackend>(dir: &Path, file: &str, rows: &[(String, String)],
             if !matches!(error, BackendError::Damaged { .. }) {
                 bail!("refused with another kind of error than Damaged: {error:?}");
             }
-            if snapshot(dir)? != before {
+            if contents(dir)? != before {
                 bail!("refused, but files changed: {message}");
             }
             if copy_ok {
@@ -228,7 +197,7 @@ fn matrix<S: OpenBackend>(seed: u64) -> Result<()> {
     for state in [State::Closed, State::Crashed] {
         let pristine = root.path().join(format!("{state:?}-pristine")).join(S::FOLDER);
         let rows = make::<S>(&pristine, state)?;
-        let files: Vec<String> = snapshot(&pristine)?.into_keys().collect();
+        let files: Vec<String> = contents(&pristine)?.into_keys().collect();
         for file in &files {
             for how in DAMAGES {
                 let case = root.path().join(format!("{state:?}-{}-{how:?}", file.replace('/', "_"))).join(S::FOLDER);
@@ -277,7 +246,7 @@ fn sweep<S: OpenBackend>(seed: u64, wanted: impl Fn(&str) -> bool, step: usize) 
     let pristine = root.path().join("pristine").join(S::FOLDER);
     let rows = make::<S>(&pristine, State::Closed)?;
     std::fs::remove_file(pristine.join(commons_gateway::backend::SEAL_FILE))?;
-    let file = snapshot(&pristine)?.into_keys().find(|name| wanted(name)).expect("the file to sweep");
+    let file = contents(&pristine)?.into_keys().find(|name| wanted(name)).expect("the file to sweep");
     let len = std::fs::metadata(pristine.join(&file))?.len() as usize;
     let (mut cases, mut failures, mut tally) = (0, Vec::new(), Tally::default());
     for at in (0..len.saturating_sub(64)).step_by(step) {
@@ -325,14 +294,14 @@ fn fjall_random_bytes_in_the_journal_after_a_crash_are_refused() -> Result<()> {
     let root = tempfile::tempdir()?;
     let dir = root.path().join("commons.fjall");
     let rows = make::<FjallCommonsStore>(&dir, State::Crashed)?;
-    let journal: PathBuf = snapshot(&dir)?
+    let journal: PathBuf = contents(&dir)?
         .into_keys()
         .filter(|name| name.ends_with(".jnl"))
         .map(|name| dir.join(name))
         .find(|path| std::fs::read(path).is_ok_and(|b| b.iter().any(|x| *x != 0)))
         .expect("a journal with data");
     damage(&journal, Damage::Middle, &mut Rng(64))?;
-    let before = snapshot(&dir)?;
+    let before = contents(&dir)?;
     let Err(error) = FjallCommonsStore::open(&dir, &StoreConfig::default()) else {
         bail!("a store that lost acknowledged writes opened");
     };
@@ -340,6 +309,6 @@ fn fjall_random_bytes_in_the_journal_after_a_crash_are_refused() -> Result<()> {
     let name = journal.file_name().unwrap_or_default().to_string_lossy().into_owned();
     assert!(message.contains(&name) && message.contains("acknowledged"), "{message}");
     assert!(message.contains(&format!("but {} were acknowledged", rows.len() / 8)), "{message}");
-    assert_eq!(snapshot(&dir)?, before, "no file changed");
+    assert_eq!(contents(&dir)?, before, "no file changed");
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! - [`world`]: a small commons built through `CommonsManager` with real
 //!   signatures ([`world::World`]), the managers it lives in, bulk fixtures
 //!   and the "refused and nothing changed" check of the manager tests;
+//! - [`files`]: the files of a store folder, copied and compared;
 //! - [`probe`]: an in-memory backend that logs reads and fails a write on
 //!   demand;
 //! - [`http`] (feature `gateway`): requests and replies as data and the
@@ -19,6 +20,7 @@
 
 #![allow(dead_code)]
 
+pub mod files;
 #[cfg(feature = "gateway")]
 pub mod http;
 pub mod keys;
