@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Result};
 use common::files::{contents, copy_dir};
@@ -294,7 +294,7 @@ fn fjall_random_bytes_in_the_journal_after_a_crash_are_refused() -> Result<()> {
     let root = tempfile::tempdir()?;
     let dir = root.path().join("commons.fjall");
     let rows = make::<FjallCommonsStore>(&dir, State::Crashed)?;
-    let journal: PathBuf = contents(&dir)?
+    let journal: std::path::PathBuf = contents(&dir)?
         .into_keys()
         .filter(|name| name.ends_with(".jnl"))
         .map(|name| dir.join(name))
