@@ -281,8 +281,8 @@ impl FolderEngine for FjallCommonsStore {
         Ok(Self {
             keyspace,
             db,
-            seal: SealOnClose::never(ENGINE),
-            commits: Commits::unwitnessed(recovered),
+            seal: SealOnClose::default(),
+            commits: Commits::recovered(recovered),
             group: GroupSync::new(),
             commit_lock: Mutex::new(()),
             durability: config.durability,
@@ -292,12 +292,8 @@ impl FolderEngine for FjallCommonsStore {
         })
     }
 
-    fn integrity_mut(&mut self) -> (&mut Commits, &mut SealOnClose) {
-        (&mut self.commits, &mut self.seal)
-    }
-
-    fn recovered_sequence(&self) -> BackendResult<u64> {
-        Self::stored_sequence(&self.db, &self.keyspace, &self.dir)
+    fn integrity(&self) -> (&Commits, &SealOnClose) {
+        (&self.commits, &self.seal)
     }
 
     /// Walks every key and value, and reads each key again on its own: a
@@ -334,8 +330,10 @@ impl FolderEngine for FjallCommonsStore {
         matches!(parts.as_slice(), ["version"] | ["lock"] | ["keyspaces", _, "tables", _])
     }
 
-    fn journal_files(dir: &Path) -> Vec<String> {
-        integrity::files_named(dir, |name| name.ends_with(".jnl"))
+    fn journal_file(relative: &str) -> bool {
+        // The journals, and the files that say which tables hold what (a
+        // missing one makes fjall recover nothing).
+        relative.ends_with(".jnl") || relative.ends_with("/current")
     }
 }
 

@@ -200,6 +200,13 @@ pub enum BackendError {
     },
 }
 
+/// Whether an I/O error of this kind is the file system refusing a write for
+/// lack of space (`ENOSPC`, `EDQUOT`, or `EFBIG` past a file-size limit).
+pub(crate) fn is_out_of_space(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
+    matches!(kind, StorageFull | QuotaExceeded | FileTooLarge)
+}
+
 /// The message of [`BackendError::Corrupt`]: the key when there is one.
 fn corrupt_text(key: &str, reason: &str) -> String {
     if key.is_empty() {
@@ -216,9 +223,7 @@ impl BackendError {
     /// that met it has stopped (see [`CommonsStoreBackend::apply`]) until the
     /// process restarts with space freed.
     pub fn is_out_of_space(&self) -> bool {
-        use std::io::ErrorKind::{FileTooLarge, QuotaExceeded, StorageFull};
-        matches!(self, BackendError::Io { source, .. }
-            if matches!(source.kind(), StorageFull | QuotaExceeded | FileTooLarge))
+        matches!(self, BackendError::Io { source, .. } if is_out_of_space(source.kind()))
     }
 
     /// Whether a precondition of the batch failed (another writer came

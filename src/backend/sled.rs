@@ -288,8 +288,8 @@ impl FolderEngine for SledCommonsStore {
         let recovered = Self::stored_sequence(&db, dir)?;
         Ok(Self {
             db,
-            seal: SealOnClose::never(ENGINE),
-            commits: Commits::unwitnessed(recovered),
+            seal: SealOnClose::default(),
+            commits: Commits::recovered(recovered),
             gate: RwLock::new(()),
             group: GroupSync::new(),
             data_file,
@@ -301,12 +301,8 @@ impl FolderEngine for SledCommonsStore {
         })
     }
 
-    fn integrity_mut(&mut self) -> (&mut Commits, &mut SealOnClose) {
-        (&mut self.commits, &mut self.seal)
-    }
-
-    fn recovered_sequence(&self) -> BackendResult<u64> {
-        Self::stored_sequence(&self.db, &self.dir)
+    fn integrity(&self) -> (&Commits, &SealOnClose) {
+        (&self.commits, &self.seal)
     }
 
     fn read_everything(&self) -> BackendResult<u64> {
@@ -327,9 +323,9 @@ impl FolderEngine for SledCommonsStore {
             || relative.strip_prefix("snap.").is_some_and(|lsn| lsn.bytes().all(|b| b.is_ascii_hexdigit()))
     }
 
-    fn journal_files(_dir: &Path) -> Vec<String> {
+    fn journal_file(relative: &str) -> bool {
         // sled keeps its log and its pages in one file.
-        vec!["db".to_string()]
+        relative == "db"
     }
 }
 

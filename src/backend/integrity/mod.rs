@@ -42,6 +42,7 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -61,28 +62,21 @@ pub(crate) trait FolderEngine: Sized {
     const LOCK_FILE: &'static str;
 
     /// Opens the engine on `dir` with no check, its commit counter at the
-    /// sequence it recovered, with no witness and no seal; `tempdir` (when
-    /// given) lives as long as the store.
+    /// sequence it recovered ([`Commits::recovered`]), with no witness and
+    /// no seal; `tempdir` (when given) lives as long as the store.
     ///
     /// # Errors
     /// The engine's refusals, mapped as its `OpenBackend::open` documents.
     fn open_engine(dir: &Path, config: &StoreConfig, tempdir: Option<TempDir>) -> BackendResult<Self>;
 
     /// The store's commit counter and seal-on-close.
-    fn integrity_mut(&mut self) -> (&mut Commits, &mut SealOnClose);
+    fn integrity(&self) -> (&Commits, &SealOnClose);
 
     /// Whether the engine never changes the file at `relative` (a path
     /// relative to the store folder, `/`-separated) once it is written; it
     /// may remove it. Such files keep their hashes in the seal while the
     /// store is open.
     fn immutable(relative: &str) -> bool;
-
-    /// The commit sequence number the engine recovered (0 when the store
-    /// never recorded one).
-    ///
-    /// # Errors
-    /// Engine errors; `Corrupt` for a value that is not a sequence number.
-    fn recovered_sequence(&self) -> BackendResult<u64>;
 
     /// Reads every key and value, so that the engine checks every checksum it
     /// keeps; returns how many pairs it read.
@@ -91,9 +85,10 @@ pub(crate) trait FolderEngine: Sized {
     /// The first engine error.
     fn read_everything(&self) -> BackendResult<u64>;
 
-    /// The files (relative to the store folder) where the latest commits live
-    /// until the engine moves them elsewhere, for messages.
-    fn journal_files(dir: &Path) -> Vec<String>;
+    /// Whether the file at `relative` holds the latest commits until the
+    /// engine moves them elsewhere, or says where they are (a journal), for
+    /// messages.
+    fn journal_file(relative: &str) -> bool;
 }
 
 /// The commit counter of an open store and, for a store opened in place, its
@@ -105,11 +100,12 @@ pub(crate) trait FolderEngine: Sized {
 /// what was committed before the sync began ([`Commits::sync`]).
 pub(crate) struct Commits {
     committed: AtomicU64,
-    witness: Option<Witness>,
+    /// Set once the store in place passed its checks.
+    witness: OnceLock<Witness>,
     /// Syncs run so far.
     syncs: AtomicU64,
     /// A test's fault: which syncs fail (see [`Commits::inject_sync_failures`]).
-    fault: std::sync::OnceLock<SyncFault>,
+    fault: OnceLock<SyncFault>,
 }
 
 /// Decides, from the number of a sync (0 for the first), whether it fails.
@@ -127,8 +123,26 @@ impl std::fmt::Debug for Commits {
 }
 
 impl Commits {
-    fn new(sequence: u64, witness: Option<Witness>) -> Self {
-        Self { committed: AtomicU64::new(sequence), witness, syncs: AtomicU64::new(0), fault: Default::default() }
+    /// A counter at `sequence`, what the engine recovered, with no witness
+    /// (temporary stores, copies, and a store in place until its checks
+    /// passed).
+    pub(crate) fn recovered(sequence: u64) -> Self {
+        Self {
+            committed: AtomicU64::new(sequence),
+            witness: OnceLock::new(),
+            syncs: AtomicU64::new(0),
+            fault: OnceLock::new(),
+        }
+    }
+
+    /// The sequence number of the last batch committed.
+    pub(crate) fn current(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+
+    /// From now on every sync records what it covered in `witness`.
+    fn attach(&self, witness: Witness) {
+        let _ = self.witness.set(witness);
     }
 
     /// For tests of fail-stop: from now on, every sync whose number (0 for
@@ -137,12 +151,6 @@ impl Commits {
     /// first call has an effect.
     pub(crate) fn inject_sync_failures(&self, fails: SyncFault) {
         let _ = self.fault.set(fails);
-    }
-
-    /// A counter at `sequence` with no witness (temporary stores, copies,
-    /// and a store in place until its checks passed).
-    pub(crate) fn unwitnessed(sequence: u64) -> Self {
-        Self::new(sequence, None)
     }
 
     /// The sequence number of the next batch. Call under the commit lock.
@@ -166,12 +174,12 @@ impl Commits {
         let number = self.syncs.fetch_add(1, Ordering::AcqRel);
         if self.fault.get().is_some_and(|fails| fails(number)) {
             return Err(BackendError::Io {
-                path: self.witness.as_ref().map(Witness::path).unwrap_or_default(),
+                path: self.witness.get().map(Witness::path).unwrap_or_default(),
                 source: std::io::Error::from_raw_os_error(5),
             });
         }
         sync()?;
-        match &self.witness {
+        match self.witness.get() {
             Some(witness) => witness.record(covered),
             None => Ok(()),
         }
@@ -181,12 +189,11 @@ impl Commits {
 /// The seal a store in place writes when it closes cleanly. Declared after
 /// the engine's handles in an engine's struct, so it drops (and seals) after
 /// the engine closed its files.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct SealOnClose {
-    dir: Option<PathBuf>,
-    engine: &'static str,
-    /// The engine's lock file, taken while the seal is written.
-    lock_file: &'static str,
+    /// The store to seal, its engine and the engine's lock file (taken while
+    /// the seal is written); set once the store in place passed its checks.
+    store: OnceLock<(PathBuf, &'static str, &'static str)>,
     clean: AtomicBool,
     /// The store met an engine error (a read of a damaged block, a failed
     /// write): it is never sealed, whatever its close says.
@@ -194,11 +201,6 @@ pub(crate) struct SealOnClose {
 }
 
 impl SealOnClose {
-    /// No seal (temporary stores, copies).
-    pub(crate) fn never(engine: &'static str) -> Self {
-        Self { dir: None, engine, lock_file: "", clean: AtomicBool::new(false), tainted: AtomicBool::new(false) }
-    }
-
     /// Says the engine closed cleanly: every commit is durable and it wrote
     /// nothing after the failure of a write. Only then is the store sealed.
     pub(crate) fn closed_cleanly(&self) {
@@ -218,7 +220,7 @@ impl SealOnClose {
 
 impl Drop for SealOnClose {
     fn drop(&mut self) {
-        let Some(dir) = &self.dir else { return };
+        let Some((dir, engine, lock_file)) = self.store.get() else { return };
         if !self.clean.load(Ordering::Acquire) || self.tainted() {
             tracing::warn!(path = %dir.display(), "the store did not close cleanly and is not sealed; its next open checks a copy");
             return;
@@ -227,9 +229,9 @@ impl Drop for SealOnClose {
         // written, so that a process opening the store meanwhile waits for
         // the seal. If another process took the store first, it is not
         // sealed (its next open checks a copy).
-        match hold_lock_file(dir, self.lock_file) {
+        match hold_lock_file(dir, lock_file) {
             Ok(_lock) => {
-                if let Err(e) = seal::write(dir, self.engine) {
+                if let Err(e) = seal::write(dir, engine) {
                     tracing::warn!(path = %dir.display(), error = %e, "the store could not be sealed; its next open checks a copy");
                 }
             }
@@ -295,7 +297,8 @@ fn compare<E: FolderEngine>(dir: &Path, reading: Reading, recovered: u64) -> Bac
     };
     match reading {
         Reading::Acknowledged(acknowledged) if recovered < acknowledged => {
-            let files = E::journal_files(dir);
+            let files: Vec<String> =
+                seal::file_names(dir).unwrap_or_default().into_iter().filter(|name| E::journal_file(name)).collect();
             let files = if files.is_empty() { "no journal file was found".to_string() } else { files.join(", ") };
             Err(refused(format!(
                 "recovered {recovered} commits, but {acknowledged} were acknowledged as durable: the last {} \
@@ -423,8 +426,7 @@ fn checked_copy<E: FolderEngine>(
     let copy = scratch.path().join(dir.file_name().unwrap_or_else(|| "store".as_ref()));
     match copy_tree(dir, &copy) {
         Err(BackendError::Io { source, .. })
-            if matches!(source.kind(), std::io::ErrorKind::ReadOnlyFilesystem)
-                || BackendError::Io { path: PathBuf::new(), source: source.kind().into() }.is_out_of_space() =>
+            if source.kind() == std::io::ErrorKind::ReadOnlyFilesystem || super::is_out_of_space(source.kind()) =>
         {
             return Err(no_room(dir, scratch.path(), &source));
         }
@@ -434,7 +436,7 @@ fn checked_copy<E: FolderEngine>(
     }
     let config = StoreConfig { durability: Durability::Buffered, ..config.clone() };
     let checked = E::open_engine(&copy, &config, Some(scratch)).and_then(|engine| {
-        compare::<E>(dir, reading, engine.recovered_sequence()?)?;
+        compare::<E>(dir, reading, engine.integrity().0.current())?;
         let rows = engine.read_everything()?;
         Ok((engine, rows))
     });
@@ -515,19 +517,12 @@ pub(crate) fn open_checked<E: FolderEngine>(dir: &Path, config: &StoreConfig) ->
         drop(lock);
         reading
     };
-    let mut engine = E::open_engine(dir, config, None)?;
-    let recovered = engine.recovered_sequence()?;
+    let engine = E::open_engine(dir, config, None)?;
+    let (commits, seal) = engine.integrity();
+    let recovered = commits.current();
     compare::<E>(dir, reading, recovered)?;
-    let witness = Witness::open(dir, recovered)?;
-    let (commits, seal) = engine.integrity_mut();
-    *commits = Commits::new(recovered, Some(witness));
-    *seal = SealOnClose {
-        dir: Some(dir.to_path_buf()),
-        engine: E::ENGINE,
-        lock_file: E::LOCK_FILE,
-        clean: AtomicBool::new(false),
-        tainted: AtomicBool::new(false),
-    };
+    commits.attach(Witness::open(dir, recovered, reading)?);
+    let _ = seal.store.set((dir.to_path_buf(), E::ENGINE, E::LOCK_FILE));
     Ok(engine)
 }
 
@@ -562,25 +557,4 @@ pub(crate) fn decode_sequence(value: Option<&[u8]>, dir: &Path) -> BackendResult
             reason: format!("the commit sequence in {} is {} bytes, not 8", dir.display(), bytes.len()),
         }),
     }
-}
-
-/// The files under `dir` (recursively) whose name passes `wanted`, as paths
-/// relative to `dir`, in order; unreadable folders are skipped (this is for
-/// messages).
-#[cfg(feature = "fjall-store")]
-pub(crate) fn files_named(dir: &Path, wanted: impl Fn(&str) -> bool) -> Vec<String> {
-    fn walk(root: &Path, dir: &Path, wanted: &dyn Fn(&str) -> bool, found: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
-        for path in entries.flatten().map(|e| e.path()) {
-            if path.is_dir() {
-                walk(root, &path, wanted, found);
-            } else if path.file_name().and_then(|n| n.to_str()).is_some_and(wanted) {
-                found.push(path.strip_prefix(root).unwrap_or(&path).display().to_string());
-            }
-        }
-    }
-    let mut found = Vec::new();
-    walk(dir, dir, &wanted, &mut found);
-    found.sort();
-    found
 }

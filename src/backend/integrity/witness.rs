@@ -101,18 +101,19 @@ pub(crate) fn read(dir: &Path) -> BackendResult<Reading> {
 
 impl Witness {
     /// Opens (or creates) the witness of the store in `dir` for writing,
-    /// starting at `sequence` (what the engine recovered). A new file is
+    /// starting at `sequence` (what the engine recovered); `reading` is what
+    /// [`read`] found in it before the engine opened the store. A new file is
     /// made durable (with its folder entry) before this returns.
     ///
     /// # Errors
     /// `Io` naming the file.
-    pub(crate) fn open(dir: &Path, sequence: u64) -> BackendResult<Self> {
+    pub(crate) fn open(dir: &Path, sequence: u64, reading: Reading) -> BackendResult<Self> {
         let path = dir.join(WITNESS_FILE);
         let io = |source| BackendError::Io { path: path.clone(), source };
-        let existed = path.exists();
+        let existed = reading != Reading::Absent;
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
         let witness = Self { file, path: path.clone(), last: Mutex::new((0, 1)) };
-        if !existed || read(dir)? != Reading::Acknowledged(sequence) {
+        if reading != Reading::Acknowledged(sequence) {
             // Both slots, so that a torn later write always leaves a valid one.
             let slot = slot_bytes(sequence);
             let mut both = [0u8; 2 * SLOT];
@@ -162,7 +163,7 @@ mod tests {
     fn records_survive_reopen_and_a_torn_slot_leaves_the_other() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read(dir.path()).unwrap(), Reading::Absent);
-        let w = Witness::open(dir.path(), 5).unwrap();
+        let w = Witness::open(dir.path(), 5, Reading::Absent).unwrap();
         assert_eq!(read(dir.path()).unwrap(), Reading::Acknowledged(5));
         w.record(9).unwrap();
         w.record(7).unwrap();
