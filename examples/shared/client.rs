@@ -235,7 +235,7 @@ impl<'a> Client<'a> {
 
 /// A version-2 envelope (the gateway's default audience, made now, valid
 /// 300 s, a fresh nonce) of `action` on `target` over `payload`, as JSON.
-fn envelope(key: &SigningKey, action: &str, target: &str, payload: &Value) -> Result<Value> {
+pub fn envelope(key: &SigningKey, action: &str, target: &str, payload: &Value) -> Result<Value> {
     let header = EnvelopeHeader::new(DEFAULT_AUDIENCE, Clock::System.now(), 300);
     let envelope = SignedEnvelope::sign(key, &header, action, target, payload.to_string());
     serde_json::to_value(&envelope).context("serialising an envelope")

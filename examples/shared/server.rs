@@ -97,6 +97,9 @@ pub struct Stage<'a> {
     tag: &'static str,
     /// Whether a start prints its line (pid, address, engine).
     announce: bool,
+    /// More `serve` flags, after the ones every start passes (see
+    /// [`Stage::with_serve_args`]).
+    serve_args: Vec<String>,
 }
 
 impl<'a> Stage<'a> {
@@ -128,7 +131,19 @@ impl<'a> Stage<'a> {
             deadline,
             tag,
             announce: true,
+            serve_args: Vec::new(),
         })
+    }
+
+    /// The same stage, each start also passing `args` to `serve` (e.g.
+    /// `--durability buffered`).
+    pub fn with_serve_args(self, args: &[&str]) -> Self {
+        Self { serve_args: args.iter().map(|arg| arg.to_string()).collect(), ..self }
+    }
+
+    /// The operator token every start is given.
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
     /// The same stage, but a start prints nothing (for a caller that starts
@@ -219,10 +234,12 @@ impl Server {
             .args(["--bind", &bind])
             .arg("--admin-token-file")
             .arg(&stage.token_file)
-            // The examples enroll their hundreds of people from one address, as
-            // fast as they can: far past the per-client default (a burst of 10,
-            // then 6 a minute) meant for the public.
-            .args(["--enrollment-burst", "10000", "--enrollment-rate-per-minute", "10000"])
+            // The examples enroll their hundreds (the load tool its thousands) of
+            // people from one address, as fast as they can: far past the
+            // per-client default (a burst of 10, then 6 a minute) meant for the
+            // public.
+            .args(["--enrollment-burst", "1000000", "--enrollment-rate-per-minute", "1000000"])
+            .args(&stage.serve_args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().context("duplicating the log file handle")?)
             .stderr(log)
@@ -263,6 +280,16 @@ impl Server {
     /// From the spawn to the first 200 of `/v1/health`.
     pub fn healthy_after(&self) -> Duration {
         self.healthy_after
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base(&self) -> &str {
+        &self.base
     }
 
     /// How the story names it: `server`, `gateway A` or `gateway B`.

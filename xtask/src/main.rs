@@ -16,6 +16,12 @@
 //!   example and runs the crash soak against it: concurrent writers, a
 //!   SIGKILL at a random moment of each cycle, `verify`, restart, and a
 //!   check that nothing acknowledged was lost.
+//! - [`load`]: `cargo xtask load [--engine fjall|sled|postgres] [--clients
+//!   LIST] [--seconds N] [--durability D] [--json FILE] [--scale [--members
+//!   N]]`, builds the release server and the load tool (`load/`) and runs
+//!   it: throughput and latency per scenario and client count, the fsync
+//!   floor and a SQLite peer beside them, and a ratio table (or, with
+//!   `--scale`, the scale points).
 //! - [`bench`]: `cargo xtask bench [ARGS...]`, the criterion benchmarks with
 //!   every persistent engine compiled in, PostgreSQL on a throwaway server.
 //! - [`postgres`]: `cargo xtask postgres`, a throwaway PostgreSQL server
@@ -32,6 +38,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod demo;
+mod load;
 mod postgres;
 mod soak;
 #[cfg(test)]
@@ -70,6 +77,20 @@ commands:
                                   must be found and every unanswered one wholly
                                   applied or absent; E: fjall (default) or sled.
                                   The seed (printed) repeats the kill schedule
+  load [--engine E] [--clients LIST] [--seconds N] [--durability D] [--json FILE]
+       [--scale [--members N]]
+                                  build the release server and the load tool (load/)
+                                  and run it: N concurrent clients (default 1,4,16,64)
+                                  for N seconds (default 5) per scenario: health,
+                                  POST /v1/anchors (sync and buffered), the signed
+                                  enrollment, reads by id/DID (cache hit and miss),
+                                  member pages, votes; the fsync floor and SQLite
+                                  beside them; tables and a ratio table against the
+                                  targets, as JSON with --json. E: fjall (default),
+                                  sled, postgres (a throwaway PostgreSQL server, as
+                                  ci starts). --scale: store size, restart, RSS and
+                                  random reads at 1,000 members beside N (default
+                                  1,000,000), loaded buffered
   bench [ARGS...]                 cargo bench --features sled-store,fjall-store,postgres-store
                                   [ARGS...], with a throwaway PostgreSQL server
                                   (COMMONS_TEST_DATABASE_URL); without one, postgres is
@@ -96,6 +117,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "demo" => demo::run(rest),
         "soak" => soak::run(rest),
+        "load" => load::run(rest),
         "bench" => bench::run(rest),
         "postgres" => postgres::run(rest),
         "help" | "--help" | "-h" => {
