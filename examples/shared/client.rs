@@ -4,8 +4,8 @@
 //! ([`Reply`]: answered, never sent, or sent with no answer), and the two
 //! helpers that read a field of an answer or fail saying which.
 //!
-//! Shared by the `demo` and `soak` examples (each includes it with
-//! `#[path]`); each uses a part, hence the `dead_code` allowance.
+//! Shared by the `demo` and `soak` examples and the load tool (`load/`;
+//! each includes it with `#[path]`); each uses a part, hence the `dead_code` allowance.
 
 #![allow(dead_code)]
 

@@ -4,8 +4,8 @@
 //! (start, verify, vouch, complete). Each step checks the answer and fails
 //! naming the route when it is not what the API promises.
 //!
-//! Shared by the `demo` and `soak` examples (each includes it with
-//! `#[path]`).
+//! Shared by the `demo` and `soak` examples and the load tool (`load/`;
+//! each includes it with `#[path]`).
 
 use anyhow::{ensure, Result};
 use commons_gateway::Did;

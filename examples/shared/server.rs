@@ -5,8 +5,8 @@
 //! `commons-gateway verify` on the store, and printing the server logs'
 //! tails after a failure. Every wait here is bounded.
 //!
-//! Shared by the `demo` and `soak` examples (each includes it with
-//! `#[path]`); each uses a part, hence the `dead_code` allowance. A
+//! Shared by the `demo` and `soak` examples and the load tool (`load/`;
+//! each includes it with `#[path]`); each uses a part, hence the `dead_code` allowance. A
 //! [`Server`] remembers when it was spawned and how long `/v1/health` took
 //! to answer 200, which the soak reports as restart times.
 

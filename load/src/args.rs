@@ -198,19 +198,48 @@ mod tests {
             (options.engine, options.clients, options.seconds, options.durability),
             ("fjall", vec![1, 4, 16, 64], 5, "sync")
         );
-        assert_eq!((options.voters, options.miss_set, options.members, options.scale), (2000, 50_000, 1_000_000, false));
+        assert_eq!(
+            (options.voters, options.miss_set, options.members, options.scale),
+            (2000, 50_000, 1_000_000, false)
+        );
     }
 
     #[test]
     fn every_flag_in_both_spellings() -> Result<(), String> {
         let spaced = parse(&args(&[
-            "--binary", "b", "--engine", "postgres", "--database-url", "postgres://u@h/d", "--clients", "2,8",
-            "--seconds", "3", "--durability", "buffered", "--voters", "50", "--miss-set", "20000", "--json",
-            "out.json", "--scale", "--members", "20000",
+            "--binary",
+            "b",
+            "--engine",
+            "postgres",
+            "--database-url",
+            "postgres://u@h/d",
+            "--clients",
+            "2,8",
+            "--seconds",
+            "3",
+            "--durability",
+            "buffered",
+            "--voters",
+            "50",
+            "--miss-set",
+            "20000",
+            "--json",
+            "out.json",
+            "--scale",
+            "--members",
+            "20000",
         ]))?;
         let inline = parse(&args(&[
-            "--binary=b", "--engine=postgres", "--database-url=postgres://u@h/d", "--clients=2,8", "--seconds=3",
-            "--durability=buffered", "--voters=50", "--miss-set=20000", "--json=out.json", "--scale",
+            "--binary=b",
+            "--engine=postgres",
+            "--database-url=postgres://u@h/d",
+            "--clients=2,8",
+            "--seconds=3",
+            "--durability=buffered",
+            "--voters=50",
+            "--miss-set=20000",
+            "--json=out.json",
+            "--scale",
             "--members=20000",
         ]))?;
         let want = Options {
@@ -248,9 +277,15 @@ mod tests {
             (&["--binary", "b", "--seconds", "0"], "`--seconds 0`: expected a whole number from 1 to 3600"),
             (&["--binary", "b", "--durability", "none"], "`--durability none`: expected sync or buffered"),
             (&["--binary", "b", "--members", "5000"], "`--members` only goes with `--scale`"),
-            (&["--binary", "b", "--scale", "--members", "999"], "`--members 999`: expected a whole number from 1000 to 100000000"),
+            (
+                &["--binary", "b", "--scale", "--members", "999"],
+                "`--members 999`: expected a whole number from 1000 to 100000000",
+            ),
             (&["--binary", "b", "--engine", "postgres"], "`--engine postgres` needs `--database-url URL`"),
-            (&["--binary", "b", "--database-url", "postgres://x"], "`--database-url` is for `--engine postgres`, not fjall"),
+            (
+                &["--binary", "b", "--database-url", "postgres://x"],
+                "`--database-url` is for `--engine postgres`, not fjall",
+            ),
             (&["--binary"], "`--binary` needs a value"),
             (&["--binary="], "`--binary` needs a non-empty value"),
             (&["--binary", "b", "--scale=yes"], "`--scale` takes no value"),

@@ -50,8 +50,7 @@ impl Http {
 
     /// `POST path` with a JSON `body`, with the operator token when `admin`.
     pub fn post(&self, path: &str, body: &str, admin: bool) -> Answer {
-        let mut request =
-            self.agent.post(&format!("{}{path}", self.base)).set("Content-Type", "application/json");
+        let mut request = self.agent.post(&format!("{}{path}", self.base)).set("Content-Type", "application/json");
         if admin {
             request = request.set("Authorization", &self.authorization);
         }

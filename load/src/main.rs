@@ -85,7 +85,10 @@ fn main() -> ExitCode {
     match outcome {
         Ok(0) => ExitCode::SUCCESS,
         Ok(failed) => {
-            eprintln!("commons-load: {} requests failed (see the errors column and the first answers above)", grouped(failed));
+            eprintln!(
+                "commons-load: {} requests failed (see the errors column and the first answers above)",
+                grouped(failed)
+            );
             ExitCode::from(1)
         }
         Err(error) => {
@@ -240,8 +243,7 @@ fn main_scenarios(
         record(outcomes, outcome);
     }
     for &clients in counts {
-        let outcome =
-            scenarios::reads("read-did", target, clients, duration, pick(&hot_dids, "/v1/anchors/by-did/"))?;
+        let outcome = scenarios::reads("read-did", target, clients, duration, pick(&hot_dids, "/v1/anchors/by-did/"))?;
         record(outcomes, outcome);
     }
     println!("[load] cache-miss reads pick from {} anchors", grouped(keys.len() as u64));
@@ -268,7 +270,9 @@ fn main_scenarios(
 /// scenarios find them cached.
 fn warm(target: Target<'_>, ids: &[String], dids: &[String]) -> Result<()> {
     let http = http::Http::new(target.base, target.token);
-    for path in ids.iter().map(|id| format!("/v1/anchors/{id}")).chain(dids.iter().map(|d| format!("/v1/anchors/by-did/{d}"))) {
+    for path in
+        ids.iter().map(|id| format!("/v1/anchors/{id}")).chain(dids.iter().map(|d| format!("/v1/anchors/by-did/{d}")))
+    {
         let answer = http.get(&path);
         ensure!(answer.status == 200, "GET {path} while warming the cache: {} {}", answer.status, answer.body);
     }

@@ -86,12 +86,7 @@ mod tests {
         let keys: Vec<&str> = rows.iter().map(|(key, _)| key.as_str()).collect();
         assert_eq!(
             keys,
-            [
-                format!("anchor/{id}"),
-                format!("anchor_did/{did}"),
-                format!("holder/{id}"),
-                format!("holder_did/{did}")
-            ]
+            [format!("anchor/{id}"), format!("anchor_did/{did}"), format!("holder/{id}"), format!("holder_did/{did}")]
         );
         assert_eq!(rows[1].1, id.as_bytes());
         let anchor: serde_json::Value = serde_json::from_slice(&rows[0].1)?;

@@ -175,7 +175,12 @@ fn first_record(server: &Server, token: &str, ids: &[String]) -> Result<Duration
             return Ok(server.spawned().elapsed());
         }
         if Instant::now() >= give_up {
-            bail!("GET /v1/anchors/{id} did not answer 200 within {}s: {} {}", FIRST_RECORD_TIMEOUT.as_secs(), answer.status, answer.body);
+            bail!(
+                "GET /v1/anchors/{id} did not answer 200 within {}s: {} {}",
+                FIRST_RECORD_TIMEOUT.as_secs(),
+                answer.status,
+                answer.body
+            );
         }
         sleep(Duration::from_millis(2));
     }
@@ -260,7 +265,9 @@ pub fn text(points: &[Point]) -> String {
             ratio(small.load_per_s, large.load_per_s),
         ],
         match (small.store_bytes, large.store_bytes) {
-            (Some(a), Some(b)) => vec!["store size on disk (bytes)".to_string(), grouped(a), grouped(b), ratio(a as f64, b as f64)],
+            (Some(a), Some(b)) => {
+                vec!["store size on disk (bytes)".to_string(), grouped(a), grouped(b), ratio(a as f64, b as f64)]
+            }
             _ => vec!["store size on disk (bytes)".to_string(), "n/a".into(), "n/a".into(), "n/a".into()],
         },
     ];
@@ -337,10 +344,25 @@ mod tests {
         let text = text(&[point(1000, 1.0), point(1_000_000, 2.0)]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[2], "scale point                                 1,000 members  1,000,000 members  ratio");
-        assert!(lines.contains(&"members loaded per second (buffered)               20,000             10,000  0.50x"), "{text}");
-        assert!(lines.contains(&"store size on disk (bytes)                      1,000,000          2,000,000  2.00x"), "{text}");
-        assert!(lines.contains(&"restart after SIGTERM to first record (ms)             70                140  2.00x"), "{text}");
-        assert!(lines.contains(&"RSS after 20,000 random reads (MiB)                  50.0               50.0  1.00x"), "{text}");
-        assert!(lines.contains(&"random read p50 / p99 (us)                      300 / 900        300 / 1,800  2.00x"), "{text}");
+        assert!(
+            lines.contains(&"members loaded per second (buffered)               20,000             10,000  0.50x"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"store size on disk (bytes)                      1,000,000          2,000,000  2.00x"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"restart after SIGTERM to first record (ms)             70                140  2.00x"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"RSS after 20,000 random reads (MiB)                  50.0               50.0  1.00x"),
+            "{text}"
+        );
+        assert!(
+            lines.contains(&"random read p50 / p99 (us)                      300 / 900        300 / 1,800  2.00x"),
+            "{text}"
+        );
     }
 }

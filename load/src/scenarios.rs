@@ -150,12 +150,7 @@ pub fn anchors(
 ///
 /// # Errors
 /// See [`health`]; also a load with failed requests (their statuses named).
-pub fn load_members(
-    what: &str,
-    target: Target<'_>,
-    count: usize,
-    clients: usize,
-) -> Result<(Outcome, Vec<[u8; 32]>)> {
+pub fn load_members(what: &str, target: Target<'_>, count: usize, clients: usize) -> Result<(Outcome, Vec<[u8; 32]>)> {
     let done = AtomicU64::new(0);
     let finished = AtomicBool::new(false);
     let start = Instant::now();
@@ -331,7 +326,10 @@ pub fn set_up_voters(stage: &Stage<'_>, server: &Server, commons: &Commons, coun
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a voter setup thread panicked")))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow!("a voter setup thread panicked"))))
+            .collect()
     });
     let mut voters = Vec::with_capacity(count);
     for result in results {
@@ -372,7 +370,14 @@ pub fn open_amendment(client: &Client<'_>, proposer: &Principal, round: usize) -
         201,
     )?;
     let id = string_field(&amendment, "amendment_id", "POST /v1/amendments")?;
-    client.signed_post(&format!("/v1/amendments/{id}/submit"), &proposer.key, "amendment-submit", &id, json!({}), 200)?;
+    client.signed_post(
+        &format!("/v1/amendments/{id}/submit"),
+        &proposer.key,
+        "amendment-submit",
+        &id,
+        json!({}),
+        200,
+    )?;
     client.admin_post(&format!("/v1/amendments/{id}/open-voting"), json!({}), 200)?;
     Ok(id)
 }

@@ -495,6 +495,9 @@ mod tests {
     #[test]
     fn tables_align_columns() {
         let rows = vec![vec!["health".to_string(), "1".to_string()], vec!["votes".to_string(), "64".to_string()]];
-        assert_eq!(table(&["scenario", "clients"], &rows), "scenario  clients\n--------  -------\nhealth          1\nvotes          64\n");
+        assert_eq!(
+            table(&["scenario", "clients"], &rows),
+            "scenario  clients\n--------  -------\nhealth          1\nvotes          64\n"
+        );
     }
 }

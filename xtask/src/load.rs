@@ -221,19 +221,46 @@ mod tests {
     #[test]
     fn every_flag_is_passed_on_in_both_spellings() -> Result {
         let spaced = parse(&args(&[
-            "--engine", "sled", "--clients", "1,16", "--seconds", "3", "--durability", "buffered", "--json",
-            "load.json", "--scale", "--members", "20000",
+            "--engine",
+            "sled",
+            "--clients",
+            "1,16",
+            "--seconds",
+            "3",
+            "--durability",
+            "buffered",
+            "--json",
+            "load.json",
+            "--scale",
+            "--members",
+            "20000",
         ]))?;
         let inline = parse(&args(&[
-            "--engine=sled", "--clients=1,16", "--seconds=3", "--durability=buffered", "--json=load.json", "--scale",
+            "--engine=sled",
+            "--clients=1,16",
+            "--seconds=3",
+            "--durability=buffered",
+            "--json=load.json",
+            "--scale",
             "--members=20000",
         ]))?;
         assert_eq!(spaced, inline);
         assert_eq!(
             tool_args(&spaced),
             args(&[
-                "--engine", "sled", "--clients", "1,16", "--seconds", "3", "--durability", "buffered", "--json",
-                "load.json", "--members", "20000", "--scale",
+                "--engine",
+                "sled",
+                "--clients",
+                "1,16",
+                "--seconds",
+                "3",
+                "--durability",
+                "buffered",
+                "--json",
+                "load.json",
+                "--members",
+                "20000",
+                "--scale",
             ])
         );
         Ok(())
