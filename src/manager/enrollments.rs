@@ -6,6 +6,7 @@
 //! [`CommonsManager::sweep_expired_enrollments`] deletes the rest.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
@@ -52,9 +53,10 @@ signed_actions! {
 /// client is told to look again within a minute.
 pub const MAX_ENROLLMENT_RETRY_AFTER_SECS: u64 = 60;
 
-/// The lock name that serialises enrollment starts in one process (the
-/// count of open sessions and the write of the new one). Not a record id,
-/// so it shares its lock stripe with records only by chance.
+/// The lock name that serialises the admission of enrollment starts in one
+/// process (the count of open sessions and the reservation of a place; the
+/// write of the new session and its sync run after it is released). Not a
+/// record id, so it shares its lock stripe with records only by chance.
 const START_LOCK: &str = "enrollment-start";
 
 /// What `POST /v1/enrollments` answers: the only time the code is shown.
@@ -68,6 +70,35 @@ pub struct EnrollmentStarted {
     pub expires_at: u64,
 }
 
+/// The enrollment starts of this process admitted under the cap whose
+/// session is still being written (see
+/// [`CommonsManager::start_enrollment`]).
+#[derive(Debug, Default)]
+pub(super) struct StartsInFlight(AtomicUsize);
+
+impl StartsInFlight {
+    /// How many starts hold a place now.
+    fn count(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Takes a place, given back when the returned guard is dropped (after
+    /// the session's write, whether it succeeded or not).
+    fn reserve(&self) -> Place<'_> {
+        self.0.fetch_add(1, Ordering::AcqRel);
+        Place(&self.0)
+    }
+}
+
+/// A place taken by [`StartsInFlight::reserve`].
+struct Place<'a>(&'a AtomicUsize);
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// Starts an enrollment (public). `domain_id`, when given, must be an
     /// Active charter's domain; without it the person joins the commons only.
@@ -75,12 +106,17 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
     /// At most [`CommonsManager::max_open_enrollments`] sessions are open at
     /// once: stored and not yet expired, rejected ones included (they are
     /// kept until they expire). The count reads at most that many rows of
-    /// the store's expiry index. Starts in one process are serialised
-    /// around the count and the write, so one process never goes past the
-    /// cap; gateways sharing one database do not see each other's starts in
-    /// flight, so concurrent starts through different gateways may overshoot
-    /// the cap by at most the number of those concurrent starts (a session
-    /// is written only after a count found room).
+    /// the store's expiry index. In one process, admission is serialised:
+    /// under one lock, the stored open sessions plus the starts of this
+    /// process still being written are counted, and a place is reserved;
+    /// the session is then written (and, with `Durability::Sync`, synced)
+    /// outside that lock, so concurrent starts share group commits instead
+    /// of waiting for each other's fsync, and one process never goes past
+    /// the cap (a start whose write has landed but whose reservation is not
+    /// yet released is counted twice, which only refuses early). Gateways
+    /// sharing one database do not see each other's starts in flight, so
+    /// concurrent starts through different gateways may overshoot the cap
+    /// by at most the number of those concurrent starts.
     ///
     /// # Errors
     /// `InvalidInput` on `identity_name` or `domain_id`; `NotFound` (charter);
@@ -97,11 +133,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         if let Some(d) = &domain_id {
             self.active_charter(d)?;
         }
-        let session = self.exclusive(&[START_LOCK], || {
+        let (now, place) = self.exclusive(&[START_LOCK], || {
             let now = self.now();
             let limit = self.max_open_enrollments;
             let open = self.store.open_enrollments(now, limit)?;
-            if open.count >= limit {
+            if open.count.saturating_add(self.starts_in_flight.count()) >= limit {
                 let wait = open.soonest_expiry.map_or(MAX_ENROLLMENT_RETRY_AFTER_SECS, |at| at.saturating_sub(now));
                 return Err(Refusal::TooManyEnrollments {
                     limit,
@@ -109,10 +145,11 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
                 }
                 .into());
             }
-            let session = EnrollmentSession::start(identity_name.clone(), domain_id.clone(), now)?;
-            self.save(&session, None)?;
-            Ok(session)
+            Ok((now, self.starts_in_flight.reserve()))
         })?;
+        let session = EnrollmentSession::start(identity_name, domain_id, now)?;
+        self.save(&session, None)?;
+        drop(place);
         Ok(EnrollmentStarted {
             enrollment_id: session.enrollment_id,
             verification_code: session.verification_code,

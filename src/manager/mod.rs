@@ -125,6 +125,7 @@ pub struct CommonsManager<S = CommonsBackend> {
     info: StoreInfo,
     envelopes: EnvelopePolicy,
     max_open_enrollments: usize,
+    starts_in_flight: enrollments::StartsInFlight,
 }
 
 impl<S: OpenBackend> CommonsManager<S> {
@@ -222,6 +223,7 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
             info,
             envelopes: EnvelopePolicy::default(),
             max_open_enrollments: DEFAULT_MAX_OPEN_ENROLLMENTS,
+            starts_in_flight: enrollments::StartsInFlight::default(),
         }
     }
 
