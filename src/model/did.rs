@@ -1,10 +1,19 @@
 //! Decentralised identifiers in the W3C `did:key` form for Ed25519 keys.
 //!
 //! **Invariant:** a [`Did`] value is always the canonical spelling
-//! `did:key:z` + base58btc(`0xed 0x01` ++ 32-byte public key) of a valid
-//! Ed25519 public key, so one principal has exactly one DID string and one
-//! index key. Any other spelling is refused at parse time.
+//! `did:key:z` + base58btc(`0xed 0x01` ++ 32-byte public key), so one
+//! principal has exactly one DID string and one index key. A `Did` made from
+//! outside input ([`Did::parse`], deserializing, [`Did::from_verifying_key`])
+//! also holds a valid Ed25519 public key: any other spelling, and any key that
+//! is not a point, or is weak, or is not canonically encoded, is refused at
+//! parse time. The one exception is a `Did` read back from a stored record
+//! inside [`trusted_decode`]: the store validated it when the record was
+//! written, so only its shape (prefix, base58btc, multicodec, length) is
+//! checked again, not its point; `commons-gateway verify` re-parses every
+//! stored DID in full, and [`Did::verifying_key`] answers an error rather
+//! than a key for bytes of a damaged row that are no point.
 
+use std::cell::Cell;
 use std::fmt;
 
 use ed25519_dalek::VerifyingKey;
@@ -25,6 +34,13 @@ pub struct InvalidDid {
 }
 
 /// A canonical `did:key` DID of an Ed25519 principal.
+///
+/// Made from outside input ([`Did::parse`], deserializing, or
+/// [`Did::from_verifying_key`]), it holds a valid, canonically encoded,
+/// non-weak Ed25519 public key. Read back from a stored record by the store,
+/// its point is not checked again (it was when the record was written): its
+/// text is canonical, and [`Did::verifying_key`] answers an error for bytes
+/// of a damaged row that are no point.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Did {
     text: String,
@@ -68,6 +84,24 @@ impl Did {
         Ok(did)
     }
 
+    /// Rebuilds a DID read back from a stored record (see [`trusted_decode`]):
+    /// checks the shape only (prefix, base58btc, multicodec, length), which
+    /// also makes the spelling canonical (a 34-byte value starting with 0xed
+    /// has one base58btc spelling), and keeps `input` as the text.
+    fn parse_stored(input: String) -> Result<Self, InvalidDid> {
+        let fail = |reason| InvalidDid { did: input.chars().take(120).collect(), reason };
+        let Some(encoded) = input.strip_prefix(PREFIX) else {
+            return Err(fail("must start with did:key:z"));
+        };
+        let bytes = decode_34(encoded.as_bytes()).map_err(fail)?;
+        if bytes[..2] != ED25519_MULTICODEC {
+            return Err(fail("not an Ed25519 public key (multicodec 0xed01)"));
+        }
+        let mut key = [0u8; 32];
+        key.copy_from_slice(&bytes[2..]);
+        Ok(Self { text: input, key })
+    }
+
     fn from_key_bytes(key: [u8; 32]) -> Self {
         let mut bytes = Vec::with_capacity(34);
         bytes.extend_from_slice(&ED25519_MULTICODEC);
@@ -91,11 +125,76 @@ impl Did {
     }
 
     /// The public key, for signature checks.
-    pub fn verifying_key(&self) -> VerifyingKey {
-        // `parse` and `from_key_bytes` only build a `Did` from bytes that are a
-        // valid point (checked in `parse`, or taken from a `VerifyingKey`).
-        VerifyingKey::from_bytes(&self.key).unwrap_or_else(|_| unreachable!("Did holds a checked key"))
+    ///
+    /// # Errors
+    /// [`InvalidDid`] when the key is not an Ed25519 point. Only a DID read
+    /// back from a damaged store row can hold one (the store does not check a
+    /// stored DID's point again when it reads a record; `commons-gateway
+    /// verify` does, and reports it); every other `Did` was checked when it
+    /// was made.
+    pub fn verifying_key(&self) -> Result<VerifyingKey, InvalidDid> {
+        VerifyingKey::from_bytes(&self.key)
+            .map_err(|_| InvalidDid { did: self.text.clone(), reason: "not a valid Ed25519 public key" })
     }
+}
+
+/// The base58btc alphabet (Bitcoin's).
+const BASE58: &[u8; 58] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+
+/// Value of each byte in [`BASE58`], 0xff for a byte outside it.
+const BASE58_VALUE: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < BASE58.len() {
+        table[BASE58[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Decodes base58btc `text` that must stand for exactly 34 bytes whose first
+/// byte is not zero (as a multicodec-prefixed key is): the bytes `bs58`
+/// decodes it to, with the same outcome, without its per-digit bignum
+/// loop (a stored DID is read on every cache miss). Ten digits at a time
+/// (58^10 < 2^64) go into five 64-bit limbs (little endian).
+///
+/// # Errors
+/// The reason, as `Did::parse` words it: a byte outside the alphabet, or
+/// a value of another length (a leading `1` is a leading zero byte).
+fn decode_34(text: &[u8]) -> Result<[u8; 34], &'static str> {
+    let mut limbs = [0u64; 5];
+    for chunk in text.chunks(10) {
+        let mut add = 0u64;
+        let mut mul = 1u64;
+        for &c in chunk {
+            let v = BASE58_VALUE[c as usize];
+            if v == 0xff {
+                return Err("not base58btc");
+            }
+            add = add * 58 + u64::from(v);
+            mul *= 58;
+        }
+        let mut carry = u128::from(add);
+        for limb in &mut limbs {
+            let x = u128::from(*limb) * u128::from(mul) + carry;
+            *limb = x as u64; // the low 64 bits; the rest carries
+            carry = x >> 64;
+        }
+        if carry != 0 {
+            return Err("wrong length");
+        }
+    }
+    // 34 bytes exactly, the first not zero: 2^264 <= value < 2^272.
+    let top = limbs[4];
+    if text.first() == Some(&BASE58[0]) || !(1 << 8..1 << 16).contains(&top) {
+        return Err("wrong length");
+    }
+    let mut bytes = [0u8; 34];
+    bytes[..2].copy_from_slice(&(top as u16).to_be_bytes());
+    for (i, limb) in limbs[..4].iter().rev().enumerate() {
+        bytes[2 + 8 * i..10 + 8 * i].copy_from_slice(&limb.to_be_bytes());
+    }
+    Ok(bytes)
 }
 
 impl fmt::Display for Did {
@@ -116,10 +215,43 @@ impl Serialize for Did {
     }
 }
 
+thread_local! {
+    /// Whether this thread is inside [`trusted_decode`].
+    static TRUSTED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Restores the thread's trust flag when a [`trusted_decode`] ends (also
+/// on a panic).
+struct Restore(bool);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        TRUSTED.with(|t| t.set(self.0));
+    }
+}
+
+/// Runs `decode` (the decoding of a record the store wrote itself) with
+/// every [`Did`] it deserializes checked for its shape only (prefix,
+/// base58btc, multicodec, length), not for its point: the point was checked
+/// when the record was written, and decompressing it again costs more than
+/// the rest of a cached-miss read. Everywhere else (request bodies, signed
+/// envelopes, path parameters, import files, `verify`) a `Did` is parsed in
+/// full. The flag is per thread and covers only the synchronous call.
+pub(crate) fn trusted_decode<T>(decode: impl FnOnce() -> T) -> T {
+    let _restore = Restore(TRUSTED.with(|t| t.replace(true)));
+    decode()
+}
+
 impl<'de> Deserialize<'de> for Did {
+    /// A [`Did::parse`] of the string; while the store decodes a record it
+    /// wrote itself, a check of its shape only (see the type's docs).
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Did::parse(&text).map_err(serde::de::Error::custom)
+        if TRUSTED.with(Cell::get) {
+            Did::parse_stored(text).map_err(serde::de::Error::custom)
+        } else {
+            Did::parse(&text).map_err(serde::de::Error::custom)
+        }
     }
 }
 
@@ -168,6 +300,69 @@ mod tests {
             Did::parse(&format!("did:key:z{}", bs58::encode(&long).into_string())).unwrap_err().reason,
             "wrong length"
         );
+    }
+
+    #[test]
+    fn the_stored_did_decoder_agrees_with_bs58() {
+        let reference = |text: &str| match bs58::decode(text).into_vec() {
+            Ok(v) if v.len() == 34 && v[0] != 0 => Ok(v),
+            Ok(_) => Err("wrong length"),
+            Err(_) => Err("not base58btc"),
+        };
+        let mut key = [0u8; 34];
+        key[0] = 0xed;
+        key[1] = 0x01;
+        let mut texts = Vec::new();
+        for fill in [0x00u8, 0x01, 0x7f, 0x80, 0xfe, 0xff] {
+            key[2..].fill(fill);
+            texts.push(bs58::encode(key).into_string());
+        }
+        for seed in 0..64u8 {
+            let k = SigningKey::from_bytes(&[seed; 32]).verifying_key();
+            texts.push(Did::from_verifying_key(&k).as_str()["did:key:z".len()..].to_string());
+        }
+        for top in [[0x00u8, 0x01], [0x01, 0x00], [0xff, 0xff], [0x00, 0x00]] {
+            key[..2].copy_from_slice(&top);
+            texts.push(bs58::encode(key).into_string());
+        }
+        let valid = texts.clone();
+        for t in &valid {
+            texts.push(format!("{t}1"));
+            texts.push(format!("1{t}"));
+            texts.push(t[1..].to_string());
+            texts.push(format!("{t}z"));
+            texts.push(t.replacen('6', "0", 1));
+            texts.push(t.replacen('M', "l", 1));
+        }
+        texts.extend(["".to_string(), "z".repeat(48), "z".repeat(200), "1".repeat(48)]);
+        for t in &texts {
+            assert_eq!(decode_34(t.as_bytes()).map(|b| b.to_vec()), reference(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn a_stored_did_keeps_its_text_and_is_checked_for_its_shape_only() {
+        let did = sample();
+        let stored: Did = trusted_decode(|| serde_json::from_str(&format!("\"{did}\"")).unwrap());
+        assert_eq!(stored, did);
+        assert_eq!(stored.public_key_bytes(), did.public_key_bytes());
+        // Bytes that are no point have the right shape: read as stored,
+        // refused where a key is needed.
+        let not_a_point = (2u8..).map(|y| [y; 32]).find(|k| VerifyingKey::from_bytes(k).is_err()).unwrap();
+        let weak = did_of(not_a_point);
+        let stored: Did = trusted_decode(|| serde_json::from_str(&format!("\"{weak}\"")).unwrap());
+        assert_eq!(stored.as_str(), weak);
+        assert_eq!(stored.verifying_key().unwrap_err().reason, "not a valid Ed25519 public key");
+        // Outside the trusted decode the same text is refused.
+        assert_eq!(
+            serde_json::from_str::<Did>(&format!("\"{weak}\"")).unwrap_err().to_string(),
+            Did::parse(&weak).unwrap_err().to_string()
+        );
+        // The wrong shape is refused inside it too.
+        for bad in [weak.replacen("did:key:z", "did:key:m", 1), format!("{weak}1"), format!("{}0", &weak[..20])] {
+            let r: Result<Did, _> = trusted_decode(|| serde_json::from_str(&format!("\"{bad}\"")));
+            assert!(r.is_err(), "{bad}");
+        }
     }
 
     fn did_of(key: [u8; 32]) -> String {

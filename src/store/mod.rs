@@ -9,7 +9,11 @@
 //! stale index rows of the old version are deleted in that same batch.
 //! Caches are filled only after the backend write succeeded. A record that
 //! fails to decode is an error naming its key, in `get` and in lists;
-//! nothing is skipped silently. This module knows nothing of HTTP.
+//! nothing is skipped silently. Records read back for `get`, lists and
+//! sweeps are decoded trusting what was validated when they were written
+//! (`decode_stored`: DIDs are checked for their shape, not their points);
+//! `verify` decodes in full (`decode`). This module knows nothing of
+//! HTTP.
 
 mod cache;
 mod keys;
@@ -26,6 +30,7 @@ use crate::model::amendment::Amendment;
 use crate::model::anchor::PersonhoodAnchor;
 use crate::model::appeal::Appeal;
 use crate::model::charter::Charter;
+use crate::model::did::trusted_decode;
 use crate::model::enrollment::EnrollmentSession;
 use crate::model::holder::CommonsHolderRecord;
 use crate::model::replay::SpentNonce;
@@ -187,11 +192,26 @@ pub(crate) fn encode<E: Entity>(record: &E) -> StoreResult<Vec<u8>> {
         .map_err(|e| StoreError::Corrupt { key: E::key_of(record.id()), reason: format!("cannot encode: {e}") })
 }
 
+/// Decodes a record row in full, as from outside: every DID's point is
+/// checked again. For `verify` (and through it `import`), which look for
+/// damage.
 pub(crate) fn decode<E: Entity>(key: &[u8], bytes: &[u8]) -> StoreResult<E> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+    serde_json::from_slice(bytes).map_err(|e| corrupt::<E>(key, &e))
+}
+
+/// Decodes a record row this store wrote, trusting what was validated when
+/// it was written (`docs/DOMAIN.md`, decision 36): a DID's shape is checked,
+/// its point is not (see [`trusted_decode`]). For reads and lists; a row
+/// that does not decode is still `Corrupt`.
+pub(crate) fn decode_stored<E: Entity>(key: &[u8], bytes: &[u8]) -> StoreResult<E> {
+    trusted_decode(|| serde_json::from_slice(bytes)).map_err(|e| corrupt::<E>(key, &e))
+}
+
+fn corrupt<E: Entity>(key: &[u8], e: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason: format!("cannot decode {}: {e}", E::NAME),
-    })
+    }
 }
 
 impl Changes {
@@ -429,7 +449,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         };
         let key = E::key_of(id);
         let Some(raw) = self.backend.get(key.as_bytes())? else { return Ok(None) };
-        let record: E = decode(key.as_bytes(), &raw)?;
+        let record: E = decode_stored(key.as_bytes(), &raw)?;
         cache.fill(ticket, id, &record);
         Ok(Some(record))
     }

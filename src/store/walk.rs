@@ -11,7 +11,7 @@
 
 use std::ops::ControlFlow;
 
-use super::{decode, CommonsStore, Entity, Page, StoreError, StoreResult};
+use super::{decode_stored, CommonsStore, Entity, Page, StoreError, StoreResult};
 use crate::backend::CommonsStoreBackend;
 
 /// Most rows one list call examines. A page may hold fewer than `limit`
@@ -200,7 +200,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// `InvalidCursor`; `Corrupt` naming the key of a record that does not
     /// decode (never skipped); backend errors.
     pub fn list<E: Entity>(&self, page: Paging<'_>, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
-        self.collect(E::PREFIX, page, |k, v| decode(k, v).map(Some), filter)
+        self.collect(E::PREFIX, page, |k, v| decode_stored(k, v).map(Some), filter)
     }
 
     /// A page of the records that the index rows under `index_prefix` point
