@@ -69,7 +69,8 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     ) -> Result<(), Err> {
         let mut after = start_after;
         loop {
-            let rows = self.backend.scan_from(prefix.as_bytes(), after.as_deref(), chunk).map_err(StoreError::from)?;
+            let rows =
+                self.engine()?.scan_from(prefix.as_bytes(), after.as_deref(), chunk).map_err(StoreError::from)?;
             for (k, v) in &rows {
                 if visit(k, v)?.is_break() {
                     return Ok(());
@@ -107,7 +108,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// # Errors
     /// Backend errors; `Corrupt` for a non-UTF-8 value.
     pub(super) fn index_value(&self, index_key: &str) -> StoreResult<Option<String>> {
-        match self.backend.get(index_key.as_bytes())? {
+        match self.engine()?.get(index_key.as_bytes())? {
             None => Ok(None),
             Some(raw) => Ok(Some(row_text(index_key.as_bytes(), &raw)?.to_string())),
         }
