@@ -38,6 +38,20 @@ fn uncached_store() -> Result<CommonsStore<InMemoryCommonsStore>> {
     Ok(CommonsStore::new(InMemoryCommonsStore::new(), &StoreConfig { cache_records: 0, ..StoreConfig::default() })?)
 }
 
+/// A store without caches holding one anchor of a good DID: the store, the
+/// anchor, its DID, its key and its row's JSON text.
+fn one_anchor() -> Result<(CommonsStore<InMemoryCommonsStore>, PersonhoodAnchor, Did, String, String)> {
+    let store = uncached_store()?;
+    let did = Person::new().did;
+    let anchor = PersonhoodAnchor::new(did.clone(), Pathway::Admin, T0);
+    let mut changes = Changes::new();
+    changes.put(&anchor, None)?;
+    store.commit(changes)?;
+    let key = format!("anchor/{}", anchor.anchor_id);
+    let row = String::from_utf8(store.backend().get(key.as_bytes())?.expect("the row"))?;
+    Ok((store, anchor, did, key, row))
+}
+
 #[test]
 fn records_read_back_equal_the_records_written() -> Result<()> {
     let m = manager_on(InMemoryCommonsStore::new())?;
@@ -66,18 +80,11 @@ fn a_stored_did_that_is_no_valid_key_reads_back_but_verify_reports_it() -> Resul
     for (bad, reason) in
         [(not_a_point_did(), "not a valid Ed25519 public key"), (weak_did(), "a small-order (weak) Ed25519 key")]
     {
-        let store = uncached_store()?;
-        let good = Person::new();
-        let anchor = PersonhoodAnchor::new(good.did.clone(), Pathway::Admin, T0);
-        let mut changes = Changes::new();
-        changes.put(&anchor, None)?;
-        store.commit(changes)?;
+        let (store, anchor, good, key, row) = one_anchor()?;
         assert!(store.verify()?.is_clean());
 
         // Damage: the row now names a bad key (the JSON is otherwise the same).
-        let key = format!("anchor/{}", anchor.anchor_id);
-        let row = String::from_utf8(store.backend().get(key.as_bytes())?.expect("the row"))?;
-        let damaged = row.replace(good.did.as_str(), &bad);
+        let damaged = row.replace(good.as_str(), &bad);
         assert_ne!(damaged, row);
         store.backend().put(key.as_bytes(), damaged.as_bytes())?;
 
@@ -99,18 +106,9 @@ fn a_stored_did_that_is_no_valid_key_reads_back_but_verify_reports_it() -> Resul
 
 #[test]
 fn a_stored_did_of_the_wrong_shape_is_still_a_corrupt_row() -> Result<()> {
-    let store = uncached_store()?;
-    let good = Person::new();
-    let anchor = PersonhoodAnchor::new(good.did.clone(), Pathway::Admin, T0);
-    let mut changes = Changes::new();
-    changes.put(&anchor, None)?;
-    store.commit(changes)?;
-    let key = format!("anchor/{}", anchor.anchor_id);
-    let row = String::from_utf8(store.backend().get(key.as_bytes())?.expect("the row"))?;
-    for bad in
-        [good.did.as_str().replacen("did:key:z", "did:key:m", 1), format!("{}1", good.did), "did:key:z0OIl".into()]
-    {
-        store.backend().put(key.as_bytes(), row.replace(good.did.as_str(), &bad).as_bytes())?;
+    let (store, anchor, good, key, row) = one_anchor()?;
+    for bad in [good.as_str().replacen("did:key:z", "did:key:m", 1), format!("{good}1"), "did:key:z0OIl".into()] {
+        store.backend().put(key.as_bytes(), row.replace(good.as_str(), &bad).as_bytes())?;
         let err = store.get::<PersonhoodAnchor>(&anchor.anchor_id).expect_err("a corrupt row");
         assert!(err.to_string().contains(&key), "{err}");
     }

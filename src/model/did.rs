@@ -56,15 +56,7 @@ impl Did {
     /// bytes that are not an Ed25519 point.
     pub fn parse(input: &str) -> Result<Self, InvalidDid> {
         let fail = |reason| InvalidDid { did: input.chars().take(120).collect(), reason };
-        let Some(encoded) = input.strip_prefix(PREFIX) else {
-            return Err(fail("must start with did:key:z"));
-        };
-        let bytes = decode_34(encoded.as_bytes()).map_err(fail)?;
-        if bytes[..2] != ED25519_MULTICODEC {
-            return Err(fail("not an Ed25519 public key (multicodec 0xed01)"));
-        }
-        let mut key = [0u8; 32];
-        key.copy_from_slice(&bytes[2..]);
+        let key = key_of_shape(input).map_err(fail)?;
         let point = VerifyingKey::from_bytes(&key).map_err(|_| fail("not a valid Ed25519 public key"))?;
         // A small-order key can never sign under strict verification, and a
         // non-canonical encoding would give one point two DIDs (two anchors).
@@ -85,17 +77,10 @@ impl Did {
     /// also makes the spelling canonical (a 34-byte value starting with 0xed
     /// has one base58btc spelling), and keeps `input` as the text.
     fn parse_stored(input: String) -> Result<Self, InvalidDid> {
-        let fail = |reason| InvalidDid { did: input.chars().take(120).collect(), reason };
-        let Some(encoded) = input.strip_prefix(PREFIX) else {
-            return Err(fail("must start with did:key:z"));
-        };
-        let bytes = decode_34(encoded.as_bytes()).map_err(fail)?;
-        if bytes[..2] != ED25519_MULTICODEC {
-            return Err(fail("not an Ed25519 public key (multicodec 0xed01)"));
+        match key_of_shape(&input) {
+            Ok(key) => Ok(Self { text: input, key }),
+            Err(reason) => Err(InvalidDid { did: input.chars().take(120).collect(), reason }),
         }
-        let mut key = [0u8; 32];
-        key.copy_from_slice(&bytes[2..]);
-        Ok(Self { text: input, key })
     }
 
     fn from_key_bytes(key: [u8; 32]) -> Self {
@@ -132,6 +117,23 @@ impl Did {
         VerifyingKey::from_bytes(&self.key)
             .map_err(|_| InvalidDid { did: self.text.clone(), reason: "not a valid Ed25519 public key" })
     }
+}
+
+/// The key bytes of a DID of the right shape: `did:key:z`, base58btc of
+/// exactly 34 bytes, the first two the Ed25519 multicodec. Says nothing of
+/// the point.
+///
+/// # Errors
+/// The reason, as `Did::parse` words it.
+fn key_of_shape(input: &str) -> Result<[u8; 32], &'static str> {
+    let encoded = input.strip_prefix(PREFIX).ok_or("must start with did:key:z")?;
+    let bytes = decode_34(encoded.as_bytes())?;
+    if bytes[..2] != ED25519_MULTICODEC {
+        return Err("not an Ed25519 public key (multicodec 0xed01)");
+    }
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&bytes[2..]);
+    Ok(key)
 }
 
 /// Whether the 32 bytes of a point that decompressed and is not weak are
