@@ -550,7 +550,10 @@ pub trait CommonsStoreBackend: Send + Sync {
         false
     }
 
-    /// `Ok` while the store serves requests; for health checks.
+    /// `Ok` while the store serves requests; for health checks, and on every
+    /// record-cache hit. An engine that is not [`shared`](Self::shared)
+    /// answers without I/O (a flag): the gateway serves cache hits on its
+    /// async workers.
     ///
     /// # Errors
     /// `Unavailable` once a persistent store has stopped after a failed write

@@ -6,14 +6,14 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 use serde::Deserialize;
 
-use super::handlers::{operator, read, signed_on, status};
+use super::handlers::{lookup, operator, read, signed_on, status};
 use crate::manager::CommonsManager;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     use StatusCode as S;
     let bootstrap = |m: &CommonsManager, r: BootstrapRequest| m.bootstrap_anchor(&r.did, r.display_name);
     cfg.route("/anchors", web::post().to(operator(S::CREATED, bootstrap)))
-        .route("/anchors/by-did/{did}", web::get().to(read(CommonsManager::anchor_by_did)))
+        .route("/anchors/by-did/{did}", web::get().to(lookup(CommonsManager::anchor_by_did)))
         .route("/anchors/{id}", web::get().to(read(CommonsManager::anchor)))
         .route("/anchors/{id}/attestations", web::post().to(signed_on(S::CREATED, CommonsManager::add_attestation)))
         .route("/anchors/{id}/suspend", web::post().to(status(CommonsManager::suspend_anchor)))

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::web;
 
 use super::error::ApiError;
-use super::handlers::{list, list_query, read, signed, signed_on, status};
+use super::handlers::{list, list_query, lookup, read, signed, signed_on, status};
 use crate::manager::{CharterFilter, CommonsManager};
 use crate::model::charter::OrgType;
 
@@ -14,7 +14,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     use StatusCode as S;
     cfg.route("/charters", web::post().to(signed(S::CREATED, CommonsManager::create_charter)))
         .route("/charters", web::get().to(list(filter, CommonsManager::list_charters)))
-        .route("/charters/by-domain/{domain_id}", web::get().to(read(CommonsManager::charter_by_domain)))
+        .route("/charters/by-domain/{domain_id}", web::get().to(lookup(CommonsManager::charter_by_domain)))
         .route("/charters/{id}", web::get().to(read(CommonsManager::charter)))
         .route("/charters/{id}/signatures", web::post().to(signed_on(S::OK, CommonsManager::sign_charter)))
         .route("/charters/{id}/activate", web::post().to(signed_on(S::OK, CommonsManager::activate_charter)))

@@ -1,7 +1,10 @@
 //! Handler builders for the route shapes that recur across the API, so each
 //! route file lists its routes and the one manager call each makes.
 //!
-//! - [`read`]: `GET .../{id}`, answers 200 with what the manager returns.
+//! - [`read`]: `GET .../{id}`, answers 200 with what the manager returns,
+//!   from the record caches on the async worker when it can ([`run_read`]).
+//! - [`lookup`]: `GET .../by-did/{did}` and the like (an index lookup, so
+//!   always on the blocking pool), answers 200 as `read`.
 //! - [`signed`]: a signed envelope whose target is `-` (a creation).
 //! - [`signed_on`]: a signed envelope whose target is the route's `{id}`.
 //! - [`operator`] / [`operator_on`]: operator routes (token checked by the
@@ -20,7 +23,7 @@
 //! (the extractors), authorise (the signature is verified by
 //! [`open_signed`] against the route's target and the gateway's audience
 //! before the payload is parsed; the operator token by [`Operator`]), run ONE manager call on the
-//! blocking pool, and answer `status` with its result as JSON. Errors map
+//! blocking pool (a read by id: on the record caches first, [`run_read`]), and answer `status` with its result as JSON. Errors map
 //! through [`ApiError`]. Routes with two ways in (operator or signed) or with
 //! extra checks keep their own handler functions.
 
@@ -32,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Caller, Operator};
 use super::body::{object_as, require_credential, JsonObject};
 use super::error::ApiError;
-use super::{parse_limit, run};
+use super::{parse_limit, run, run_read};
 use crate::manager::{CommonsManager, CommonsResult};
 use crate::model::signing::{Action, Signed, SignedEnvelope};
 use crate::store::Paging;
@@ -72,14 +75,28 @@ fn answer<T: Serialize>(status: StatusCode, value: &T) -> HttpResponse {
     HttpResponse::build(status).json(value)
 }
 
-/// `GET .../{id}`: `call(manager, id)`, 200.
+/// `GET .../{id}`: `call(manager, id)` ([`run_read`]: from the record
+/// caches when no I/O is needed), 200.
 pub(super) fn read<T, F>(call: F) -> impl Handler<(web::Data<CommonsManager>, web::Path<String>), Output = Answer>
 where
     T: Serialize + Send + 'static,
     F: Fn(&CommonsManager, &str) -> CommonsResult<T> + Copy + Send + 'static,
 {
     move |m: web::Data<CommonsManager>, id: web::Path<String>| async move {
-        let value = run(&m, move |m| call(m, &id)).await?;
+        let value = run_read(&m, id.into_inner(), call).await?;
+        Ok(answer(StatusCode::OK, &value))
+    }
+}
+
+/// `GET .../by-did/{did}` and the like: `call(manager, key)` on the
+/// blocking pool (an index lookup always reads the engine), 200.
+pub(super) fn lookup<T, F>(call: F) -> impl Handler<(web::Data<CommonsManager>, web::Path<String>), Output = Answer>
+where
+    T: Serialize + Send + 'static,
+    F: Fn(&CommonsManager, &str) -> CommonsResult<T> + Copy + Send + 'static,
+{
+    move |m: web::Data<CommonsManager>, key: web::Path<String>| async move {
+        let value = run(&m, move |m| call(m, &key)).await?;
         Ok(answer(StatusCode::OK, &value))
     }
 }

@@ -29,7 +29,7 @@ use super::auth::{Caller, Operator};
 use super::body::object_as;
 use super::body::{require_credential, JsonObject};
 use super::error::ApiError;
-use super::handlers::{open_signed, operator_on, read, signed_on, ReasonBody};
+use super::handlers::{lookup, open_signed, operator_on, read, signed_on, ReasonBody};
 use super::{ok, parse_limit, run};
 use crate::manager::{AffiliationApprove, AffiliationLeave, AffiliationPromote, CommonsManager, CommonsResult};
 use crate::model::holder::{Capability, HolderView};
@@ -59,7 +59,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let capabilities = |m: &CommonsManager, (id, j): (String, String), b: CapabilitiesBody| {
         m.set_affiliation_capabilities(&id, &j, b.capabilities)
     };
-    cfg.route("/holders/by-did/{did}", web::get().to(read(CommonsManager::holder_by_did)))
+    cfg.route("/holders/by-did/{did}", web::get().to(lookup(CommonsManager::holder_by_did)))
         .route("/holders/{id}", web::get().to(read(CommonsManager::holder)))
         .route("/holders/{id}", web::patch().to(signed_on(S::OK, CommonsManager::update_holder)))
         .route("/holders/{id}/affiliations", web::get().to(read(CommonsManager::holder_affiliations)))

@@ -13,8 +13,11 @@
 //! **Invariants:** handlers are thin (parse, authorise, call one manager
 //! method, map the result) and take the manager with its default type
 //! parameter, `web::Data<CommonsManager>`, so the engine is fixed at compile
-//! time with no dynamic dispatch. Store calls run off the async workers
-//! (`web::block`). One manager per process, shared by every worker. Request
+//! time with no dynamic dispatch. Store calls that may do I/O run off the
+//! async workers (`web::block`); a read of one record by id is first tried
+//! on the record caches on the async worker, where a step that would need
+//! the engine or wait for a lock is refused and the read goes to the
+//! blocking pool (`run_read`), so both ways give the same answer. One manager per process, shared by every worker. Request
 //! bodies are limited to 64 KiB. Every error the gateway's own code answers
 //! (unknown route 404, wrong method 405, body late 408, body too large 413,
 //! target too long 414, content type 415) has the JSON error body.
@@ -63,6 +66,23 @@ where
         Ok(result) => result.map_err(ApiError::from),
         Err(e) => Err(ApiError::internal(&e)),
     }
+}
+
+/// Runs a manager read of one record by `id`: first on the record caches,
+/// right here on the async worker ([`CommonsManager::cached`]: no I/O, no
+/// wait, the same answer the read gives on the blocking pool), and on the
+/// blocking pool ([`run`]) when that needs the engine (a miss, an expired
+/// enrollment session to delete, a busy record lock) or the store keeps no
+/// cache (PostgreSQL).
+async fn run_read<T, F>(manager: &web::Data<CommonsManager>, id: String, read: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: Fn(&CommonsManager, &str) -> CommonsResult<T> + Copy + Send + 'static,
+{
+    if let Some(result) = manager.cached(|m| read(m, &id)) {
+        return result.map_err(ApiError::from);
+    }
+    run(manager, move |m| read(m, &id)).await
 }
 
 fn ok<T: Serialize>(value: &T) -> HttpResponse {

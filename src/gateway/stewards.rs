@@ -7,7 +7,7 @@ use actix_web::web;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::handlers::{list, list_query, operator, operator_on, read, status};
+use super::handlers::{list, list_query, lookup, operator, operator_on, read, status};
 use crate::manager::{CommonsManager, StewardFilter};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -15,7 +15,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     let extend_term = |m: &CommonsManager, id: String, b: ExtendTermBody| m.extend_steward_term(&id, b.term_end);
     cfg.route("/stewards", web::post().to(operator(StatusCode::CREATED, register)))
         .route("/stewards", web::get().to(list(filter, CommonsManager::list_stewards)))
-        .route("/stewards/by-did/{did}", web::get().to(read(CommonsManager::steward_by_did)))
+        .route("/stewards/by-did/{did}", web::get().to(lookup(CommonsManager::steward_by_did)))
         .route("/stewards/{id}", web::get().to(read(CommonsManager::steward)))
         .route("/stewards/{id}/suspend", web::post().to(status(CommonsManager::suspend_steward)))
         .route("/stewards/{id}/reinstate", web::post().to(status(CommonsManager::reinstate_steward)))

@@ -6,7 +6,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 const LOCK_STRIPES: usize = 256;
 
@@ -22,6 +22,25 @@ impl LockTable {
 
     /// Locks the stripes of every id, in ascending stripe order.
     pub(crate) fn lock(&self, ids: &[&str]) -> Vec<MutexGuard<'_, ()>> {
+        // The guarded value is `()`: a poisoned stripe protects no state.
+        Self::stripes(ids).into_iter().map(|i| self.stripes[i].lock().unwrap_or_else(PoisonError::into_inner)).collect()
+    }
+
+    /// Locks the stripes of every id if none is held now; `None` (nothing
+    /// held) rather than waiting.
+    pub(crate) fn try_lock(&self, ids: &[&str]) -> Option<Vec<MutexGuard<'_, ()>>> {
+        Self::stripes(ids)
+            .into_iter()
+            .map(|i| match self.stripes[i].try_lock() {
+                Ok(guard) => Some(guard),
+                Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(TryLockError::WouldBlock) => None,
+            })
+            .collect()
+    }
+
+    /// The stripes of `ids`, ascending, each once.
+    fn stripes(ids: &[&str]) -> Vec<usize> {
         let mut idx: Vec<usize> = ids
             .iter()
             .map(|id| {
@@ -32,7 +51,22 @@ impl LockTable {
             .collect();
         idx.sort_unstable();
         idx.dedup();
-        // The guarded value is `()`: a poisoned stripe protects no state.
-        idx.into_iter().map(|i| self.stripes[i].lock().unwrap_or_else(PoisonError::into_inner)).collect()
+        idx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn try_lock_takes_free_stripes_and_waits_for_none() {
+        let table = LockTable::new();
+        let held = table.lock(&["a"]);
+        assert!(table.try_lock(&["a"]).is_none(), "a held stripe is not waited for");
+        assert!(table.try_lock(&["a", "b"]).is_none(), "nor is any set that holds it");
+        drop(held);
+        let both = table.try_lock(&["a", "b", "a"]).expect("free stripes");
+        assert_eq!(both.len(), LockTable::stripes(&["a", "b"]).len());
     }
 }

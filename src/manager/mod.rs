@@ -287,6 +287,22 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         self.clock.now()
     }
 
+    /// Runs `read` (a read of this manager, e.g. `|m| m.anchor(id)`) on the
+    /// record caches alone, for a caller that must not block (the gateway's
+    /// async workers): `Some` with exactly what `read` answers when it
+    /// needed no engine I/O and no wait for a record lock; `None` when it did
+    /// (a cache miss, an index lookup, a write, a busy lock) or when this
+    /// store keeps no record cache (a shared engine such as PostgreSQL, or
+    /// `cache_records: 0`). After `None`, run `read` normally (off the async
+    /// workers). Nothing `read` did in the attempt is kept: a write it tried
+    /// was refused before the engine was touched.
+    pub fn cached<T>(&self, read: impl FnOnce(&Self) -> CommonsResult<T>) -> Option<CommonsResult<T>> {
+        if !self.store.caches_records() {
+            return None;
+        }
+        crate::store::cache_only(|| read(self))
+    }
+
     /// Makes every committed change durable (called on graceful shutdown).
     ///
     /// # Errors
@@ -322,7 +338,12 @@ impl<S: CommonsStoreBackend> CommonsManager<S> {
         let mut attempt = 1;
         loop {
             let result = {
-                let _guard = self.locks.lock(ids);
+                let _guard = if crate::store::in_cache_only() {
+                    // A cached read (`cached`) never waits for a lock.
+                    self.locks.try_lock(ids).ok_or_else(crate::store::refuse_io)?
+                } else {
+                    self.locks.lock(ids)
+                };
                 if attempt > 1 {
                     // The conflict may have been another use of this envelope.
                     self.refuse_replay_on_rerun()?;

@@ -341,7 +341,7 @@ impl SignedEnvelope {
         };
         let message = signing_message(&header, A::ACTION, target, self.payload.as_bytes());
         actor
-            .verifying_key()
+            .verifying_key()?
             .verify_strict(message.as_bytes(), &signature)
             .map_err(|_| bad("signature does not match"))?;
         self.check_window(policy, now)?;

@@ -1,14 +1,88 @@
-//! Per-entity LRU record caches.
+//! Per-entity LRU record caches, and the cache-only mode of a thread.
 //!
 //! **Invariant:** a cache never holds a value older than the store's. Writers
 //! update the cache only after the backend write succeeded (and bump a
 //! generation counter); a reader that missed fills the cache only if no write
 //! to that cache happened between its store read and its fill.
+//!
+//! **Cache-only mode** ([`cache_only`]): a call run in it may read the
+//! caches (a short mutex each, no I/O) but never reaches the engine or waits
+//! for a record lock: the first such step is refused ([`refuse_io`]) and the
+//! whole call's result is thrown away, so the caller runs the call again
+//! normally. A call therefore answers in cache-only mode exactly what it
+//! answers normally, or nothing.
 
+use std::cell::Cell;
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lru::LruCache;
+
+use super::StoreError;
+
+/// The cache-only state of a thread.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Normal: every step may do I/O.
+    Off,
+    /// Inside [`cache_only`], nothing refused yet.
+    On,
+    /// Inside [`cache_only`], a step was refused: the result is void.
+    Refused,
+}
+
+thread_local! {
+    static MODE: Cell<Mode> = const { Cell::new(Mode::Off) };
+}
+
+/// Sets the thread's mode back when a [`cache_only`] call ends (also on a
+/// panic).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        MODE.with(|m| m.set(Mode::Off));
+    }
+}
+
+/// Runs `call` in cache-only mode (see the module docs): `Some` with its
+/// result when it needed neither the engine nor a wait, `None` when a step
+/// was refused (the result, whatever it was, is dropped). The mode is per
+/// thread and covers only this synchronous call.
+pub(crate) fn cache_only<T>(call: impl FnOnce() -> T) -> Option<T> {
+    if MODE.with(Cell::get) != Mode::Off {
+        // Already inside one: the outer call judges the result.
+        return Some(call());
+    }
+    MODE.with(|m| m.set(Mode::On));
+    let _restore = Restore;
+    let out = call();
+    (MODE.with(Cell::get) == Mode::On).then_some(out)
+}
+
+/// Whether this thread runs a call in cache-only mode.
+pub(crate) fn in_cache_only() -> bool {
+    MODE.with(Cell::get) != Mode::Off
+}
+
+/// Refuses a step that needs the engine or a wait: marks the running
+/// cache-only call void and answers the error that unwinds it.
+pub(crate) fn refuse_io() -> StoreError {
+    MODE.with(|m| m.set(Mode::Refused));
+    StoreError::NeedsEngine
+}
+
+/// `Ok` unless this thread is in cache-only mode (then [`refuse_io`]).
+///
+/// # Errors
+/// `NeedsEngine` in cache-only mode.
+pub(crate) fn check_io() -> Result<(), StoreError> {
+    if in_cache_only() {
+        Err(refuse_io())
+    } else {
+        Ok(())
+    }
+}
 
 struct Inner<E> {
     lru: LruCache<String, E>,
@@ -73,6 +147,11 @@ impl<E: Clone> RecordCache<E> {
                 }
             }
         }
+    }
+
+    /// Whether the cache holds records at all (capacity above 0).
+    pub fn enabled(&self) -> bool {
+        self.inner.is_some()
     }
 
     /// Drops every cached record (for a store that has other writers).

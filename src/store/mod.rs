@@ -9,7 +9,12 @@
 //! stale index rows of the old version are deleted in that same batch.
 //! Caches are filled only after the backend write succeeded. A record that
 //! fails to decode is an error naming its key, in `get` and in lists;
-//! nothing is skipped silently. This module knows nothing of HTTP.
+//! nothing is skipped silently. Records read back for `get`, lists and
+//! sweeps are decoded trusting what was validated when they were written
+//! (`decode_stored`: DIDs are checked for their shape, not their points);
+//! `verify` decodes in full (`decode`). Every engine access for I/O goes
+//! through `engine()`, which refuses in cache-only mode (`cache.rs`). This
+//! module knows nothing of HTTP.
 
 mod cache;
 mod keys;
@@ -26,12 +31,15 @@ use crate::model::amendment::Amendment;
 use crate::model::anchor::PersonhoodAnchor;
 use crate::model::appeal::Appeal;
 use crate::model::charter::Charter;
+use crate::model::did::trusted_decode;
 use crate::model::enrollment::EnrollmentSession;
 use crate::model::holder::CommonsHolderRecord;
 use crate::model::replay::SpentNonce;
 use crate::model::revocation::RevocationRecord;
 use crate::model::steward::StewardRecord;
-use cache::RecordCache;
+use cache::{check_io, RecordCache};
+
+pub(crate) use cache::{cache_only, in_cache_only, refuse_io};
 
 pub use keys::{Entity, SCHEMA_VERSION};
 pub use lookups::{Due, OpenEnrollments};
@@ -65,6 +73,14 @@ pub enum StoreError {
         /// Version this binary knows.
         supported: u32,
     },
+    /// A read run in cache-only mode ([`CommonsManager::cached`]) needed the
+    /// engine or a record lock. Only seen inside such a read, whose result is
+    /// then dropped and the read run again normally; no other call returns
+    /// it.
+    ///
+    /// [`CommonsManager::cached`]: crate::CommonsManager::cached
+    #[error("a cache-only read needed the engine")]
+    NeedsEngine,
     /// A list cursor that this store did not hand out (HTTP 400).
     #[error("invalid cursor {cursor:?}")]
     InvalidCursor {
@@ -187,11 +203,26 @@ pub(crate) fn encode<E: Entity>(record: &E) -> StoreResult<Vec<u8>> {
         .map_err(|e| StoreError::Corrupt { key: E::key_of(record.id()), reason: format!("cannot encode: {e}") })
 }
 
+/// Decodes a record row in full, as from outside: every DID's point is
+/// checked again. For `verify` (and through it `import`), which look for
+/// damage.
 pub(crate) fn decode<E: Entity>(key: &[u8], bytes: &[u8]) -> StoreResult<E> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+    serde_json::from_slice(bytes).map_err(|e| corrupt::<E>(key, &e))
+}
+
+/// Decodes a record row this store wrote, trusting what was validated when
+/// it was written (`docs/DOMAIN.md`, decision 36): a DID's shape is checked,
+/// its point is not (see [`trusted_decode`]). For reads and lists; a row
+/// that does not decode is still `Corrupt`.
+pub(crate) fn decode_stored<E: Entity>(key: &[u8], bytes: &[u8]) -> StoreResult<E> {
+    trusted_decode(|| serde_json::from_slice(bytes)).map_err(|e| corrupt::<E>(key, &e))
+}
+
+fn corrupt<E: Entity>(key: &[u8], e: &serde_json::Error) -> StoreError {
+    StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason: format!("cannot decode {}: {e}", E::NAME),
-    })
+    }
 }
 
 impl Changes {
@@ -396,6 +427,19 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         self.caches.clear();
     }
 
+    /// Whether reads may be answered from record caches: false over a shared
+    /// engine and with `cache_records: 0`.
+    pub fn caches_records(&self) -> bool {
+        self.caches.anchors.enabled()
+    }
+
+    /// The engine, for a step that does I/O; refused in cache-only mode (see
+    /// `cache.rs`), so no I/O runs there.
+    fn engine(&self) -> StoreResult<&S> {
+        check_io()?;
+        Ok(&self.backend)
+    }
+
     /// The schema version recorded in the store.
     pub fn schema_version(&self) -> u32 {
         SCHEMA_VERSION
@@ -407,6 +451,9 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// `Backend(Unavailable)` once the backend stopped after a failed write
     /// (see [`CommonsStoreBackend::apply`]).
     pub fn check_available(&self) -> StoreResult<()> {
+        if self.backend.shared() {
+            check_io()?;
+        }
         Ok(self.backend.check_available()?)
     }
 
@@ -428,8 +475,8 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
             Err(ticket) => ticket,
         };
         let key = E::key_of(id);
-        let Some(raw) = self.backend.get(key.as_bytes())? else { return Ok(None) };
-        let record: E = decode(key.as_bytes(), &raw)?;
+        let Some(raw) = self.engine()?.get(key.as_bytes())? else { return Ok(None) };
+        let record: E = decode_stored(key.as_bytes(), &raw)?;
         cache.fill(ticket, id, &record);
         Ok(Some(record))
     }
@@ -443,7 +490,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
         if changes.batch.is_empty() {
             return Ok(());
         }
-        self.backend.apply(changes.batch)?;
+        self.engine()?.apply(changes.batch)?;
         for update in changes.after {
             update(&self.caches);
         }
@@ -455,6 +502,6 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// # Errors
     /// Backend errors.
     pub fn flush(&self) -> StoreResult<()> {
-        Ok(self.backend.flush()?)
+        Ok(self.engine()?.flush()?)
     }
 }

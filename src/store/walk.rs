@@ -11,7 +11,7 @@
 
 use std::ops::ControlFlow;
 
-use super::{decode, CommonsStore, Entity, Page, StoreError, StoreResult};
+use super::{decode_stored, CommonsStore, Entity, Page, StoreError, StoreResult};
 use crate::backend::CommonsStoreBackend;
 
 /// Most rows one list call examines. A page may hold fewer than `limit`
@@ -69,7 +69,8 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     ) -> Result<(), Err> {
         let mut after = start_after;
         loop {
-            let rows = self.backend.scan_from(prefix.as_bytes(), after.as_deref(), chunk).map_err(StoreError::from)?;
+            let rows =
+                self.engine()?.scan_from(prefix.as_bytes(), after.as_deref(), chunk).map_err(StoreError::from)?;
             for (k, v) in &rows {
                 if visit(k, v)?.is_break() {
                     return Ok(());
@@ -107,7 +108,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// # Errors
     /// Backend errors; `Corrupt` for a non-UTF-8 value.
     pub(super) fn index_value(&self, index_key: &str) -> StoreResult<Option<String>> {
-        match self.backend.get(index_key.as_bytes())? {
+        match self.engine()?.get(index_key.as_bytes())? {
             None => Ok(None),
             Some(raw) => Ok(Some(row_text(index_key.as_bytes(), &raw)?.to_string())),
         }
@@ -200,7 +201,7 @@ impl<S: CommonsStoreBackend> CommonsStore<S> {
     /// `InvalidCursor`; `Corrupt` naming the key of a record that does not
     /// decode (never skipped); backend errors.
     pub fn list<E: Entity>(&self, page: Paging<'_>, filter: impl Fn(&E) -> bool) -> StoreResult<Page<E>> {
-        self.collect(E::PREFIX, page, |k, v| decode(k, v).map(Some), filter)
+        self.collect(E::PREFIX, page, |k, v| decode_stored(k, v).map(Some), filter)
     }
 
     /// A page of the records that the index rows under `index_prefix` point
