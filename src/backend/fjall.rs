@@ -13,10 +13,18 @@
 //!   carries its commit sequence number under
 //!   [`COMMIT_SEQUENCE_KEY`](super::COMMIT_SEQUENCE_KEY). With
 //!   [`Durability::Sync`] the batch is committed to the OS and then the journal
-//!   is fsynced (`PersistMode::SyncAll`) through [`GroupSync`], so concurrent
-//!   writers share one fsync instead of each holding the journal lock for its
-//!   own; the durability witness records what that fsync covered before any
+//!   is fsynced through [`GroupSync`], so concurrent writers share one fsync;
+//!   the durability witness records what that fsync covered before any
 //!   writer is answered (see [`super::integrity`]).
+//! - The fsync does not hold fjall's journal lock: fjall's own
+//!   `persist(SyncAll)` fsyncs under the lock every batch commit takes, so
+//!   no writer could append while a sync ran and each group held only the
+//!   writers that slipped in between two syncs. Instead the store fsyncs the
+//!   active journal file through a descriptor of its own ([`ActiveJournal`]):
+//!   fjall names journals `N.jnl`, appends only to the highest `N`, and
+//!   fsyncs a journal in full before it creates `N + 1`, so syncing the
+//!   highest journal that exists once a batch reached the OS makes that
+//!   batch durable.
 //! - The store is opened in place only after the checks of
 //!   [`super::integrity`]; `verify` and `export` open a copy.
 
@@ -62,6 +70,8 @@ pub struct FjallCommonsStore {
     seal: SealOnClose,
     commits: Commits,
     group: GroupSync,
+    /// What the group syncs fsync.
+    journal: ActiveJournal,
     /// Held while a batch's preconditions are checked and it commits.
     commit_lock: Mutex<()>,
     durability: Durability,
@@ -191,9 +201,79 @@ impl FjallCommonsStore {
     }
 
     /// fsyncs the journal, then records what it covered in the witness.
+    /// Every batch reaches the OS as it commits (`PersistMode::Buffer`); the
+    /// `persist` here only empties fjall's buffer should anything be left in
+    /// it, and the fsync itself runs outside fjall's journal lock (see the
+    /// module docs), so writers go on appending while it runs.
     fn sync_to_disk(&self) -> BackendResult<()> {
-        self.commits.sync(|| self.db.persist(PersistMode::SyncAll).map_err(|e| self.failed(e, None)))
+        self.commits.sync(|| {
+            self.db.persist(PersistMode::Buffer).map_err(|e| self.failed(e, None))?;
+            self.journal.sync().map_err(|(path, source)| {
+                self.seal.taint();
+                BackendError::Io { path, source }
+            })
+        })
     }
+}
+
+/// The journal file fjall appends to, as a descriptor of this store's own,
+/// for fsyncs outside fjall's journal lock (see the module docs).
+#[derive(Debug)]
+struct ActiveJournal {
+    /// The database folder, where fjall keeps its journals (`N.jnl`).
+    dir: PathBuf,
+    /// The highest journal seen so far, and a descriptor of it.
+    open: Mutex<Option<(u64, std::fs::File)>>,
+}
+
+impl ActiveJournal {
+    fn new(dir: &Path) -> Self {
+        Self { dir: dir.to_path_buf(), open: Mutex::new(None) }
+    }
+
+    fn path(&self, id: u64) -> PathBuf {
+        self.dir.join(format!("{id}.jnl"))
+    }
+
+    /// fsyncs (`fdatasync`) the highest journal that exists now: every
+    /// batch that reached the OS before this call is then on disk, since a
+    /// lower journal was fsynced in full by fjall before the next one was
+    /// created.
+    ///
+    /// # Errors
+    /// The file and the OS error: no journal in the folder, or one that
+    /// cannot be opened or synced.
+    fn sync(&self) -> Result<(), (PathBuf, std::io::Error)> {
+        let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
+        let known = match open.as_ref() {
+            Some((id, _)) => *id,
+            None => highest_journal(&self.dir).map_err(|e| (self.dir.clone(), e))?,
+        };
+        let mut id = known;
+        while self.path(id + 1).exists() {
+            id += 1;
+        }
+        let file = match open.take() {
+            Some((open_id, file)) if open_id == id => file,
+            _ => std::fs::File::open(self.path(id)).map_err(|e| (self.path(id), e))?,
+        };
+        let synced = file.sync_data().map_err(|e| (self.path(id), e));
+        *open = Some((id, file));
+        synced
+    }
+}
+
+/// The highest `N` of the `N.jnl` files in `dir`.
+fn highest_journal(dir: &Path) -> std::io::Result<u64> {
+    let mut highest = None;
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let id = name.to_str().and_then(|n| n.strip_suffix(".jnl")).and_then(|n| n.parse::<u64>().ok());
+        highest = highest.max(id);
+    }
+    highest.ok_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::NotFound, "no fjall journal (N.jnl) in the store folder")
+    })
 }
 
 impl CommonsStoreBackend for FjallCommonsStore {
@@ -284,6 +364,7 @@ impl FolderEngine for FjallCommonsStore {
             seal: SealOnClose::default(),
             commits: Commits::recovered(recovered),
             group: GroupSync::new(),
+            journal: ActiveJournal::new(dir),
             commit_lock: Mutex::new(()),
             durability: config.durability,
             stop: FailStop::new(ENGINE, dir),
@@ -395,5 +476,34 @@ fn engine_error(dir: &Path, error: fjall::Error, key: Option<&[u8]>) -> BackendE
         | fjall::Error::InvalidTag(_)
         | fjall::Error::Unrecoverable => corrupt(format!("corrupt data ({error:?})")),
         other => BackendError::Engine { engine: ENGINE, message: other.to_string() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_journal_synced_is_the_highest_one_that_exists_when_the_sync_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = ActiveJournal::new(dir.path());
+        let (path, error) = journal.sync().unwrap_err();
+        assert_eq!((path.as_path(), error.kind()), (dir.path(), std::io::ErrorKind::NotFound));
+
+        for name in ["0.jnl", "3.jnl", "x.jnl", "4.jnl.tmp", "lock"] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+        }
+        assert_eq!(highest_journal(dir.path()).unwrap(), 3);
+        journal.sync().unwrap();
+        assert_eq!(journal.open.lock().unwrap().as_ref().map(|(id, _)| *id), Some(3));
+        // fjall rotates to the next number: the next sync follows it.
+        std::fs::write(dir.path().join("4.jnl"), b"").unwrap();
+        std::fs::write(dir.path().join("5.jnl"), b"").unwrap();
+        journal.sync().unwrap();
+        assert_eq!(journal.open.lock().unwrap().as_ref().map(|(id, _)| *id), Some(5));
+        // An older journal removed after a flush changes nothing.
+        std::fs::remove_file(dir.path().join("0.jnl")).unwrap();
+        journal.sync().unwrap();
+        assert_eq!(journal.open.lock().unwrap().as_ref().map(|(id, _)| *id), Some(5));
     }
 }
